@@ -1,0 +1,3 @@
+from routecost.cli import main
+
+main()

@@ -1,0 +1,283 @@
+"""The audit: read the logs, count missing tokens, price every request, and sum it up.
+
+This is the baseline every policy is compared with, so it says plainly what it could not price
+(unpriced models, requests without usage), what it assumed, and where its numbers disagree with
+the costs the logs carry themselves.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import polars as pl
+
+from routecost.categories import DEFAULT_CATEGORY_KEY, category_expr
+from routecost.prices.catalog import PriceBook
+from routecost.prices.pricing import PricedRequests, price_requests, reprice_on
+from routecost.prices.userfile import NO_USER_PRICES, load_user_prices
+from routecost.records import BILLED_STATUSES, STATUS_OK
+from routecost.sources.reader import Malformed, ReaderConfig, ReadResult, read_logs
+from routecost.tokens import estimate_missing_usage
+
+PROJECTION_DAYS = 30
+RECONCILE_TOLERANCE = 0.01
+"""A row disagrees with its logged cost when the two differ by more than 1%."""
+MAX_EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    paths: Sequence[str]
+    reader: ReaderConfig = ReaderConfig()
+    prices_path: str | None = None
+    category_key: str = DEFAULT_CATEGORY_KEY
+    as_of: datetime = field(default_factory=lambda: datetime.now(UTC))
+    strict: bool = False
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime | None
+    end: datetime | None
+
+    @property
+    def days(self) -> float | None:
+        if self.start is None or self.end is None:
+            return None
+        return (self.end - self.start).total_seconds() / 86_400
+
+
+@dataclass(frozen=True)
+class ModelCost:
+    model: str
+    requests: int
+    input_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    output_tokens: int
+    cost_usd: float
+    share_pct: float
+
+
+@dataclass(frozen=True)
+class CategoryCost:
+    category: str
+    requests: int
+    cost_usd: float
+    share_pct: float
+
+
+@dataclass(frozen=True)
+class UnpricedModel:
+    model: str
+    provider: str | None
+    reason: str
+    requests: int
+    input_tokens: int
+    output_tokens: int
+
+
+@dataclass(frozen=True)
+class CostGap:
+    """A request whose logged cost differs from the price-sheet cost."""
+
+    where: str
+    model: str
+    logged_usd: float
+    computed_usd: float
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    requests: int
+    logged_usd: float
+    computed_usd: float
+    differing: int
+    examples: list[CostGap]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The same traffic priced on one model: a yardstick, not a proposal."""
+
+    label: str
+    model: str
+    cost_usd: float
+
+
+@dataclass
+class AuditReport:
+    sources: list[str]
+    requests: int
+    successful: int
+    failed: int
+    malformed: int
+    malformed_examples: list[Malformed]
+    skipped: Counter[str]
+    estimated: int
+    unpriced_requests: int
+    unpriced: list[UnpricedModel]
+    period: Period
+    cost_usd: float
+    by_model: list[ModelCost]
+    categories: list[CategoryCost]
+    references: list[Reference]
+    reconciliation: Reconciliation | None
+    assumptions: list[str]
+    catalog: str
+    category_key: str
+    formats: Counter[str]
+
+    @property
+    def cost_per_successful_request(self) -> float | None:
+        return self.cost_usd / self.successful if self.successful else None
+
+    @property
+    def projected_30d_usd(self) -> float | None:
+        """Cost over 30 days at the logged rate; None for logs spanning less than a day."""
+        days = self.period.days
+        return self.cost_usd * PROJECTION_DAYS / days if days and days >= 1 else None
+
+
+@dataclass
+class Audit:
+    """The audit's report and the priced requests behind it (for ``--per-request`` and policies)."""
+
+    report: AuditReport
+    priced: PricedRequests
+    book: PriceBook
+
+
+ProgressCallback = Callable[[int], None]
+
+
+def run_audit(options: AuditOptions, on_progress: ProgressCallback | None = None) -> Audit:
+    user_prices = load_user_prices(options.prices_path) if options.prices_path else NO_USER_PRICES
+    book = PriceBook(user_prices)
+    read = read_logs(options.paths, options.reader, on_progress)
+    requests = estimate_missing_usage(read.requests).with_columns(category_expr(options.category_key))
+    priced = price_requests(requests, book, options.as_of)
+    return Audit(report=summarize(read, priced, book, options), priced=priced, book=book)
+
+
+def summarize(read: ReadResult, priced: PricedRequests, book: PriceBook, options: AuditOptions) -> AuditReport:
+    frame = priced.requests
+    billed = frame.filter(pl.col("status").is_in(BILLED_STATUSES))
+    unpriced = billed.filter(pl.col("cost_usd").is_null())
+    total = float(frame["cost_usd"].sum() or 0.0)
+    assumptions = [f"{text} ({count} requests)" for text, count in priced.assumptions.most_common()]
+    no_ts = frame.filter(pl.col("ts").is_null()).height
+    if no_ts:
+        assumptions.append(f"{no_ts} requests have no timestamp: priced at the prices of {options.as_of:%Y-%m-%d}")
+    return AuditReport(
+        sources=read.sources,
+        requests=frame.height,
+        successful=frame.filter(pl.col("status") == STATUS_OK).height,
+        failed=frame.height - billed.height,
+        malformed=read.malformed,
+        malformed_examples=read.malformed_examples,
+        skipped=read.skipped,
+        estimated=frame.filter(pl.col("tokens_estimated")).height,
+        unpriced_requests=unpriced.height,
+        unpriced=_unpriced_models(unpriced),
+        period=Period(start=frame["ts"].min(), end=frame["ts"].max()),  # type: ignore[arg-type]
+        cost_usd=total,
+        by_model=_by_model(frame, total),
+        categories=_by_category(frame, total),
+        references=_references(priced, book, options.as_of),
+        reconciliation=_reconcile(frame),
+        assumptions=assumptions,
+        catalog=priced.catalog,
+        category_key=options.category_key,
+        formats=read.formats,
+    )
+
+
+def _share(cost: float, total: float) -> float:
+    return 100.0 * cost / total if total else 0.0
+
+
+def _by_model(frame: pl.DataFrame, total: float) -> list[ModelCost]:
+    rows = (
+        frame.filter(pl.col("cost_usd").is_not_null() & pl.col("model_id").is_not_null())
+        .group_by("model_id")
+        .agg(
+            requests=pl.len(),
+            input_tokens=pl.col("input_tokens").sum(),
+            cache_read_tokens=pl.col("cache_read_tokens").sum(),
+            cache_write_tokens=pl.col("cache_write_tokens").sum(),
+            output_tokens=pl.col("output_tokens").sum(),
+            cost_usd=pl.col("cost_usd").sum(),
+        )
+        .sort("cost_usd", "model_id", descending=[True, False])
+    )
+    return [
+        ModelCost(model=row["model_id"], requests=row["requests"], input_tokens=row["input_tokens"] or 0,
+                  cache_read_tokens=row["cache_read_tokens"] or 0, cache_write_tokens=row["cache_write_tokens"] or 0,
+                  output_tokens=row["output_tokens"] or 0, cost_usd=row["cost_usd"],
+                  share_pct=_share(row["cost_usd"], total))
+        for row in rows.iter_rows(named=True)
+    ]
+
+
+def _by_category(frame: pl.DataFrame, total: float) -> list[CategoryCost]:
+    rows = (
+        frame.group_by("category")
+        .agg(requests=pl.len(), cost_usd=pl.col("cost_usd").sum())
+        .sort("cost_usd", "category", descending=[True, False])
+    )
+    return [
+        CategoryCost(category=row["category"], requests=row["requests"], cost_usd=row["cost_usd"],
+                     share_pct=_share(row["cost_usd"], total))
+        for row in rows.iter_rows(named=True)
+    ]
+
+
+def _unpriced_models(unpriced: pl.DataFrame) -> list[UnpricedModel]:
+    rows = (
+        unpriced.group_by("model", "provider", "unpriced_reason")
+        .agg(requests=pl.len(), input_tokens=pl.col("input_tokens").sum(), output_tokens=pl.col("output_tokens").sum())
+        .sort("requests", "model", descending=[True, False], nulls_last=True)
+    )
+    return [
+        UnpricedModel(model=row["model"] or "(none)", provider=row["provider"], reason=row["unpriced_reason"],
+                      requests=row["requests"], input_tokens=row["input_tokens"] or 0,
+                      output_tokens=row["output_tokens"] or 0)
+        for row in rows.iter_rows(named=True)
+    ]
+
+
+def _reconcile(frame: pl.DataFrame) -> Reconciliation | None:
+    """Our cost against the cost the log carries (gateways log their own), row by row."""
+    both = frame.filter(pl.col("logged_cost_usd").is_not_null() & pl.col("cost_usd").is_not_null())
+    if both.is_empty():
+        return None
+    gap = (pl.col("cost_usd") - pl.col("logged_cost_usd")).abs()
+    scale = pl.max_horizontal(pl.col("cost_usd").abs(), pl.col("logged_cost_usd").abs())
+    differing = both.filter(gap > RECONCILE_TOLERANCE * scale).sort("source", "line")
+    return Reconciliation(
+        requests=both.height,
+        logged_usd=float(both["logged_cost_usd"].sum()),
+        computed_usd=float(both["cost_usd"].sum()),
+        differing=differing.height,
+        examples=[
+            CostGap(where=f"{source}:{line}", model=model, logged_usd=logged, computed_usd=computed)
+            for source, line, model, logged, computed in differing.head(MAX_EXAMPLES)
+            .select("source", "line", "model", "logged_cost_usd", "cost_usd")
+            .iter_rows()
+        ],
+    )
+
+
+def _references(priced: PricedRequests, book: PriceBook, as_of: datetime) -> list[Reference]:
+    """All priced traffic on the most expensive model seen in the logs."""
+    frame = priced.requests
+    used = frame.filter(pl.col("cost_usd").is_not_null() & pl.col("model_id").is_not_null())["model_id"].unique()
+    if used.is_empty():
+        return []
+    costs = {model: float(reprice_on(frame, model, book, as_of)["cost_usd"].sum() or 0.0) for model in used}
+    priciest = max(sorted(costs), key=costs.__getitem__)
+    return [Reference(label="all traffic on the most expensive model used", model=priciest, cost_usd=costs[priciest])]

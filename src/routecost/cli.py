@@ -1,0 +1,170 @@
+"""The command line: a thin layer that parses flags, runs the audit and renders the report.
+
+Exit codes: 0 ok, 1 a gate failed, 2 usage or input error (one line on stderr, no traceback),
+3 an internal error (set ROUTECOST_DEBUG=1 for the traceback).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from routecost import __version__
+from routecost.audit import AuditOptions, run_audit
+from routecost.categories import DEFAULT_CATEGORY_KEY
+from routecost.errors import UsageError
+from routecost.output import write_per_request, write_text
+from routecost.report import RENDERERS
+from routecost.report.table import renderable
+from routecost.sources.parallel import default_workers
+from routecost.sources.reader import STDIN, ReaderConfig, expand_paths
+
+EXIT_OK = 0
+EXIT_GATE_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+TABLE_WIDTH = 132
+"""Width of the table when stdout is not a terminal (a file, a CI log): wide enough for every column."""
+
+app = typer.Typer(
+    name="routecost",
+    help="What your LLM traffic costs, and what it would cost under other routing, caching and batching policies.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+stderr = Console(stderr=True)
+
+
+class ReportFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+    csv = "csv"
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"routecost {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """routecost: audit LLM request logs against the providers' price sheets."""
+
+
+@app.command()
+def audit(
+    logs: Annotated[list[str], typer.Argument(help="Log files, directories, globs, or - for stdin.")],
+    report_format: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")] = ReportFormat.table,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the report to this file.")] = None,
+    per_request: Annotated[
+        Path | None, typer.Option(help="Write every priced request to this file (.parquet, .csv or .jsonl).")
+    ] = None,
+    category_key: Annotated[
+        str, typer.Option(help="Metadata field (or tag prefix) holding the task category.")
+    ] = DEFAULT_CATEGORY_KEY,
+    prices: Annotated[
+        Path | None, typer.Option(help="Price file: aliases, custom model prices, discounts (YAML).")
+    ] = None,
+    log_format: Annotated[
+        str | None, typer.Option(help="Read every record as this log format instead of detecting it.")
+    ] = None,
+    mapping: Annotated[
+        Path | None, typer.Option(help="YAML mapping of an in-house log format's fields (see README).")
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option(help="Fail (exit 2) on the first malformed record or unpriced model.")
+    ] = False,
+    as_of: Annotated[
+        str | None, typer.Option(help="Date (YYYY-MM-DD) for prices of requests without a timestamp. Default: today.")
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Processes for reading large files (default: one per CPU).")
+    ] = default_workers(),
+) -> None:
+    """Price every logged request and report the cost by model and by task category."""
+    options = AuditOptions(
+        paths=logs,
+        reader=ReaderConfig(
+            forced_format=log_format,
+            mapping_path=str(mapping) if mapping else None,
+            strict=strict,
+            workers=workers,
+        ),
+        prices_path=str(prices) if prices else None,
+        category_key=category_key,
+        as_of=_parse_as_of(as_of),
+        strict=strict,
+    )
+    with _progress(logs) as on_progress:
+        result = run_audit(options, on_progress)
+    report = result.report
+    if strict and report.unpriced:
+        names = ", ".join(f"{row.model} ({row.reason})" for row in report.unpriced)
+        raise UsageError(f"unpriced models with --strict: {names}")
+    if per_request is not None:
+        write_per_request(result.priced.requests, per_request)
+    if out is not None:
+        write_text(out, RENDERERS[report_format.value](report))
+        stderr.print(f"wrote {report_format.value} report to {out}", highlight=False)
+    elif report_format is ReportFormat.table:
+        console = Console(highlight=False)
+        if not console.is_terminal:
+            console.width = TABLE_WIDTH
+        console.print(renderable(report))
+    else:
+        sys.stdout.write(RENDERERS[report_format.value](report))
+
+
+def _parse_as_of(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise UsageError(f"--as-of: expected a date like 2026-10-31, got {text!r}") from None
+
+
+@contextmanager
+def _progress(paths: list[str]) -> Iterator[Callable[[int], None] | None]:
+    """A byte-based progress bar on a terminal; nothing when stderr is not one (CI, pipes)."""
+    if not stderr.is_terminal or STDIN in paths:
+        yield None
+        return
+    total = sum(os.path.getsize(path) for path in expand_paths(paths))
+    columns = (TextColumn("reading logs"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=stderr, transient=True) as progress:
+        task = progress.add_task("read", total=total)
+        yield lambda consumed: progress.advance(task, consumed)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    stderr.print(f"routecost: error: {message}", highlight=False, markup=False, soft_wrap=True)
+    raise SystemExit(code)
+
+
+def main() -> None:
+    try:
+        app()
+    except UsageError as error:
+        _fail(str(error), EXIT_USAGE)
+    except Exception as error:  # noqa: BLE001 - the CLI's last line of defence
+        if os.environ.get("ROUTECOST_DEBUG"):
+            raise
+        _fail(f"internal error: {type(error).__name__}: {error} (set ROUTECOST_DEBUG=1 for details)", EXIT_INTERNAL)

@@ -1,0 +1,216 @@
+"""Price every request: resolve each distinct model once, each distinct (model, instant, context) rate
+card once, then join the rates onto the rows and do the arithmetic as polars expressions.
+
+The instant a price is looked up at is the request's day for models whose prices change by date,
+the start of its off-peak/peak window for models priced by time of day, and ``as_of`` for the rest,
+so a month of logs costs a few hundred catalog look-ups, not one per row.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import polars as pl
+
+from routecost.prices.catalog import BATCH, FLEX, PRIORITY, STANDARD, PriceBook, PricedModel, Unpriced
+from routecost.prices.rates import RATE_CLASSES
+from routecost.records import BILLED_STATUSES, MODE_BATCH
+
+NO_USAGE = "no usage logged and no text to count"
+RATE_COLUMNS = tuple(f"rate_{rate_class}" for rate_class in RATE_CLASSES)
+
+
+@dataclass
+class PricedRequests:
+    """Requests with ``model_id``, ``price_context``, ``cost_usd`` (null when unpriced) and why not."""
+
+    requests: pl.DataFrame
+    assumptions: Counter[str] = field(default_factory=Counter)
+    catalog: str = ""
+
+
+def price_requests(requests: pl.DataFrame, book: PriceBook, as_of: datetime) -> PricedRequests:
+    """Add the as-logged cost of every request (the baseline every policy is compared with)."""
+    models, priced_models = _resolve_models(requests, book)
+    frame = requests.join(models, on=["provider", "model"], how="left", nulls_equal=True, maintain_order="left")
+    frame, assumptions = _apply_rates(frame.with_columns(price_context=price_context_expr()), priced_models, book,
+                                      as_of)
+    frame = frame.with_columns(unpriced_reason=_unpriced_reason_expr()).drop("model_key", "unpriced_model_reason")
+    return PricedRequests(requests=frame, assumptions=assumptions, catalog=book.catalog_version)
+
+
+def reprice_on(priced: pl.DataFrame, model_id: str, book: PriceBook, as_of: datetime) -> pl.DataFrame:
+    """The priced requests' logged tokens, priced on another model (same contexts and dates)."""
+    target = book.model(model_id)
+    if isinstance(target, Unpriced):
+        raise ValueError(f"{model_id}: {target.reason}")
+    frame = priced.filter(pl.col("cost_usd").is_not_null()).with_columns(
+        model_key=pl.lit(0, dtype=pl.Int32()), model_id=pl.lit(target.model_id)
+    )
+    repriced, _ = _apply_rates(frame.drop("cost_usd"), [target], book, as_of)
+    return repriced.drop("model_key")
+
+
+def _apply_rates(
+    frame: pl.DataFrame, priced_models: list[PricedModel], book: PriceBook, as_of: datetime
+) -> tuple[pl.DataFrame, Counter[str]]:
+    """``cost_usd`` for rows whose ``model_key`` indexes ``priced_models`` (null where it is null)."""
+    frame = frame.with_columns(price_instant=_instant_expr(priced_models, as_of))
+    cards, thresholds, rates, assumptions = _rate_tables(frame, priced_models, book)
+    threshold_columns = [name for name in thresholds.columns if name != "card_key"]
+    frame = (
+        frame.join(cards, on=["model_key", "price_context", "price_instant"], how="left", maintain_order="left")
+        .join(thresholds, on="card_key", how="left", maintain_order="left")
+        .with_columns(band=band_expr(threshold_columns))
+        .join(rates, on=["card_key", "band"], how="left", maintain_order="left")
+        .with_columns(cost_usd=cost_expr())
+    )
+    return frame.drop("price_instant", "card_key", "band", *threshold_columns, *RATE_COLUMNS), assumptions
+
+
+def price_context_expr() -> pl.Expr:
+    """Which price list a request was billed on: batch, flex, priority or standard."""
+    return (
+        pl.when(pl.col("mode") == MODE_BATCH)
+        .then(pl.lit(BATCH))
+        .when(pl.col("service_tier") == FLEX)
+        .then(pl.lit(FLEX))
+        .when(pl.col("service_tier") == PRIORITY)
+        .then(pl.lit(PRIORITY))
+        .otherwise(pl.lit(STANDARD))
+    )
+
+
+def band_expr(threshold_columns: list[str], input_tokens: pl.Expr | None = None) -> pl.Expr:
+    """Long-context band: how many of the card's tier thresholds the request's total input exceeds."""
+    tokens = pl.col("input_tokens") if input_tokens is None else input_tokens
+    exceeded = [(tokens > pl.col(name)).fill_null(False).cast(pl.Int8) for name in threshold_columns]
+    return pl.sum_horizontal(exceeded).cast(pl.Int8) if exceeded else pl.lit(0, dtype=pl.Int8())
+
+
+def cost_expr() -> pl.Expr:
+    """Cost in USD from the token columns and the joined ``rate_*`` columns (null when unpriced)."""
+    cache_read = pl.col("cache_read_tokens").fill_null(0)
+    cache_write = pl.col("cache_write_tokens").fill_null(0)
+    cache_write_1h = pl.col("cache_write_1h_tokens").fill_null(0)
+    reasoning = pl.col("reasoning_tokens").fill_null(0)
+    token_cost = (
+        (pl.col("input_tokens") - cache_read - cache_write) * pl.col("rate_uncached_input")
+        + cache_read * pl.col("rate_cache_read")
+        + (cache_write - cache_write_1h) * pl.col("rate_cache_write_5m")
+        + cache_write_1h * pl.col("rate_cache_write_1h")
+        + (pl.col("output_tokens") - reasoning) * pl.col("rate_output")
+        + reasoning * pl.col("rate_reasoning")
+        + pl.col("web_search_requests").fill_null(0) * pl.col("rate_web_search")
+        + pl.col("rate_request")
+    )
+    return (
+        pl.when(~pl.col("status").is_in(BILLED_STATUSES) | pl.col("gateway_cache_hit").fill_null(False))
+        .then(pl.lit(0.0))
+        .otherwise(token_cost)
+    )
+
+
+def _unpriced_reason_expr() -> pl.Expr:
+    return (
+        pl.when(pl.col("cost_usd").is_not_null())
+        .then(pl.lit(None, dtype=pl.String()))
+        .when(pl.col("unpriced_model_reason").is_not_null())
+        .then(pl.col("unpriced_model_reason"))
+        .otherwise(pl.lit(NO_USAGE))
+    )
+
+
+def _resolve_models(requests: pl.DataFrame, book: PriceBook) -> tuple[pl.DataFrame, list[PricedModel]]:
+    """One row per distinct (provider, model) with its catalog key, or the reason it is unpriced."""
+    distinct = requests.select("provider", "model").unique().filter(pl.col("model").is_not_null())
+    priced_models: list[PricedModel] = []
+    keys: list[int | None] = []
+    model_ids: list[str | None] = []
+    reasons: list[str | None] = []
+    for provider, model in distinct.iter_rows():
+        resolved = book.resolve(provider, model)
+        if isinstance(resolved, Unpriced):
+            keys.append(None)
+            model_ids.append(None)
+            reasons.append(resolved.reason)
+            continue
+        keys.append(len(priced_models))
+        priced_models.append(resolved)
+        model_ids.append(resolved.model_id)
+        reasons.append(None)
+    table = distinct.with_columns(
+        model_key=pl.Series(keys, dtype=pl.Int32()),
+        model_id=pl.Series(model_ids, dtype=pl.String()),
+        unpriced_model_reason=pl.Series(reasons, dtype=pl.String()),
+    )
+    return table, priced_models
+
+
+def _instant_expr(priced_models: list[PricedModel], as_of: datetime) -> pl.Expr:
+    """The moment to look prices up at, coarse enough that few distinct instants exist."""
+    as_of_literal = pl.lit(as_of).dt.cast_time_unit("us")
+    day = pl.coalesce(pl.col("ts"), as_of_literal).dt.truncate("1d")
+    dated_keys = [key for key, model in enumerate(priced_models) if model.date_dependent]
+    instant = pl.when(pl.col("model_key").is_in(dated_keys)).then(day).otherwise(as_of_literal)
+    for key, model in enumerate(priced_models):
+        if model.time_of_day_boundaries:
+            instant = pl.when(pl.col("model_key") == key).then(
+                day + _window_start(pl.coalesce(pl.col("ts"), as_of_literal) - day, model.time_of_day_boundaries)
+            ).otherwise(instant)
+    return instant
+
+
+def _window_start(time_of_day: pl.Expr, boundaries: tuple[int, ...]) -> pl.Expr:
+    """Start of the time-of-day price window the request falls in (the latest boundary before it)."""
+    start: pl.Expr = pl.lit(0)
+    for boundary in boundaries:
+        start = pl.when(time_of_day.dt.total_seconds() >= boundary).then(pl.lit(boundary)).otherwise(start)
+    return pl.duration(seconds=start)
+
+
+def _rate_tables(
+    frame: pl.DataFrame, priced_models: list[PricedModel], book: PriceBook
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, Counter[str]]:
+    """Rate cards for each distinct (model, context, instant), as join-ready tables."""
+    distinct = (
+        frame.filter(pl.col("model_key").is_not_null())
+        .group_by("model_key", "price_context", "price_instant")
+        .agg(requests=pl.len())
+        .sort("model_key", "price_context", "price_instant")
+    )
+    assumptions: Counter[str] = Counter()
+    card_rows: list[tuple[int, str, datetime, int]] = []
+    card_thresholds: list[tuple[int, ...]] = []
+    rate_rows: list[tuple[object, ...]] = []
+    for card_key, (model_key, context, instant, requests) in enumerate(distinct.iter_rows()):
+        priced = book.card(priced_models[model_key], instant, context)
+        if priced.assumption:
+            assumptions[priced.assumption] += requests
+        card = priced.card
+        card_rows.append((model_key, context, instant, card_key))
+        card_thresholds.append(card.thresholds)
+        for band in range(len(card.thresholds) + 1):
+            rate_rows.append((card_key, band, *(card.rate(rate_class, band) for rate_class in RATE_CLASSES)))
+    most = max((len(thresholds) for thresholds in card_thresholds), default=0)
+    threshold_names = [f"threshold_{index + 1}" for index in range(most)]
+    thresholds_table = pl.DataFrame(
+        [(card_key, *thresholds, *([None] * (most - len(thresholds))))
+         for card_key, thresholds in enumerate(card_thresholds)],
+        schema={"card_key": pl.Int64(), **dict.fromkeys(threshold_names, pl.Int64())},
+        orient="row",
+    )
+    cards = pl.DataFrame(
+        card_rows,
+        schema={"model_key": pl.Int32(), "price_context": pl.String(), "price_instant": pl.Datetime("us", "UTC"),
+                "card_key": pl.Int64()},
+        orient="row",
+    )
+    rates = pl.DataFrame(
+        rate_rows,
+        schema={"card_key": pl.Int64(), "band": pl.Int8(), **dict.fromkeys(RATE_COLUMNS, pl.Float64())},
+        orient="row",
+    )
+    return cards, thresholds_table, rates, assumptions

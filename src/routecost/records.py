@@ -1,0 +1,252 @@
+"""The canonical request: the contract between the log sources and everything after them.
+
+One row per logged request. Token totals are inclusive whatever the source's convention:
+``input_tokens`` = uncached + cache read + cache write, ``output_tokens`` includes reasoning.
+Unknown is null, never 0.
+
+Sources build rows as plain tuples in ``SOURCE_COLUMNS`` order (see ``source_row``), leaving the
+timestamp, tags and metadata as logged; the reader adds the provenance columns and turns batches of
+rows into polars frames with ``CANONICAL_SCHEMA`` (``source_frame``), converting those three in bulk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+
+STATUS_OK = "ok"
+STATUS_ERROR = "error"
+STATUS_INCOMPLETE = "incomplete"
+BILLED_STATUSES = (STATUS_OK, STATUS_INCOMPLETE)
+"""Failed, cancelled and expired requests are not billed; incomplete ones are, for what they used."""
+MODE_REALTIME = "realtime"
+MODE_BATCH = "batch"
+TAG_SEPARATOR = "\x1f"
+EPOCH_MILLIS_THRESHOLD = 100_000_000_000
+"""Epoch numbers above this are milliseconds (1e11 seconds is the year 5138)."""
+TIMESTAMP_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f")
+
+SOURCE_COLUMNS: tuple[str, ...] = (
+    "request_id",
+    "ts",
+    "provider",
+    "model",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "web_search_requests",
+    "logged_cost_usd",
+    "latency_ms",
+    "status",
+    "stream",
+    "mode",
+    "service_tier",
+    "user",
+    "tags",
+    "metadata",
+    "gateway_cache_hit",
+    "custom_id",
+)
+
+SOURCE_SCHEMA: dict[str, pl.DataType] = {
+    # ts, tags and metadata are converted by ``source_frame``; the rest are built as typed as-is
+    "request_id": pl.String(),
+    "provider": pl.String(),
+    "model": pl.String(),
+    "input_tokens": pl.Int64(),
+    "cache_read_tokens": pl.Int64(),
+    "cache_write_tokens": pl.Int64(),
+    "cache_write_1h_tokens": pl.Int64(),
+    "output_tokens": pl.Int64(),
+    "reasoning_tokens": pl.Int64(),
+    "web_search_requests": pl.Int64(),
+    "logged_cost_usd": pl.Float64(),
+    "latency_ms": pl.Float64(),
+    "status": pl.String(),
+    "stream": pl.Boolean(),
+    "mode": pl.String(),
+    "service_tier": pl.String(),
+    "user": pl.String(),
+    "gateway_cache_hit": pl.Boolean(),
+    "custom_id": pl.String(),
+}
+
+PROVENANCE_SCHEMA: dict[str, pl.DataType] = {
+    "source": pl.String(),
+    "line": pl.Int64(),
+    "offset": pl.Int64(),
+    "format": pl.String(),
+}
+
+TOKEN_COLUMNS: tuple[str, ...] = (
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+)
+
+CANONICAL_SCHEMA: dict[str, pl.DataType] = {
+    "source": pl.String(),
+    "line": pl.Int64(),
+    "offset": pl.Int64(),
+    "format": pl.String(),
+    "request_id": pl.String(),
+    "ts": pl.Datetime("us", "UTC"),
+    "provider": pl.String(),
+    "model": pl.String(),
+    "input_tokens": pl.Int64(),
+    "cache_read_tokens": pl.Int64(),
+    "cache_write_tokens": pl.Int64(),
+    "cache_write_1h_tokens": pl.Int64(),
+    "output_tokens": pl.Int64(),
+    "reasoning_tokens": pl.Int64(),
+    "web_search_requests": pl.Int64(),
+    "tokens_estimated": pl.Boolean(),
+    "logged_cost_usd": pl.Float64(),
+    "latency_ms": pl.Float64(),
+    "status": pl.String(),
+    "stream": pl.Boolean(),
+    "mode": pl.String(),
+    "service_tier": pl.String(),
+    "user": pl.String(),
+    "tags": pl.List(pl.String()),
+    "metadata": pl.String(),
+    "gateway_cache_hit": pl.Boolean(),
+    "custom_id": pl.String(),
+    "request_source": pl.String(),
+    "request_offset": pl.Int64(),
+}
+
+
+def source_row(
+    *,
+    request_id: str | None = None,
+    ts: str | int | float | None = None,
+    provider: str | None = None,
+    model: str | None = None,
+    input_tokens: int | None = None,
+    cache_read_tokens: int | None = None,
+    cache_write_tokens: int | None = None,
+    cache_write_1h_tokens: int | None = None,
+    output_tokens: int | None = None,
+    reasoning_tokens: int | None = None,
+    web_search_requests: int | None = None,
+    logged_cost_usd: float | None = None,
+    latency_ms: float | None = None,
+    status: str = STATUS_OK,
+    stream: bool | None = None,
+    mode: str = MODE_REALTIME,
+    service_tier: str | None = None,
+    user: str | None = None,
+    tags: list[str] | None = None,
+    metadata: Any = None,
+    gateway_cache_hit: bool | None = None,
+    custom_id: str | None = None,
+) -> tuple[Any, ...]:
+    """One request as a tuple in ``SOURCE_COLUMNS`` order (a tuple, because a million of them are built).
+
+    ``ts`` is RFC 3339 text or epoch seconds (milliseconds above 1e11), naive meaning UTC; ``metadata``
+    is the JSON text of an object (bytes or ``msgspec.Raw``)."""
+    return (
+        request_id,
+        ts,
+        provider,
+        model,
+        input_tokens,
+        cache_read_tokens,
+        cache_write_tokens,
+        cache_write_1h_tokens,
+        output_tokens,
+        reasoning_tokens,
+        web_search_requests,
+        logged_cost_usd,
+        latency_ms,
+        status,
+        stream,
+        mode,
+        service_tier,
+        user,
+        tags,
+        metadata,
+        gateway_cache_hit,
+        custom_id,
+    )
+
+
+def empty_requests() -> pl.DataFrame:
+    """A frame with the canonical columns and no rows."""
+    return pl.DataFrame(schema=CANONICAL_SCHEMA)
+
+
+def build_source_frame(
+    rows: Sequence[tuple[Any, ...]], provenance: dict[str, Sequence[Any]]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Canonical requests from source rows, and the rows whose timestamp could not be read.
+
+    Timestamps, tags and metadata arrive as logged; they are converted for the whole batch at once
+    (text timestamps by polars, with Python's ISO parser only for the odd ones polars declines).
+    """
+    columns = dict(zip(SOURCE_COLUMNS, zip(*rows, strict=True), strict=True)) if rows else {
+        name: () for name in SOURCE_COLUMNS
+    }
+    data: dict[str, pl.Series] = {
+        name: pl.Series(name, columns[name], dtype=dtype, strict=False) for name, dtype in SOURCE_SCHEMA.items()
+    }
+    data.update((name, pl.Series(name, values, dtype=PROVENANCE_SCHEMA[name])) for name, values in provenance.items())
+    timestamps, unreadable = _timestamps(columns["ts"])
+    frame = pl.DataFrame(data).with_columns(
+        ts=timestamps,
+        tags=pl.Series([None if tags is None else TAG_SEPARATOR.join(tags) for tags in columns["tags"]],
+                       dtype=pl.String()).str.split(TAG_SEPARATOR).list.filter(pl.element() != ""),
+        metadata=pl.Series([bytes(raw) if raw else None for raw in columns["metadata"]], dtype=pl.Binary())
+        .cast(pl.String),
+        tokens_estimated=pl.lit(False),
+        request_source=pl.lit(None, dtype=pl.String()),
+        request_offset=pl.lit(None, dtype=pl.Int64()),
+    ).select(list(CANONICAL_SCHEMA))
+    if not unreadable:
+        return frame, frame.clear()
+    bad = pl.Series(unreadable).cast(pl.UInt32)
+    return frame.with_row_index("_row").filter(~pl.col("_row").is_in(bad)).drop("_row"), frame[bad]
+
+
+def _timestamps(values: Sequence[Any]) -> tuple[pl.Series, list[int]]:
+    """UTC datetimes of logged timestamps, and the positions of text that is not a timestamp."""
+    texts = pl.Series([value if value.__class__ is str else None for value in values], dtype=pl.String())
+    numbers = pl.Series([value if value.__class__ in (int, float) else None for value in values],
+                        dtype=pl.Float64())
+    seconds = pl.select(
+        pl.when(numbers > EPOCH_MILLIS_THRESHOLD).then(numbers / 1000).otherwise(numbers)
+    ).to_series()
+    from_numbers = (seconds * 1_000_000).round().cast(pl.Int64).cast(pl.Datetime("us", "UTC"))
+    from_text = pl.select(
+        pl.coalesce(
+            texts.str.to_datetime(fmt, strict=False, time_unit="us", time_zone="UTC") for fmt in TIMESTAMP_FORMATS
+        )
+    ).to_series()
+    timestamps = from_numbers.fill_null(from_text).alias("ts")
+    missed = (texts.is_not_null() & timestamps.is_null()).arg_true().to_list()
+    unreadable: list[int] = []
+    for index in missed:
+        parsed = _iso_timestamp(texts[index])
+        if parsed is None:
+            unreadable.append(index)
+        else:
+            timestamps = timestamps.scatter(index, parsed)
+    return timestamps, unreadable
+
+
+def _iso_timestamp(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).astimezone(UTC)

@@ -1,0 +1,80 @@
+"""The JSON report: the machine-readable contract users script against (see DESIGN.md).
+
+Money is USD as numbers (not rounded: sums stay exact), percentages are numbers in 0-100,
+times are ISO 8601 UTC. Keys may be added; existing ones keep their meaning.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from routecost.audit import AuditReport
+
+SCHEMA_VERSION = 1
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def report_dict(report: AuditReport) -> dict[str, Any]:
+    """The audit as plain data, in the contract's shape."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "catalog": report.catalog,
+        "sources": report.sources,
+        "requests": report.requests,
+        "successful_requests": report.successful,
+        "failed_requests": report.failed,
+        "malformed": report.malformed,
+        "malformed_examples": [example.message() for example in report.malformed_examples],
+        "skipped": dict(report.skipped),
+        "estimated_requests": report.estimated,
+        "unpriced_requests": report.unpriced_requests,
+        "unpriced_models": [
+            {"model": row.model, "provider": row.provider, "reason": row.reason, "requests": row.requests,
+             "input_tokens": row.input_tokens, "output_tokens": row.output_tokens}
+            for row in report.unpriced
+        ],
+        "period": {"start": _iso(report.period.start), "end": _iso(report.period.end), "days": report.period.days},
+        "baseline": {
+            "cost_usd": report.cost_usd,
+            "cost_per_successful_request_usd": report.cost_per_successful_request,
+            "projected_30d_usd": report.projected_30d_usd,
+            "category_key": report.category_key,
+            "by_model": [
+                {"model": row.model, "requests": row.requests, "input_tokens": row.input_tokens,
+                 "cache_read_tokens": row.cache_read_tokens, "cache_write_tokens": row.cache_write_tokens,
+                 "output_tokens": row.output_tokens, "cost_usd": row.cost_usd, "share_pct": row.share_pct}
+                for row in report.by_model
+            ],
+            "categories": [
+                {"category": row.category, "requests": row.requests, "cost_usd": row.cost_usd,
+                 "share_pct": row.share_pct}
+                for row in report.categories
+            ],
+            "references": [
+                {"label": row.label, "model": row.model, "cost_usd": row.cost_usd} for row in report.references
+            ],
+        },
+        "reconciliation": None if report.reconciliation is None else {
+            "requests": report.reconciliation.requests,
+            "logged_cost_usd": report.reconciliation.logged_usd,
+            "computed_cost_usd": report.reconciliation.computed_usd,
+            "differing_requests": report.reconciliation.differing,
+            "examples": [
+                {"where": gap.where, "model": gap.model, "logged_cost_usd": gap.logged_usd,
+                 "computed_cost_usd": gap.computed_usd}
+                for gap in report.reconciliation.examples
+            ],
+        },
+        "assumptions": report.assumptions,
+        "policies": [],
+    }
+
+
+def render(report: AuditReport) -> str:
+    return msgspec.json.format(msgspec.json.encode(report_dict(report)), indent=2).decode() + "\n"

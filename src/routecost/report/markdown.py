@@ -1,0 +1,38 @@
+"""The Markdown report: for a pull-request comment or a wiki page."""
+
+from __future__ import annotations
+
+from routecost.audit import AuditReport
+from routecost.report.text import (
+    baseline_lines,
+    category_rows,
+    format_count,
+    format_usd,
+    model_rows,
+    notes,
+    period_text,
+)
+
+
+def _table(header: list[str], rows: list[list[str]], right_aligned_from: int = 1) -> list[str]:
+    align = ["---" if index < right_aligned_from else "---:" for index in range(len(header))]
+    return ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |",
+            *("| " + " | ".join(row) + " |" for row in rows)]
+
+
+def render(report: AuditReport) -> str:
+    lines = ["## routecost audit", "", f"**{period_text(report)}** · " + " · ".join(baseline_lines(report)), ""]
+    lines += ["### By model", "", *_table(
+        ["model", "requests", "input", "cache read", "cache write", "output", "cost", "share"], model_rows(report)
+    ), ""]
+    lines += ["### By category", "", *_table(["category", "requests", "cost", "share"], category_rows(report)), ""]
+    for reference in report.references:
+        lines.append(f"Reference: {reference.label} ({reference.model}): {format_usd(reference.cost_usd)}")
+    if report.references:
+        lines.append("")
+    note_lines = notes(report)
+    if note_lines:
+        lines += ["### Notes", "", *(f"- {line}" for line in note_lines), ""]
+    lines.append(f"<sub>{format_count(report.requests)} requests from {len(report.sources)} file(s); "
+                 f"prices: {report.catalog}</sub>")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,47 @@
+"""The terminal report: rich tables, headline first. Colour follows rich (NO_COLOR is respected)."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from routecost.audit import AuditReport
+from routecost.report.text import baseline_lines, category_rows, format_usd, model_rows, notes, period_text
+
+
+def _table(title: str, header: list[str], rows: list[list[str]]) -> Table:
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    for index, name in enumerate(header):
+        table.add_column(name, justify="left" if index == 0 else "right", no_wrap=index == 0)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def renderable(report: AuditReport) -> Group:
+    parts: list[object] = [
+        Text(f"routecost audit · {period_text(report)}", style="bold"),
+        Text(" · ".join(baseline_lines(report))),
+        Text(""),
+        _table("By model", ["model", "requests", "input", "cache read", "cache write", "output", "cost", "share"],
+               model_rows(report)),
+        Text(""),
+        _table(f"By category ({report.category_key})", ["category", "requests", "cost", "share"],
+               category_rows(report)),
+    ]
+    for reference in report.references:
+        parts.append(Text(f"\nReference: {reference.label} ({reference.model}): {format_usd(reference.cost_usd)}"))
+    note_lines = notes(report)
+    if note_lines:
+        parts.append(Text("\nNotes", style="bold"))
+        parts.extend(Text(line) for line in note_lines)
+    parts.append(Text(f"\nprices: {report.catalog}", style="dim"))
+    return Group(*parts)  # type: ignore[arg-type]
+
+
+def render(report: AuditReport, width: int = 132) -> str:
+    console = Console(width=width, record=True, file=None, force_terminal=False, color_system=None)
+    with console.capture() as capture:
+        console.print(renderable(report))
+    return capture.get()

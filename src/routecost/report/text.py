@@ -1,0 +1,92 @@
+"""Numbers and sentences shared by the human-readable reports (terminal table and Markdown)."""
+
+from __future__ import annotations
+
+from routecost.audit import AuditReport
+
+
+def format_usd(amount: float | None) -> str:
+    """Dollars to the cent, or to a hundredth of a cent below one dollar (single requests are cheap)."""
+    if amount is None:
+        return "n/a"
+    if abs(amount) >= 1 or amount == 0:
+        return f"${amount:,.2f}"
+    return f"${amount:,.4f}"
+
+
+def format_count(count: int) -> str:
+    return f"{count:,}"
+
+
+def format_pct(share: float) -> str:
+    return f"{share:.1f}%"
+
+
+def period_text(report: AuditReport) -> str:
+    period = report.period
+    if period.start is None or period.end is None:
+        return "period unknown (no timestamps)"
+    days = period.days or 0.0
+    return f"{period.start:%Y-%m-%d %H:%M} → {period.end:%Y-%m-%d %H:%M} UTC ({days:.1f} days)"
+
+
+def baseline_lines(report: AuditReport) -> list[str]:
+    """The headline numbers, one phrase each."""
+    projection = report.projected_30d_usd
+    return [
+        f"{format_count(report.requests)} requests ({format_count(report.failed)} failed, unbilled)",
+        f"total {format_usd(report.cost_usd)}",
+        f"{format_usd(report.cost_per_successful_request)} per successful request",
+        f"30-day projection {format_usd(projection)}" if projection is not None else "30-day projection n/a (< 1 day)",
+        f"{format_count(report.malformed)} malformed",
+        f"{format_count(report.unpriced_requests)} unpriced",
+    ]
+
+
+def model_rows(report: AuditReport) -> list[list[str]]:
+    return [
+        [row.model, format_count(row.requests), format_count(row.input_tokens), format_count(row.cache_read_tokens),
+         format_count(row.cache_write_tokens), format_count(row.output_tokens), format_usd(row.cost_usd),
+         format_pct(row.share_pct)]
+        for row in report.by_model
+    ]
+
+
+def category_rows(report: AuditReport) -> list[list[str]]:
+    return [
+        [row.category, format_count(row.requests), format_usd(row.cost_usd), format_pct(row.share_pct)]
+        for row in report.categories
+    ]
+
+
+def notes(report: AuditReport) -> list[str]:
+    """What the reader must know to trust the numbers: gaps, estimates, assumptions."""
+    lines: list[str] = []
+    if report.unpriced:
+        lines.append(f"{format_count(report.unpriced_requests)} requests could not be priced (not counted as $0):")
+        lines.extend(
+            f"  {row.model} ({row.provider or 'provider unknown'}): {format_count(row.requests)} requests, "
+            f"{format_count(row.input_tokens)} in / {format_count(row.output_tokens)} out tokens: {row.reason}"
+            for row in report.unpriced
+        )
+    if report.malformed:
+        lines.append(f"{format_count(report.malformed)} malformed records skipped (--strict makes this an error):")
+        lines.extend(f"  {example.message()}" for example in report.malformed_examples)
+    if report.estimated:
+        lines.append(f"{format_count(report.estimated)} requests had no usage logged: tokens counted from the "
+                     "logged text with tiktoken (estimates)")
+    for reason, count in sorted(report.skipped.items()):
+        lines.append(f"{format_count(count)} records skipped: {reason}")
+    reconciliation = report.reconciliation
+    if reconciliation is not None:
+        lines.append(
+            f"Logged cost check: {format_count(reconciliation.requests)} requests carry their own cost: logged "
+            f"{format_usd(reconciliation.logged_usd)}, price sheet {format_usd(reconciliation.computed_usd)}; "
+            f"{format_count(reconciliation.differing)} differ by more than 1%"
+        )
+        lines.extend(
+            f"  {gap.where} {gap.model}: logged {format_usd(gap.logged_usd)}, price sheet {format_usd(gap.computed_usd)}"
+            for gap in reconciliation.examples
+        )
+    lines.extend(report.assumptions)
+    return lines

@@ -1,0 +1,59 @@
+"""Log sources: one module per format, all behind ``LogFormat`` (see ``base``).
+
+``FORMATS`` is the detection order: the most specific signature first (research/log-formats.md §4),
+so a batch line is never mistaken for the bare body inside it, and a gateway row never for the
+provider response it carries.
+"""
+
+from __future__ import annotations
+
+from routecost.errors import UsageError
+from routecost.sources import (
+    anthropic,
+    gemini,
+    helicone,
+    langfuse,
+    litellm,
+    openai,
+    openrouter,
+    portkey,
+    wrapper,
+)
+from routecost.sources.base import LogFormat, RequestText
+
+FORMATS: tuple[LogFormat, ...] = (
+    openai.BATCH_OUTPUT,
+    openai.BATCH_INPUT,
+    anthropic.BATCH_RESULT,
+    anthropic.BATCH_REQUEST,
+    gemini.BATCH,
+    gemini.BATCH_REQUEST,
+    litellm.PAYLOAD,
+    litellm.SPEND_LOG,
+    langfuse.OBSERVATION,
+    langfuse.EXPORT,
+    helicone.EXPORT,
+    portkey.EXPORT,
+    openrouter.GENERATION,
+    openai.RESPONSES,
+    openai.CHAT,
+    anthropic.MESSAGE,
+    gemini.RESPONSE,
+    wrapper.WRAPPED_CHAT,
+    wrapper.WRAPPED_RESPONSES,
+    wrapper.WRAPPED_ANTHROPIC,
+    wrapper.WRAPPED_GEMINI,
+    wrapper.WRAPPED_ERROR,
+)
+
+FORMATS_BY_NAME: dict[str, LogFormat] = {log_format.name: log_format for log_format in FORMATS}
+
+
+def format_named(name: str) -> LogFormat:
+    try:
+        return FORMATS_BY_NAME[name]
+    except KeyError:
+        raise UsageError(f"unknown format {name!r}; known formats: {', '.join(FORMATS_BY_NAME)}") from None
+
+
+__all__ = ["FORMATS", "FORMATS_BY_NAME", "LogFormat", "RequestText", "format_named"]

@@ -1,0 +1,181 @@
+"""Anthropic: Messages responses and Message Batches result/request lines.
+
+Token semantics differ from OpenAI: ``input_tokens`` EXCLUDES cache reads and cache writes, so the
+canonical (inclusive) input is ``input_tokens + cache_read_input_tokens + cache_creation_input_tokens``.
+Cache writes carry a 5-minute / 1-hour split in ``cache_creation``; without it every write is 5m.
+Errored, canceled and expired batch results are not billed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from routecost.records import STATUS_ERROR, STATUS_OK, source_row
+from routecost.sources.base import (
+    NO_ENVELOPE,
+    Count,
+    Envelope,
+    LogFormat,
+    RequestText,
+    Struct,
+    chat_messages,
+    content_text,
+    has_keys,
+    mode_of,
+    sub,
+)
+
+PROVIDER = "anthropic"
+BATCH_SERVICE_TIER = "batch"
+
+
+class CacheCreation(Struct):
+    ephemeral_5m_input_tokens: Count | None = None
+    ephemeral_1h_input_tokens: Count | None = None
+
+
+class ServerToolUse(Struct):
+    web_search_requests: Count | None = None
+
+
+class OutputTokensDetails(Struct):
+    thinking_tokens: Count | None = None
+
+
+class MessageUsage(Struct):
+    input_tokens: Count
+    output_tokens: Count
+    cache_creation_input_tokens: Count | None = None
+    cache_read_input_tokens: Count | None = None
+    cache_creation: CacheCreation | None = None
+    server_tool_use: ServerToolUse | None = None
+    output_tokens_details: OutputTokensDetails | None = None
+    service_tier: str | None = None
+
+
+class Message(Struct, tag_field="type", tag="message"):
+    model: str
+    usage: MessageUsage
+    id: str | None = None
+    stop_reason: str | None = None
+
+
+def message_row(message: Message, envelope: Envelope = NO_ENVELOPE) -> tuple[Any, ...]:
+    usage = message.usage
+    cache_read = usage.cache_read_input_tokens
+    cache_write = usage.cache_creation_input_tokens
+    split = usage.cache_creation
+    cache_write_1h = split.ephemeral_1h_input_tokens if split else None
+    if cache_write is None and split is not None:
+        cache_write = (split.ephemeral_5m_input_tokens or 0) + (cache_write_1h or 0)
+    is_batch = envelope.mode == "batch" or usage.service_tier == BATCH_SERVICE_TIER
+    return source_row(
+        request_id=message.id,
+        ts=envelope.ts,
+        provider=envelope.provider or PROVIDER,
+        model=message.model or envelope.request_model,
+        input_tokens=usage.input_tokens + (cache_read or 0) + (cache_write or 0),
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
+        cache_write_1h_tokens=cache_write_1h,
+        output_tokens=usage.output_tokens,
+        reasoning_tokens=usage.output_tokens_details.thinking_tokens if usage.output_tokens_details else None,
+        web_search_requests=usage.server_tool_use.web_search_requests if usage.server_tool_use else None,
+        latency_ms=envelope.latency_ms,
+        status=STATUS_ERROR if envelope.failed else STATUS_OK,
+        stream=envelope.stream,
+        mode=mode_of(is_batch),
+        service_tier=None if usage.service_tier == BATCH_SERVICE_TIER else usage.service_tier,
+        user=envelope.user,
+        tags=envelope.tags,
+        metadata=envelope.metadata,
+        custom_id=envelope.custom_id,
+    )
+
+
+def is_message(record: Mapping[str, Any]) -> bool:
+    return record.get("type") == "message" and isinstance(record.get("content"), list) and (
+        "input_tokens" in sub(record, "usage")
+    )
+
+
+def message_answer(message: Mapping[str, Any]) -> str:
+    content = message.get("content")
+    if not isinstance(content, list):
+        return ""
+    return content_text([part for part in content if isinstance(part, Mapping) and part.get("type") == "text"])
+
+
+def request_text(request: Mapping[str, Any]) -> RequestText:
+    """The text of a Messages request: ``system`` (string or blocks) and ``messages``."""
+    return RequestText(system=content_text(request.get("system")), messages=chat_messages(request.get("messages")))
+
+
+class SucceededResult(Struct, tag_field="type", tag="succeeded"):
+    message: Message
+
+
+class ErroredResult(Struct, tag_field="type", tag="errored"):
+    pass
+
+
+class CanceledResult(Struct, tag_field="type", tag="canceled"):
+    pass
+
+
+class ExpiredResult(Struct, tag_field="type", tag="expired"):
+    pass
+
+
+class BatchResultLine(Struct):
+    custom_id: str
+    result: SucceededResult | ErroredResult | CanceledResult | ExpiredResult
+
+
+class BatchParams(Struct):
+    model: str | None = None
+
+
+class BatchRequestLine(Struct):
+    custom_id: str
+    params: BatchParams
+
+
+_RESULT_TYPES = {"succeeded", "errored", "canceled", "expired"}
+_UNBILLED_STATUS: dict[type, str] = {ErroredResult: STATUS_ERROR, CanceledResult: "cancelled", ExpiredResult: "expired"}
+
+
+def _batch_result_row(line: BatchResultLine) -> tuple[Any, ...]:
+    envelope = Envelope(mode=mode_of(True), custom_id=line.custom_id)
+    if isinstance(line.result, SucceededResult):
+        return message_row(line.result.message, envelope)
+    return source_row(
+        provider=PROVIDER, status=_UNBILLED_STATUS[type(line.result)], mode=envelope.mode, custom_id=line.custom_id
+    )
+
+
+MESSAGE = LogFormat(
+    name="anthropic-message",
+    struct=Message,
+    matches=is_message,
+    to_row=message_row,
+    texts=lambda record: RequestText(answer=message_answer(record)),
+)
+
+BATCH_RESULT = LogFormat(
+    name="anthropic-batch-result",
+    struct=BatchResultLine,
+    matches=lambda record: has_keys(record, "custom_id", "result") and sub(record, "result").get("type") in _RESULT_TYPES,
+    to_row=_batch_result_row,
+    texts=lambda record: RequestText(answer=message_answer(sub(sub(record, "result"), "message"))),
+)
+
+BATCH_REQUEST = LogFormat(
+    name="anthropic-batch-request",
+    struct=BatchRequestLine,
+    matches=lambda record: has_keys(record, "custom_id", "params") and "messages" in sub(record, "params"),
+    to_row=lambda line: line.custom_id,
+    texts=lambda record: request_text(sub(record, "params")),
+    kind="batch_request",
+)

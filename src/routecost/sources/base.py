@@ -1,0 +1,179 @@
+"""What every log format provides, and the small conversions they share.
+
+A format is a msgspec struct holding only the fields routecost needs (typed, so a bad value is
+caught with its JSON path), a loose signature used to detect it on a decoded record, a function
+that turns the struct into a canonical row, and a function that recovers the prompt and answer
+text from a decoded record (read lazily: only when usage is missing or a policy needs the text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from routecost.records import EPOCH_MILLIS_THRESHOLD, MODE_BATCH, MODE_REALTIME, STATUS_ERROR, STATUS_OK
+
+Count = Annotated[int, msgspec.Meta(ge=0)]
+"""A token count: an integer, never negative."""
+
+Money = Annotated[float, msgspec.Meta(ge=0)]
+Timestamp = str | int | float
+"""RFC 3339 text (naive means UTC), or epoch seconds (milliseconds when larger than 1e11).
+Kept as logged: the reader converts a whole chunk of them at once."""
+
+RowKind = Literal["request", "batch_request"]
+"""A request row, or a batch request line that is joined to its result by ``custom_id``."""
+
+
+
+class Struct(msgspec.Struct, gc=False):
+    """Base of every format struct: not tracked by the garbage collector (a million are built)."""
+
+
+class RecordError(Exception):
+    """A record of a known format with a bad or missing field (the message names the field)."""
+
+    def __init__(self, field_path: str, problem: str) -> None:
+        self.field_path = field_path
+        self.problem = problem
+        super().__init__(f"{field_path}: {problem}")
+
+
+class NotARequest(Exception):
+    """A record of a known format that is not a billable model call (a trace span, a batch job)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+@dataclass(frozen=True)
+class RequestText:
+    """The text of one request: what was sent and what came back."""
+
+    system: str = ""
+    messages: tuple[tuple[str, str], ...] = ()
+    answer: str = ""
+
+    @property
+    def prompt(self) -> str:
+        """Everything sent to the model, as one string (system first)."""
+        return "\n".join(part for part in (self.system, *(text for _, text in self.messages)) if part)
+
+    @property
+    def last_user_message(self) -> str:
+        for role, text in reversed(self.messages):
+            if role == "user":
+                return text
+        return ""
+
+
+@dataclass(frozen=True)
+class LogFormat:
+    """One log format: how to detect it, decode it and map it to canonical rows."""
+
+    name: str
+    struct: type[msgspec.Struct]
+    matches: Callable[[Mapping[str, Any]], bool]
+    to_row: Callable[[Any], Any]
+    texts: Callable[[Mapping[str, Any]], RequestText] = field(default=lambda record: RequestText())
+    kind: RowKind = "request"
+    decoder: msgspec.json.Decoder = field(init=False, repr=False, compare=False)
+    lenient_decoder: msgspec.json.Decoder = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "decoder", msgspec.json.Decoder(self.struct))
+        object.__setattr__(self, "lenient_decoder", msgspec.json.Decoder(self.struct, strict=False))
+
+
+class Envelope(msgspec.Struct, frozen=True, gc=False):
+    """What a record around a provider body adds: an in-house wrapper, a batch line, a gateway row.
+
+    A msgspec struct rather than a dataclass: one is built per wrapped record, and a frozen
+    dataclass costs several times more to construct."""
+
+    ts: Timestamp | None = None
+    latency_ms: float | None = None
+    provider: str | None = None
+    request_model: str | None = None
+    stream: bool | None = None
+    failed: bool = False
+    mode: str = MODE_REALTIME
+    user: str | None = None
+    tags: list[str] | None = None
+    metadata: msgspec.Raw | bytes | None = None
+    custom_id: str | None = None
+
+
+NO_ENVELOPE = Envelope()
+
+
+def epoch_seconds(value: Timestamp | None) -> float | None:
+    """Epoch seconds (UTC) of a logged timestamp, for the few per-record uses (latency from start
+    and end times); naive text is UTC. None when absent or unreadable."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).timestamp()
+    return value / 1000 if value > EPOCH_MILLIS_THRESHOLD else float(value)
+
+
+def encode_json(value: Any) -> bytes | None:
+    return None if value is None else msgspec.json.encode(value)
+
+
+def status_from_http(http_status: int | None, failed: bool = False) -> str:
+    if failed or (http_status is not None and http_status >= 400):
+        return STATUS_ERROR
+    return STATUS_OK
+
+
+def mode_of(is_batch: bool) -> str:
+    return MODE_BATCH if is_batch else MODE_REALTIME
+
+
+def has_keys(record: Mapping[str, Any], *keys: str) -> bool:
+    return all(key in record for key in keys)
+
+
+def sub(record: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """A nested object, or an empty mapping when it is absent or not an object."""
+    value = record.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def content_text(content: Any) -> str:
+    """Text of a message ``content``: a string, or a list of parts with ``text``."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            part["text"] for part in content if isinstance(part, Mapping) and isinstance(part.get("text"), str)
+        )
+    return ""
+
+
+def chat_messages(messages: Any) -> tuple[tuple[str, str], ...]:
+    """OpenAI/Anthropic-style ``[{role, content}]`` as (role, text) pairs."""
+    if not isinstance(messages, list):
+        return ()
+    return tuple(
+        (str(message.get("role", "")), content_text(message.get("content")))
+        for message in messages
+        if isinstance(message, Mapping)
+    )
+
+
+def split_system(messages: tuple[tuple[str, str], ...]) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """Separate OpenAI-style system/developer messages from the conversation."""
+    system = "\n".join(text for role, text in messages if role in ("system", "developer"))
+    rest = tuple((role, text) for role, text in messages if role not in ("system", "developer"))
+    return system, rest

@@ -1,0 +1,189 @@
+"""Google Gemini: generateContent responses (REST camelCase and SDK snake_case) and batch file lines.
+
+``promptTokenCount`` includes cached tokens but not ``toolUsePromptTokenCount``;
+``candidatesTokenCount`` EXCLUDES ``thoughtsTokenCount``, and thoughts are billed as output, so both
+are added to reach the canonical inclusive totals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from routecost.records import STATUS_ERROR, STATUS_OK, source_row
+from routecost.sources.base import (
+    NO_ENVELOPE,
+    Count,
+    Envelope,
+    LogFormat,
+    RequestText,
+    Struct,
+    Timestamp,
+    content_text,
+    has_keys,
+    mode_of,
+    sub,
+)
+
+PROVIDER = "google"
+
+_SERVICE_TIERS = {
+    "ON_DEMAND_FLEX": "flex",
+    "ON_DEMAND_PRIORITY": "priority",
+    "PROVISIONED_THROUGHPUT": "provisioned",
+}
+
+
+class UsageMetadata(Struct):
+    promptTokenCount: Count = 0  # noqa: N815 - the API's own field names
+    candidatesTokenCount: Count = 0  # noqa: N815
+    cachedContentTokenCount: Count | None = None  # noqa: N815
+    thoughtsTokenCount: Count | None = None  # noqa: N815
+    toolUsePromptTokenCount: Count | None = None  # noqa: N815
+    trafficType: str | None = None  # noqa: N815
+
+
+class UsageMetadataSnake(Struct):
+    prompt_token_count: Count = 0
+    candidates_token_count: Count = 0
+    cached_content_token_count: Count | None = None
+    thoughts_token_count: Count | None = None
+    tool_use_prompt_token_count: Count | None = None
+    traffic_type: str | None = None
+
+
+class GenerateContentResponse(Struct):
+    usageMetadata: UsageMetadata | None = None  # noqa: N815
+    usage_metadata: UsageMetadataSnake | None = None
+    modelVersion: str | None = None  # noqa: N815
+    model_version: str | None = None
+    responseId: str | None = None  # noqa: N815
+    response_id: str | None = None
+    createTime: Timestamp | None = None  # noqa: N815
+    create_time: Timestamp | None = None
+
+
+def _usage_counts(response: GenerateContentResponse) -> tuple[int, int | None, int, int | None, str | None] | None:
+    """(input, cache_read, output, thoughts, traffic_type) from either spelling of the usage block."""
+    camel = response.usageMetadata
+    if camel is not None:
+        return (
+            camel.promptTokenCount + (camel.toolUsePromptTokenCount or 0),
+            camel.cachedContentTokenCount,
+            camel.candidatesTokenCount + (camel.thoughtsTokenCount or 0),
+            camel.thoughtsTokenCount,
+            camel.trafficType,
+        )
+    snake = response.usage_metadata
+    if snake is not None:
+        return (
+            snake.prompt_token_count + (snake.tool_use_prompt_token_count or 0),
+            snake.cached_content_token_count,
+            snake.candidates_token_count + (snake.thoughts_token_count or 0),
+            snake.thoughts_token_count,
+            snake.traffic_type,
+        )
+    return None
+
+
+def response_row(response: GenerateContentResponse, envelope: Envelope = NO_ENVELOPE) -> tuple[Any, ...]:
+    counts = _usage_counts(response)
+    input_tokens, cache_read, output_tokens, thoughts, traffic_type = counts or (None, None, None, None, None)
+    created = response.createTime if response.createTime is not None else response.create_time
+    return source_row(
+        request_id=response.responseId or response.response_id,
+        ts=envelope.ts if envelope.ts is not None else created,
+        provider=envelope.provider or PROVIDER,
+        model=response.modelVersion or response.model_version or envelope.request_model,
+        input_tokens=input_tokens,
+        cache_read_tokens=cache_read,
+        output_tokens=output_tokens,
+        reasoning_tokens=thoughts,
+        latency_ms=envelope.latency_ms,
+        status=STATUS_ERROR if envelope.failed else STATUS_OK,
+        stream=envelope.stream,
+        mode=envelope.mode,
+        service_tier=_SERVICE_TIERS.get(traffic_type or ""),
+        user=envelope.user,
+        tags=envelope.tags,
+        metadata=envelope.metadata,
+        custom_id=envelope.custom_id,
+    )
+
+
+def is_response(record: Mapping[str, Any]) -> bool:
+    return "usageMetadata" in record or "usage_metadata" in record or has_keys(record, "candidates", "modelVersion")
+
+
+def response_answer(response: Mapping[str, Any]) -> str:
+    """Text of the first candidate, without thought parts."""
+    candidates = response.get("candidates")
+    if not isinstance(candidates, list) or not candidates or not isinstance(candidates[0], Mapping):
+        return ""
+    parts = sub(candidates[0], "content").get("parts")
+    if not isinstance(parts, list):
+        return ""
+    return content_text([part for part in parts if isinstance(part, Mapping) and not part.get("thought")])
+
+
+def request_text(request: Mapping[str, Any]) -> RequestText:
+    """The text of a generateContent request: ``systemInstruction`` and ``contents``."""
+    system = sub(request, "systemInstruction") or sub(request, "system_instruction")
+    contents = request.get("contents")
+    messages = tuple(
+        (str(turn.get("role", "user")), content_text(turn.get("parts")))
+        for turn in (contents if isinstance(contents, list) else [])
+        if isinstance(turn, Mapping)
+    )
+    return RequestText(system=content_text(system.get("parts")), messages=messages)
+
+
+class BatchLine(Struct):
+    key: str | None = None
+    response: GenerateContentResponse | None = None
+    error: dict[str, Any] | None = None
+
+
+class BatchRequestLine(Struct):
+    key: str
+    request: dict[str, Any]
+
+
+def _batch_row(line: BatchLine) -> tuple[Any, ...]:
+    if line.response is None or line.error is not None:
+        return source_row(provider=PROVIDER, status=STATUS_ERROR, mode=mode_of(True), custom_id=line.key)
+    return response_row(line.response, Envelope(mode=mode_of(True), custom_id=line.key))
+
+
+def _is_batch_line(record: Mapping[str, Any]) -> bool:
+    return "key" in record and ("response" in record or "error" in record)
+
+
+def _is_batch_request(record: Mapping[str, Any]) -> bool:
+    return "key" in record and "contents" in sub(record, "request") and not _is_batch_line(record)
+
+
+RESPONSE = LogFormat(
+    name="gemini-response",
+    struct=GenerateContentResponse,
+    matches=is_response,
+    to_row=response_row,
+    texts=lambda record: RequestText(answer=response_answer(record)),
+)
+
+BATCH = LogFormat(
+    name="gemini-batch",
+    struct=BatchLine,
+    matches=_is_batch_line,
+    to_row=_batch_row,
+    texts=lambda record: RequestText(answer=response_answer(sub(record, "response"))),
+)
+
+BATCH_REQUEST = LogFormat(
+    name="gemini-batch-request",
+    struct=BatchRequestLine,
+    matches=_is_batch_request,
+    to_row=lambda line: line.key,
+    texts=lambda record: request_text(sub(record, "request")),
+    kind="batch_request",
+)

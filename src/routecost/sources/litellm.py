@@ -1,0 +1,264 @@
+"""LiteLLM: the proxy's StandardLoggingPayload (callback/bucket logs) and LiteLLM_SpendLogs rows.
+
+``prompt_tokens`` follows OpenAI semantics (cache reads included). For Anthropic-family models
+LiteLLM changed whether cache *writes* are included (BerriAI/litellm#13207): when
+``prompt_tokens - cache_read - cache_write`` is negative the writes were left out, and they are
+added back. ``cache_hit`` is LiteLLM's own response cache: no provider call was made, it costs $0.
+The model priced is the one LiteLLM sent (``model_map_key`` / ``litellm_model_name``), not the
+user-facing ``model_group`` alias.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from routecost.records import STATUS_ERROR, STATUS_OK, source_row
+from routecost.sources.base import (
+    Count,
+    LogFormat,
+    Money,
+    NotARequest,
+    RecordError,
+    RequestText,
+    Struct,
+    Timestamp,
+    chat_messages,
+    epoch_seconds,
+    has_keys,
+    split_system,
+    sub,
+)
+from routecost.sources.openai import chat_answer
+
+_BATCH_JOB_CALL_TYPES = {"acreate_batch", "create_batch", "aretrieve_batch", "retrieve_batch", "afile_content"}
+_ANTHROPIC_FAMILY = ("anthropic", "bedrock", "vertex_ai")
+
+
+class CacheCreationDetails(Struct):
+    ephemeral_5m_input_tokens: Count | None = None
+    ephemeral_1h_input_tokens: Count | None = None
+
+
+class PromptDetails(Struct):
+    cached_tokens: Count | None = None
+    cache_creation_tokens: Count | None = None
+
+
+class CompletionDetails(Struct):
+    reasoning_tokens: Count | None = None
+
+
+class UsageObject(Struct):
+    """LiteLLM's normalized usage, as kept in ``metadata.usage_object`` (or ``additional_usage_values``)."""
+
+    prompt_tokens_details: PromptDetails | None = None
+    completion_tokens_details: CompletionDetails | None = None
+    cache_read_input_tokens: Count | None = None
+    cache_creation_input_tokens: Count | None = None
+    cache_creation_token_details: CacheCreationDetails | None = None
+
+
+class PayloadMetadata(Struct):
+    user_api_key_user_id: str | None = None
+    user_api_key_end_user_id: str | None = None
+    spend_logs_metadata: msgspec.Raw = msgspec.Raw(b"")
+    requester_metadata: msgspec.Raw = msgspec.Raw(b"")
+    usage_object: UsageObject | None = None
+    additional_usage_values: UsageObject | None = None
+
+
+class HiddenParams(Struct):
+    litellm_model_name: str | None = None
+    usage_object: UsageObject | None = None
+
+
+class ModelMapInformation(Struct):
+    model_map_key: str | None = None
+
+
+class StandardLoggingPayload(Struct):
+    call_type: str
+    startTime: Timestamp  # noqa: N815 - LiteLLM's field names
+    id: str | None = None
+    endTime: Timestamp | None = None  # noqa: N815
+    model: str | None = None
+    custom_llm_provider: str | None = None
+    prompt_tokens: Count | None = None
+    completion_tokens: Count | None = None
+    response_cost: Money | None = None
+    status: str | None = None
+    stream: bool | None = None
+    cache_hit: bool | None = None
+    request_tags: list[str] | None = None
+    end_user: str | None = None
+    metadata: PayloadMetadata | None = None
+    hidden_params: HiddenParams | None = None
+    model_map_information: ModelMapInformation | None = None
+
+
+class SpendLogRow(Struct):
+    request_id: str
+    call_type: str
+    startTime: Timestamp  # noqa: N815
+    endTime: Timestamp | None = None  # noqa: N815
+    model: str | None = None
+    custom_llm_provider: str | None = None
+    prompt_tokens: Count | None = None
+    completion_tokens: Count | None = None
+    spend: Money | None = None
+    status: str | None = None
+    cache_hit: bool | str | None = None
+    request_tags: list[str] | None = None
+    user: str | None = None
+    end_user: str | None = None
+    request_duration_ms: float | None = None
+    metadata: PayloadMetadata | None = None
+
+
+def _usage_split(
+    provider: str | None, prompt_tokens: int | None, usage: UsageObject | None
+) -> tuple[int | None, int | None, int | None, int | None, int | None]:
+    """(input inclusive, cache_read, cache_write, cache_write_1h, reasoning) from LiteLLM's usage."""
+    if usage is None:
+        return prompt_tokens, None, None, None, None
+    prompt_details = usage.prompt_tokens_details
+    cache_read = usage.cache_read_input_tokens
+    if cache_read is None and prompt_details is not None:
+        cache_read = prompt_details.cached_tokens
+    cache_write = usage.cache_creation_input_tokens
+    if cache_write is None and prompt_details is not None:
+        cache_write = prompt_details.cache_creation_tokens
+    split = usage.cache_creation_token_details
+    cache_write_1h = split.ephemeral_1h_input_tokens if split else None
+    reasoning = usage.completion_tokens_details.reasoning_tokens if usage.completion_tokens_details else None
+    input_tokens = prompt_tokens
+    if input_tokens is not None and cache_write and (provider or "").startswith(_ANTHROPIC_FAMILY):
+        if input_tokens - (cache_read or 0) - cache_write < 0:
+            input_tokens += cache_write
+    return input_tokens, cache_read, cache_write, cache_write_1h, reasoning
+
+
+def _latency_ms(start: Timestamp, end: Timestamp | None) -> float | None:
+    start_s, end_s = epoch_seconds(start), epoch_seconds(end)
+    if start_s is None or end_s is None:
+        return None
+    return round((end_s - start_s) * 1000, 3)
+
+
+def _custom_metadata(metadata: PayloadMetadata | None) -> msgspec.Raw | None:
+    """The caller's own metadata: ``spend_logs_metadata``, else ``requester_metadata``."""
+    if metadata is None:
+        return None
+    return metadata.spend_logs_metadata or metadata.requester_metadata
+
+
+def _is_failure(status: str | None) -> bool:
+    return status is not None and status.lower() not in ("success", "ok")
+
+
+def _priced_model(payload: StandardLoggingPayload) -> str:
+    mapped = payload.model_map_information.model_map_key if payload.model_map_information else None
+    sent = payload.hidden_params.litellm_model_name if payload.hidden_params else None
+    model = mapped or sent or payload.model
+    if not model:
+        raise RecordError("model", "missing (no model, hidden_params.litellm_model_name or model_map_key)")
+    return model
+
+
+def _payload_row(payload: StandardLoggingPayload) -> tuple[Any, ...]:
+    if payload.call_type in _BATCH_JOB_CALL_TYPES:
+        raise NotARequest("LiteLLM batch-job bookkeeping row")
+    metadata = payload.metadata
+    usage = (metadata.usage_object if metadata else None) or (
+        payload.hidden_params.usage_object if payload.hidden_params else None
+    )
+    provider = payload.custom_llm_provider
+    input_tokens, cache_read, cache_write, cache_write_1h, reasoning = _usage_split(
+        provider, payload.prompt_tokens, usage
+    )
+    return source_row(
+        request_id=payload.id,
+        ts=payload.startTime,
+        provider=provider,
+        model=_priced_model(payload),
+        input_tokens=input_tokens,
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
+        cache_write_1h_tokens=cache_write_1h,
+        output_tokens=payload.completion_tokens,
+        reasoning_tokens=reasoning,
+        logged_cost_usd=payload.response_cost,
+        latency_ms=_latency_ms(payload.startTime, payload.endTime),
+        status=STATUS_ERROR if _is_failure(payload.status) else STATUS_OK,
+        stream=payload.stream,
+        user=payload.end_user or (metadata.user_api_key_user_id if metadata else None),
+        tags=payload.request_tags,
+        metadata=_custom_metadata(metadata),
+        gateway_cache_hit=payload.cache_hit,
+    )
+
+
+def _truthy(value: bool | str | None) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    return value.strip().lower() in ("true", "1", "yes", "t")
+
+
+def _spend_log_row(row: SpendLogRow) -> tuple[Any, ...]:
+    if row.call_type in _BATCH_JOB_CALL_TYPES:
+        raise NotARequest("LiteLLM batch-job bookkeeping row")
+    if not row.model:
+        raise RecordError("model", "missing")
+    metadata = row.metadata
+    usage = (metadata.usage_object or metadata.additional_usage_values) if metadata else None
+    input_tokens, cache_read, cache_write, cache_write_1h, reasoning = _usage_split(
+        row.custom_llm_provider, row.prompt_tokens, usage
+    )
+    latency = row.request_duration_ms if row.request_duration_ms is not None else _latency_ms(row.startTime, row.endTime)
+    return source_row(
+        request_id=row.request_id,
+        ts=row.startTime,
+        provider=row.custom_llm_provider,
+        model=row.model,
+        input_tokens=input_tokens,
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
+        cache_write_1h_tokens=cache_write_1h,
+        output_tokens=row.completion_tokens,
+        reasoning_tokens=reasoning,
+        logged_cost_usd=row.spend,
+        latency_ms=latency,
+        status=STATUS_ERROR if _is_failure(row.status) else STATUS_OK,
+        user=row.end_user or row.user,
+        tags=row.request_tags,
+        metadata=_custom_metadata(metadata),
+        gateway_cache_hit=_truthy(row.cache_hit),
+    )
+
+
+def _payload_texts(record: Mapping[str, Any]) -> RequestText:
+    system, messages = split_system(chat_messages(record.get("messages")))
+    return RequestText(system=system, messages=messages, answer=chat_answer(sub(record, "response")))
+
+
+PAYLOAD = LogFormat(
+    name="litellm-payload",
+    struct=StandardLoggingPayload,
+    matches=lambda record: has_keys(record, "call_type", "response_cost", "startTime", "endTime", "model_group")
+    and ("hidden_params" in record or "model_map_information" in record),
+    to_row=_payload_row,
+    texts=_payload_texts,
+)
+
+SPEND_LOG = LogFormat(
+    name="litellm-spendlog",
+    struct=SpendLogRow,
+    matches=lambda record: has_keys(
+        record, "request_id", "call_type", "spend", "prompt_tokens", "completion_tokens", "startTime", "model"
+    ),
+    to_row=_spend_log_row,
+    texts=_payload_texts,
+)

@@ -1,0 +1,195 @@
+"""A log format described by the user: a YAML file maps an in-house record's fields to canonical ones.
+
+Example (``--mapping acme.yaml``)::
+
+    name: acme-gateway
+    fields:
+      model: llm.model            # required
+      provider: llm.vendor
+      ts: event.time              # RFC 3339 text or epoch seconds
+      input_tokens: usage.in
+      output_tokens: usage.out
+      cache_read_tokens: usage.cached
+      logged_cost: billing.amount
+      metadata: ctx
+      tags: labels
+    input_includes_cache: true    # false when input_tokens excludes cache reads/writes (Anthropic style)
+    cost_unit: usd                # or cents
+    texts: {prompt: request.prompt, system: request.system, answer: response.text}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from routecost.records import MODE_BATCH, MODE_REALTIME, STATUS_ERROR, STATUS_OK, source_row
+from routecost.sources.base import LogFormat, RecordError, RequestText, Timestamp
+from routecost.yamlfile import YamlDocument, load_yaml
+
+_COUNT_FIELDS = (
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+)
+_TEXT_FIELDS = ("request_id", "provider", "model", "service_tier", "user", "custom_id")
+_FIELDS = (*_TEXT_FIELDS, *_COUNT_FIELDS, "ts", "logged_cost", "latency_ms", "status", "stream", "mode", "tags",
+           "metadata")
+_OK_STATUSES = {"ok", "success", "succeeded", "completed", "true", "200"}
+_COST_UNITS = {"usd": 1.0, "cents": 0.01}
+
+
+@dataclass(frozen=True)
+class LogMapping:
+    name: str
+    fields: dict[str, tuple[str, ...]]
+    input_includes_cache: bool
+    cost_factor: float
+    texts: dict[str, tuple[str, ...]]
+
+
+def load_mapping(path: str) -> LogMapping:
+    document = load_yaml(path)
+    data = document.data
+    if not isinstance(data, dict):
+        raise document.error((), "a mapping file is a YAML mapping with at least `fields: {model: ...}`")
+    document.check_keys((), data, ("name", "fields", "input_includes_cache", "cost_unit", "texts"))
+    fields = _paths(document, "fields", data.get("fields"), _FIELDS)
+    if "model" not in fields:
+        raise document.error(("fields",), "`fields.model` is required")
+    cost_unit = data.get("cost_unit", "usd")
+    if cost_unit not in _COST_UNITS:
+        raise document.error(("cost_unit",), f"cost_unit must be one of {', '.join(_COST_UNITS)}")
+    includes_cache = data.get("input_includes_cache", True)
+    if not isinstance(includes_cache, bool):
+        raise document.error(("input_includes_cache",), "must be true or false")
+    return LogMapping(
+        name=str(data.get("name", "mapping")),
+        fields=fields,
+        input_includes_cache=includes_cache,
+        cost_factor=_COST_UNITS[cost_unit],
+        texts=_paths(document, "texts", data.get("texts", {}), ("prompt", "system", "answer")),
+    )
+
+
+def _paths(document: YamlDocument, key: str, value: Any, allowed: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, dict):
+        raise document.error((key,), f"`{key}` must map names to dotted field paths")
+    document.check_keys((key,), value, allowed)
+    for name, path in value.items():
+        if not isinstance(path, str) or not path:
+            raise document.error((key, name), "must be a dotted field path such as usage.input")
+    return {name: tuple(path.split(".")) for name, path in value.items()}
+
+
+def _lookup(record: Any, path: tuple[str, ...]) -> Any:
+    for step in path:
+        if not isinstance(record, Mapping):
+            return None
+        record = record.get(step)
+    return record
+
+
+def _count(record: Any, mapping: LogMapping, name: str) -> int | None:
+    path = mapping.fields.get(name)
+    value = None if path is None else _lookup(record, path)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise RecordError(".".join(path), f"expected a token count (integer >= 0), got {value!r}")
+    return value
+
+
+def _number(record: Any, mapping: LogMapping, name: str) -> float | None:
+    path = mapping.fields.get(name)
+    value = None if path is None else _lookup(record, path)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise RecordError(".".join(path), f"expected a number >= 0, got {value!r}")
+    return float(value)
+
+
+def _text(record: Any, mapping: LogMapping, name: str) -> str | None:
+    path = mapping.fields.get(name)
+    value = None if path is None else _lookup(record, path)
+    return None if value is None else str(value)
+
+
+def _timestamp(record: Any, mapping: LogMapping) -> Timestamp | None:
+    path = mapping.fields.get("ts")
+    value = None if path is None else _lookup(record, path)
+    if value is None or (isinstance(value, str | int | float) and not isinstance(value, bool)):
+        return value
+    raise RecordError(".".join(path or ()), f"expected an RFC 3339 time or epoch seconds, got {value!r}")
+
+
+def _json_field(record: Any, mapping: LogMapping, name: str) -> Any:
+    path = mapping.fields.get(name)
+    return None if path is None else _lookup(record, path)
+
+
+def mapped_row(record: Any, mapping: LogMapping) -> tuple[Any, ...]:
+    if not isinstance(record, Mapping):
+        raise RecordError("$", "expected a JSON object")
+    model = _text(record, mapping, "model")
+    if not model:
+        raise RecordError(".".join(mapping.fields["model"]), "missing")
+    input_tokens = _count(record, mapping, "input_tokens")
+    cache_read = _count(record, mapping, "cache_read_tokens")
+    cache_write = _count(record, mapping, "cache_write_tokens")
+    if input_tokens is not None and not mapping.input_includes_cache:
+        input_tokens += (cache_read or 0) + (cache_write or 0)
+    cost = _number(record, mapping, "logged_cost")
+    status = _text(record, mapping, "status")
+    tags = _json_field(record, mapping, "tags")
+    metadata = _json_field(record, mapping, "metadata")
+    stream = _json_field(record, mapping, "stream")
+    return source_row(
+        request_id=_text(record, mapping, "request_id"),
+        ts=_timestamp(record, mapping),
+        provider=_text(record, mapping, "provider"),
+        model=model,
+        input_tokens=input_tokens,
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
+        cache_write_1h_tokens=_count(record, mapping, "cache_write_1h_tokens"),
+        output_tokens=_count(record, mapping, "output_tokens"),
+        reasoning_tokens=_count(record, mapping, "reasoning_tokens"),
+        logged_cost_usd=None if cost is None else cost * mapping.cost_factor,
+        latency_ms=_number(record, mapping, "latency_ms"),
+        status=STATUS_OK if status is None or status.lower() in _OK_STATUSES else STATUS_ERROR,
+        stream=stream if isinstance(stream, bool) else None,
+        mode=MODE_BATCH if (_text(record, mapping, "mode") or "").lower() == MODE_BATCH else MODE_REALTIME,
+        service_tier=_text(record, mapping, "service_tier"),
+        user=_text(record, mapping, "user"),
+        tags=[str(tag) for tag in tags] if isinstance(tags, list) else None,
+        metadata=msgspec.json.encode(metadata) if isinstance(metadata, Mapping) else None,
+        custom_id=_text(record, mapping, "custom_id"),
+    )
+
+
+def mapped_format(mapping: LogMapping) -> LogFormat:
+    """The user's mapping as a log format (records are decoded as plain JSON, then mapped)."""
+
+    def texts(record: Any) -> RequestText:
+        def text_at(name: str) -> str:
+            path = mapping.texts.get(name)
+            value = None if path is None else _lookup(record, path)
+            return value if isinstance(value, str) else ""
+
+        return RequestText(system=text_at("system"), messages=(("user", text_at("prompt")),), answer=text_at("answer"))
+
+    return LogFormat(
+        name=mapping.name,
+        struct=dict[str, Any],
+        matches=lambda record: True,
+        to_row=lambda record: mapped_row(record, mapping),
+        texts=texts,
+    )

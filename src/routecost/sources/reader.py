@@ -1,0 +1,539 @@
+"""Read log files into the canonical request frame, streaming, one line at a time.
+
+Every line is decoded straight into the typed struct of the format the previous line had (the
+fast path: msgspec skips the fields routecost does not need, such as the prompt text). A line that
+does not fit is decoded generically, its format detected from its keys, and decoded again with that
+format's struct, so a file may mix formats. A line that fits no format, or has a bad field, is
+counted as malformed with its file, line and field; with ``strict`` the first one is an error.
+Rows are turned into polars frames every ``CHUNK_ROWS`` lines, so Python objects never pile up.
+"""
+
+from __future__ import annotations
+
+import csv
+import gc
+import gzip
+import io
+import os
+import shutil
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from glob import glob
+from pathlib import Path
+from typing import IO, Any
+
+import msgspec
+import polars as pl
+
+from routecost.errors import InputError, UsageError
+from routecost.records import BILLED_STATUSES, build_source_frame, empty_requests
+from routecost.sources import FORMATS
+from routecost.sources.base import LogFormat, NotARequest, RecordError
+from routecost.sources.mapping import load_mapping, mapped_format
+from routecost.sources.parallel import RangeResult, load_frame, read_ranges, splittable
+
+CHUNK_ROWS = 50_000
+MAX_EXAMPLES = 5
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".log", ".csv", ".gz")
+
+READ_BLOCK_BYTES = 1 << 22
+
+_Block = tuple[int, int | None, list[bytes]]
+"""(line number before the block's first line, byte offset of its first line or None, its lines)."""
+
+ProgressCallback = Callable[[int], None]
+"""Called with the number of input bytes consumed since the last call."""
+
+
+@dataclass(frozen=True)
+class Malformed:
+    source: str
+    line: int | None
+    field: str | None
+    problem: str
+
+    def message(self) -> str:
+        return InputError(self.source, self.line, self.field, self.problem).args[0]
+
+
+@dataclass
+class ReadResult:
+    """The requests read, and what could not be read."""
+
+    requests: pl.DataFrame
+    malformed: int = 0
+    malformed_examples: list[Malformed] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
+    formats: Counter[str] = field(default_factory=Counter)
+    sources: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Batch:
+    """Rows of one file waiting to become a polars frame."""
+
+    source: str
+    has_offsets: bool = True
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+    offsets: list[int] = field(default_factory=list)
+    format_runs: list[tuple[int, str]] = field(default_factory=list)
+    """(index of the first row, format name) each time the format changes: formats rarely change."""
+
+    def frame(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The waiting rows as canonical requests, and those whose timestamp is unreadable."""
+        ends = [start for start, _ in self.format_runs[1:]] + [len(self.rows)]
+        formats = [name for (start, name), end in zip(self.format_runs, ends, strict=True) for _ in range(end - start)]
+        provenance = {
+            "source": [self.source] * len(self.rows),
+            "line": self.lines,
+            "offset": self.offsets if self.has_offsets else [None] * len(self.rows),
+            "format": formats,
+        }
+        built = build_source_frame(self.rows, provenance)
+        last_format = self.format_runs[-1][1] if self.format_runs else None
+        self.rows, self.lines, self.offsets = [], [], []
+        self.format_runs = [(0, last_format)] if last_format else []
+        return built
+
+
+@dataclass
+class _BatchRequests:
+    """Batch request lines, joined to their results by ``custom_id`` (result order != input order)."""
+
+    custom_ids: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    offsets: list[int | None] = field(default_factory=list)
+
+    def add(self, custom_id: str, source: str, offset: int | None) -> None:
+        self.custom_ids.append(custom_id)
+        self.sources.append(source)
+        self.offsets.append(offset)
+
+    def frame(self) -> pl.DataFrame:
+        return pl.DataFrame(
+            {"custom_id": self.custom_ids, "request_source": self.sources, "request_offset": self.offsets},
+            schema={"custom_id": pl.String(), "request_source": pl.String(), "request_offset": pl.Int64()},
+        ).unique("custom_id", keep="first")
+
+
+@dataclass(frozen=True)
+class ReaderConfig:
+    """How to read logs; plain data, so a worker process can rebuild the same reader."""
+
+    forced_format: str | None = None
+    mapping_path: str | None = None
+    strict: bool = False
+    workers: int = 1
+
+    def formats(self) -> tuple[LogFormat, ...]:
+        if self.mapping_path is None:
+            return FORMATS
+        return (*FORMATS, mapped_format(load_mapping(self.mapping_path)))
+
+    def forced(self) -> LogFormat | None:
+        if self.forced_format is None:
+            return None
+        known = {log_format.name: log_format for log_format in self.formats()}
+        if self.forced_format not in known:
+            raise UsageError(f"unknown format {self.forced_format!r}; known formats: {', '.join(known)}")
+        return known[self.forced_format]
+
+
+class LogReader:
+    """Reads many log files into one canonical frame, keeping count of what it could not read."""
+
+    def __init__(self, config: ReaderConfig = ReaderConfig(), on_progress: ProgressCallback | None = None) -> None:
+        self._config = config
+        self._formats = config.formats()
+        self._forced = config.forced()
+        self._strict = config.strict
+        self._on_progress = on_progress or (lambda consumed: None)
+        self._generic = msgspec.json.Decoder()
+        self._result = ReadResult(requests=empty_requests())
+        self._frames: list[pl.DataFrame] = []
+        self._batch_requests = _BatchRequests()
+
+    def read(self, paths: Iterable[str]) -> ReadResult:
+        for source in expand_paths(paths):
+            self._result.sources.append(source)
+            if self._config.workers > 1 and splittable(source):
+                ranges, spool = read_ranges(source, self._config, self._on_progress)
+                try:
+                    self._merge_ranges(source, ranges)
+                finally:
+                    shutil.rmtree(spool, ignore_errors=True)
+            else:
+                self._read_source(source)
+        return self._finish()
+
+    def read_range(self, source: str, start: int, end: int, spool: str) -> RangeResult:
+        """Read one byte range of a file (in a worker process); line numbers relative to ``start``.
+        The rows are written to an Arrow IPC file in ``spool``."""
+        batch = _Batch(source=source)
+        try:
+            with _gc_paused():
+                line_count, _ = self._read_records(
+                    batch, _json_records(source, self._on_progress, start, end), lenient=False
+                )
+        except InputError as error:
+            return RangeResult(fatal=Malformed(error.source, error.line, error.field, error.problem))
+        if batch.rows:
+            self._add_frame(batch)
+        frame_path = os.path.join(spool, f"{start}.arrow")
+        (pl.concat(self._frames, rechunk=False) if self._frames else empty_requests()).write_ipc(frame_path)
+        return RangeResult(
+            frame_path=frame_path,
+            line_count=line_count,
+            malformed=self._result.malformed,
+            examples=self._result.malformed_examples,
+            skipped=self._result.skipped,
+            batch_custom_ids=self._batch_requests.custom_ids,
+            batch_offsets=self._batch_requests.offsets,
+        )
+
+    def _merge_ranges(self, source: str, ranges: list[RangeResult]) -> None:
+        """Fold the workers' results back in file order, shifting their line numbers."""
+        lines_before = 0
+        for part in ranges:
+            if part.fatal is not None:
+                fatal = part.fatal
+                raise InputError(fatal.source, (fatal.line or 0) + lines_before, fatal.field, fatal.problem)
+            self._frames.append(load_frame(part).with_columns(pl.col("line") + lines_before))
+            self._result.malformed += part.malformed
+            room = MAX_EXAMPLES - len(self._result.malformed_examples)
+            self._result.malformed_examples.extend(
+                Malformed(e.source, None if e.line is None else e.line + lines_before, e.field, e.problem)
+                for e in part.examples[:room]
+            )
+            self._result.skipped.update(part.skipped)
+            self._batch_requests.custom_ids.extend(part.batch_custom_ids)
+            self._batch_requests.sources.extend([source] * len(part.batch_custom_ids))
+            self._batch_requests.offsets.extend(part.batch_offsets)
+            lines_before += part.line_count
+        if lines_before == 0:
+            self._malformed(Malformed(source, None, None, "empty file: no log records"))
+
+    def _read_source(self, source: str) -> None:
+        batch = _Batch(source=STDIN_NAME if source == STDIN else source)
+        with _gc_paused():
+            if is_csv(source):
+                lines, blank = self._read_records(batch, _csv_records(source, self._on_progress), lenient=True)
+            else:
+                lines, blank = self._read_records(batch, _json_records(source, self._on_progress), lenient=False)
+        if batch.rows:
+            self._add_frame(batch)
+        if lines == blank:
+            self._malformed(Malformed(batch.source, None, None, "empty file: no log records"))
+
+    def _add_frame(self, batch: _Batch) -> None:
+        frame, unreadable = batch.frame()
+        self._frames.append(frame)
+        for source, line in unreadable.select("source", "line").iter_rows():
+            self._malformed(Malformed(source, line, "timestamp", "not an RFC 3339 time or epoch seconds"))
+
+    def _read_records(self, batch: _Batch, blocks: Iterator[_Block], *, lenient: bool) -> tuple[int, int]:
+        """The hot loop: decode each line with the current format's struct, detect only on a miss.
+
+        Kept tight on purpose (locals, no per-line branching beyond the try): at a million lines,
+        every attribute look-up here costs a second. Returns the numbers of lines and of blank lines."""
+        current = self._forced
+        decode, to_row = _bound(current, lenient) if current is not None else (_always_miss, _always_miss)
+        collecting_batch_requests = current is not None and current.kind == "batch_request"
+        if current is not None:
+            batch.format_runs.append((0, current.name))
+        rows, lines, offsets = batch.rows, batch.lines, batch.offsets
+        line_number = blank_lines = 0
+        for line_number, offset, block in blocks:
+            if offset is None:
+                batch.has_offsets, offset = False, 0
+            for data in block:
+                line_number += 1
+                try:
+                    row = to_row(decode(data))
+                except _MISSES:
+                    if data.isspace():
+                        blank_lines += 1
+                        offset += len(data)
+                        continue
+                    detected, row = self._slow_path(batch.source, line_number, data, lenient)
+                    if detected is None:
+                        offset += len(data)
+                        continue
+                    if detected is not current:
+                        current = detected
+                        decode, to_row = _bound(current, lenient)
+                        collecting_batch_requests = current.kind == "batch_request"
+                        batch.format_runs.append((len(rows), current.name))
+                if collecting_batch_requests:
+                    self._batch_requests.add(row, batch.source, offset if batch.has_offsets else None)
+                else:
+                    rows.append(row)
+                    lines.append(line_number)
+                    offsets.append(offset)
+                offset += len(data)
+            if len(rows) >= CHUNK_ROWS:
+                self._add_frame(batch)
+                rows, lines, offsets = batch.rows, batch.lines, batch.offsets
+        return line_number, blank_lines
+
+    def _slow_path(
+        self, source: str, line_number: int, data: bytes, lenient: bool
+    ) -> tuple[LogFormat | None, Any]:
+        """Detect the line's format from its keys and decode it, or record why it is malformed."""
+        try:
+            record = self._generic.decode(data)
+        except msgspec.DecodeError as error:
+            return self._reject(source, line_number, None, f"invalid JSON ({error})")
+        if not isinstance(record, dict):
+            return self._reject(source, line_number, None, "not a JSON object")
+        log_format = self._forced or next((f for f in self._formats if f.matches(record)), None)
+        if log_format is None:
+            keys = ", ".join(sorted(record)[:8])
+            return self._reject(source, line_number, None, f"no known log format matches (keys: {keys})")
+        try:
+            decoder = log_format.lenient_decoder if lenient else log_format.decoder
+            return log_format, log_format.to_row(decoder.decode(data))
+        except msgspec.ValidationError as error:
+            field_path, problem = _split_validation_error(str(error))
+            return self._reject(source, line_number, field_path, f"{problem} ({log_format.name} record)")
+        except RecordError as error:
+            return self._reject(source, line_number, error.field_path, f"{error.problem} ({log_format.name} record)")
+        except NotARequest as error:
+            self._result.skipped[error.reason] += 1
+            return None, None
+
+    def _reject(self, source: str, line: int, field_path: str | None, problem: str) -> tuple[None, None]:
+        self._malformed(Malformed(source, line, field_path, problem))
+        return None, None
+
+    def _malformed(self, malformed: Malformed) -> None:
+        if self._strict:
+            raise InputError(malformed.source, malformed.line, malformed.field, malformed.problem)
+        self._result.malformed += 1
+        if len(self._result.malformed_examples) < MAX_EXAMPLES:
+            self._result.malformed_examples.append(malformed)
+
+    def _finish(self) -> ReadResult:
+        requests = pl.concat(self._frames, how="vertical") if self._frames else empty_requests()
+        requests = self._reject_missing_models(requests)
+        if self._batch_requests.custom_ids:
+            requests = _join_batch_requests(requests, self._batch_requests.frame())
+        self._result.requests = requests
+        self._result.formats = Counter(dict(requests.group_by("format").len().iter_rows()))
+        return self._result
+
+    def _reject_missing_models(self, requests: pl.DataFrame) -> pl.DataFrame:
+        """A billed request must name its model; one that does not is malformed."""
+        missing = pl.col("status").is_in(BILLED_STATUSES) & (pl.col("model").is_null() | (pl.col("model") == ""))
+        bad = requests.filter(missing)
+        for source, line in bad.select("source", "line").iter_rows():
+            self._malformed(Malformed(source, line, "model", "missing"))
+        return requests.filter(~missing) if bad.height else requests
+
+
+def _join_batch_requests(requests: pl.DataFrame, batch_requests: pl.DataFrame) -> pl.DataFrame:
+    joined = requests.drop("request_source", "request_offset").join(
+        batch_requests, on="custom_id", how="left", maintain_order="left"
+    )
+    return joined.select(requests.columns)
+
+
+_MISSES = (msgspec.ValidationError, msgspec.DecodeError, RecordError, NotARequest)
+"""What a line that does not fit the current format raises on the fast path."""
+
+
+def _always_miss(value: Any) -> Any:
+    raise msgspec.DecodeError("no format detected yet")
+
+
+def _bound(log_format: LogFormat, lenient: bool) -> tuple[Callable[[bytes], Any], Callable[[Any], Any]]:
+    decoder = log_format.lenient_decoder if lenient else log_format.decoder
+    return decoder.decode, log_format.to_row
+
+
+def _split_validation_error(message: str) -> tuple[str | None, str]:
+    """msgspec says ``Expected `int` >= 0 - at `$.usage.prompt_tokens```: split the field from the problem."""
+    problem, separator, where = message.rpartition(" - at `")
+    if not separator:
+        return None, message
+    return where.rstrip("`").removeprefix("$.").removeprefix("$") or None, problem
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while reading: rows are tuples, never cycles, and a
+    collection pass over a million young objects costs more than the parse."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def expand_paths(paths: Iterable[str]) -> list[str]:
+    """Files behind the given paths: files as given, directories walked for log files, globs expanded."""
+    files: list[str] = []
+    for path in paths:
+        if path == STDIN:
+            files.append(STDIN)
+            continue
+        target = Path(path)
+        if target.is_dir():
+            found = sorted(p for p in target.rglob("*") if p.is_file() and is_log_file(p.name))
+            if not found:
+                raise UsageError(f"{path}: no log files in this directory (looked for {', '.join(LOG_SUFFIXES)})")
+            files.extend(str(p) for p in found)
+        elif target.is_file():
+            files.append(path)
+        elif any(char in path for char in "*?["):
+            matched = sorted(glob(path, recursive=True))
+            if not matched:
+                raise UsageError(f"{path}: no files match this pattern")
+            files.extend(expand_paths(matched))
+        else:
+            raise UsageError(f"{path}: no such file or directory")
+    return files
+
+
+def is_log_file(name: str) -> bool:
+    return name.lower().endswith(LOG_SUFFIXES)
+
+
+def is_csv(source: str) -> bool:
+    return source.lower().removesuffix(".gz").endswith(".csv")
+
+
+def open_binary(source: str) -> IO[bytes]:
+    """The source's bytes, gunzipped when it is gzip (by content, not by name)."""
+    if source == STDIN:
+        return _maybe_gunzip(sys.stdin.buffer)
+    try:
+        handle = open(source, "rb")  # noqa: SIM115 - closed by the caller
+    except OSError as error:
+        raise UsageError(f"{source}: cannot read: {error.strerror or error}") from None
+    return _maybe_gunzip(handle)
+
+
+def _maybe_gunzip(handle: IO[bytes]) -> IO[bytes]:
+    buffered = handle if isinstance(handle, io.BufferedReader) else io.BufferedReader(handle)  # type: ignore[arg-type]
+    if buffered.peek(2)[:2] == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=buffered)  # type: ignore[return-value]
+    return buffered
+
+
+def _raw_position(handle: IO[bytes]) -> int:
+    """Bytes consumed from disk (the compressed position for gzip), for the progress bar."""
+    inner = getattr(handle, "fileobj", None)
+    try:
+        return (inner or handle).tell()
+    except (OSError, ValueError):
+        return 0
+
+
+def _json_records(
+    source: str, on_progress: ProgressCallback, start: int = 0, end: int | None = None
+) -> Iterator[_Block]:
+    """Blocks of JSONL lines, each with the line number and byte offset just before its first line.
+
+    Reading megabyte blocks and splitting them in C keeps the per-line Python work to the decode.
+    A file holding one JSON document (a top-level array, or ``{"data": [...]}`` as API dumps have)
+    yields its items instead, numbered from 1 and without offsets.
+    """
+    name = STDIN_NAME if source == STDIN else source
+    with open_binary(source) as handle:
+        try:
+            first = handle.peek(1)[:1]
+            if start == 0 and (first == b"[" or (source.lower().endswith(".json") and first == b"{")):
+                yield 0, None, list(_document_items(name, handle.read()))
+                return
+            if start:
+                handle.seek(start)
+            remaining = -1 if end is None else end - start
+            line_number, offset, reported = 0, start, start
+            while lines := handle.readlines(READ_BLOCK_BYTES):
+                if remaining >= 0:
+                    lines = _within(lines, remaining)
+                    if not lines:
+                        break
+                    remaining -= sum(map(len, lines))
+                yield line_number, offset, lines
+                line_number += len(lines)
+                offset += sum(map(len, lines))
+                position = _raw_position(handle)
+                on_progress(position - reported)
+                reported = position
+        except (OSError, EOFError, gzip.BadGzipFile) as error:
+            raise UsageError(f"{name}: cannot read: {error}") from None
+
+
+def _within(lines: list[bytes], remaining: int) -> list[bytes]:
+    """The leading lines that fit in the bytes left of a range (ranges end at line boundaries)."""
+    total = 0
+    for count, line in enumerate(lines):
+        total += len(line)
+        if total > remaining:
+            return lines[:count]
+    return lines
+
+
+class _DataDocument(msgspec.Struct):
+    data: list[msgspec.Raw]
+
+
+def _document_items(name: str, content: bytes) -> Iterator[bytes]:
+    try:
+        items = msgspec.json.decode(content, type=list[msgspec.Raw])
+    except msgspec.ValidationError:
+        try:
+            items = msgspec.json.decode(content, type=_DataDocument).data
+        except msgspec.ValidationError:
+            yield content
+            return
+    except msgspec.DecodeError as error:
+        raise InputError(name, None, None, f"invalid JSON document ({error})") from None
+    for item in items:
+        yield bytes(item)
+
+
+def _csv_records(source: str, on_progress: ProgressCallback) -> Iterator[_Block]:
+    """CSV rows as JSON objects, one per block (a quoted cell may span lines, so each row carries
+    the line it starts on): empty cells dropped, JSON-looking cells (objects, arrays) parsed."""
+    name = STDIN_NAME if source == STDIN else source
+    with open_binary(source) as handle:
+        text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+        reader = csv.DictReader(text)
+        try:
+            reader.fieldnames  # noqa: B018 - reads the header row, so line_num counts it
+            previous_end = reader.line_num
+            for row in reader:
+                record = {key: _csv_cell(value) for key, value in row.items() if key and value not in (None, "")}
+                yield previous_end, None, [msgspec.json.encode(record)]
+                previous_end = reader.line_num
+        except (csv.Error, UnicodeDecodeError) as error:
+            raise InputError(name, reader.line_num, None, f"cannot read CSV ({error})") from None
+        on_progress(_raw_position(handle))
+
+
+def _csv_cell(value: str) -> Any:
+    stripped = value.strip()
+    if stripped[:1] in ("{", "[") and stripped[-1:] in ("}", "]"):
+        try:
+            return msgspec.json.decode(stripped)
+        except msgspec.DecodeError:
+            return value
+    return value
+
+
+def read_logs(
+    paths: Iterable[str], config: ReaderConfig = ReaderConfig(), on_progress: ProgressCallback | None = None
+) -> ReadResult:
+    """Read log files (or ``-`` for stdin) into canonical requests."""
+    return LogReader(config, on_progress).read(paths)

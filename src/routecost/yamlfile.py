@@ -1,0 +1,103 @@
+"""YAML files a user writes (price files, log mappings, policies), with line:column in every error.
+
+PyYAML's ``safe_load`` forgets where a value came from. Here the document is composed into nodes
+first and turned into plain Python objects while each mapping key's position is remembered, so a
+bad key or value is reported as ``file:line:column: problem``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from routecost.errors import UsageError
+
+Position = tuple[int, int]
+KeyPath = tuple[str | int, ...]
+
+
+class YamlError(UsageError):
+    """A problem at a place in a YAML file."""
+
+
+@dataclass
+class YamlDocument:
+    """A parsed YAML file: its data and where each key path starts (1-based line, column)."""
+
+    path: str
+    data: Any
+    positions: dict[KeyPath, Position] = field(default_factory=dict)
+
+    def where(self, key_path: KeyPath) -> str:
+        """``file:line:column`` of a key path, or of its nearest known parent."""
+        for length in range(len(key_path), -1, -1):
+            position = self.positions.get(key_path[:length])
+            if position is not None:
+                return f"{self.path}:{position[0]}:{position[1]}"
+        return self.path
+
+    def error(self, key_path: KeyPath, problem: str) -> YamlError:
+        return YamlError(f"{self.where(key_path)}: {problem}")
+
+    def check_keys(self, key_path: KeyPath, mapping: Mapping[str, Any], allowed: Iterable[str]) -> None:
+        """Fail on the first key that is not allowed, naming the ones that are."""
+        allowed = list(allowed)
+        for key in mapping:
+            if key not in allowed:
+                raise self.error((*key_path, key), f"unknown key {key!r} (expected one of: {', '.join(allowed)})")
+
+
+def load_yaml(path: str | Path) -> YamlDocument:
+    """Read a YAML file into plain data with key positions; any problem is a ``YamlError``."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise YamlError(f"{name}: cannot read: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise YamlError(f"{name}: not UTF-8 text") from None
+    return parse_yaml(text, name)
+
+
+def parse_yaml(text: str, name: str) -> YamlDocument:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
+        raise YamlError(f"{where}: invalid YAML: {error.problem}") from None
+    except yaml.YAMLError as error:
+        raise YamlError(f"{name}: invalid YAML: {error}") from None
+    document = YamlDocument(path=name, data=None)
+    if node is not None:
+        document.data = _to_python(node, (), document.positions, name)
+    return document
+
+
+def _to_python(node: yaml.Node, key_path: KeyPath, positions: dict[KeyPath, Position], name: str) -> Any:
+    positions.setdefault(key_path, (node.start_mark.line + 1, node.start_mark.column + 1))
+    if isinstance(node, yaml.MappingNode):
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = _scalar(key_node, name)
+            if not isinstance(key, str | int | float | bool):
+                raise YamlError(f"{name}:{key_node.start_mark.line + 1}: keys must be plain values")
+            key_text = str(key)
+            positions[(*key_path, key_text)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result[key_text] = _to_python(value_node, (*key_path, key_text), positions, name)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_to_python(item, (*key_path, index), positions, name) for index, item in enumerate(node.value)]
+    return _scalar(node, name)
+
+
+def _scalar(node: yaml.Node, name: str) -> Any:
+    try:
+        return yaml.constructor.SafeConstructor().construct_object(node, deep=True)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or node.start_mark
+        raise YamlError(f"{name}:{mark.line + 1}:{mark.column + 1}: invalid YAML: {error.problem}") from None
