@@ -214,8 +214,8 @@ def build_source_frame(
     ).select(list(CANONICAL_SCHEMA))
     if not unreadable:
         return frame, frame.clear()
-    bad = pl.Series(unreadable).cast(pl.UInt32)
-    return frame.with_row_index("_row").filter(~pl.col("_row").is_in(bad)).drop("_row"), frame[bad]
+    readable = pl.Series([True] * frame.height).scatter(unreadable, False)
+    return frame.filter(readable), frame.filter(~readable)
 
 
 def _timestamps(values: Sequence[Any]) -> tuple[pl.Series, list[int]]:

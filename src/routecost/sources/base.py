@@ -82,6 +82,9 @@ class LogFormat:
     to_row: Callable[[Any], Any]
     texts: Callable[[Mapping[str, Any]], RequestText] = field(default=lambda record: RequestText())
     kind: RowKind = "request"
+    sticky: bool = True
+    """Whether the reader may try this format first on the lines after one of its records. A user's
+    mapping matches any object, so it is only used where no built-in format fits (or when forced)."""
     decoder: msgspec.json.Decoder = field(init=False, repr=False, compare=False)
     lenient_decoder: msgspec.json.Decoder = field(init=False, repr=False, compare=False)
 

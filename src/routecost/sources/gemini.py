@@ -16,6 +16,7 @@ from routecost.sources.base import (
     Count,
     Envelope,
     LogFormat,
+    RecordError,
     RequestText,
     Struct,
     Timestamp,
@@ -88,6 +89,8 @@ def _usage_counts(response: GenerateContentResponse) -> tuple[int, int | None, i
 
 def response_row(response: GenerateContentResponse, envelope: Envelope = NO_ENVELOPE) -> tuple[Any, ...]:
     counts = _usage_counts(response)
+    if counts is None and not (response.modelVersion or response.model_version):
+        raise RecordError("usageMetadata", "missing (neither usage nor modelVersion: not a Gemini response)")
     input_tokens, cache_read, output_tokens, thoughts, traffic_type = counts or (None, None, None, None, None)
     created = response.createTime if response.createTime is not None else response.create_time
     return source_row(
@@ -139,7 +142,7 @@ def request_text(request: Mapping[str, Any]) -> RequestText:
 
 
 class BatchLine(Struct):
-    key: str | None = None
+    key: str
     response: GenerateContentResponse | None = None
     error: dict[str, Any] | None = None
 
@@ -150,6 +153,8 @@ class BatchRequestLine(Struct):
 
 
 def _batch_row(line: BatchLine) -> tuple[Any, ...]:
+    if line.response is None and line.error is None:
+        raise RecordError("response", "missing (a batch request line, not a result)")
     if line.response is None or line.error is not None:
         return source_row(provider=PROVIDER, status=STATUS_ERROR, mode=mode_of(True), custom_id=line.key)
     return response_row(line.response, Envelope(mode=mode_of(True), custom_id=line.key))

@@ -192,4 +192,5 @@ def mapped_format(mapping: LogMapping) -> LogFormat:
         matches=lambda record: True,
         to_row=lambda record: mapped_row(record, mapping),
         texts=texts,
+        sticky=False,
     )

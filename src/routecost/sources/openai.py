@@ -225,9 +225,9 @@ class BatchResponse(Struct):
 
 class BatchOutputLine(Struct):
     custom_id: str
+    response: BatchResponse | None
+    error: BatchError | None
     id: str | None = None
-    response: BatchResponse | None = None
-    error: BatchError | None = None
 
 
 class BatchInputBody(Struct):

@@ -244,9 +244,7 @@ class LogReader:
         every attribute look-up here costs a second. Returns the numbers of lines and of blank lines."""
         current = self._forced
         decode, to_row = _bound(current, lenient) if current is not None else (_always_miss, _always_miss)
-        collecting_batch_requests = current is not None and current.kind == "batch_request"
-        if current is not None:
-            batch.format_runs.append((0, current.name))
+        run_format: LogFormat | None = None
         rows, lines, offsets = batch.rows, batch.lines, batch.offsets
         line_number = blank_lines = 0
         for line_number, offset, block in blocks:
@@ -256,23 +254,25 @@ class LogReader:
                 line_number += 1
                 try:
                     row = to_row(decode(data))
+                    row_format = current
                 except _MISSES:
                     if data.isspace():
                         blank_lines += 1
                         offset += len(data)
                         continue
-                    detected, row = self._slow_path(batch.source, line_number, data, lenient)
-                    if detected is None:
+                    row_format, row = self._slow_path(batch.source, line_number, data, lenient)
+                    if row_format is None:
                         offset += len(data)
                         continue
-                    if detected is not current:
-                        current = detected
+                    if row_format.sticky and current is not row_format:
+                        current = row_format
                         decode, to_row = _bound(current, lenient)
-                        collecting_batch_requests = current.kind == "batch_request"
-                        batch.format_runs.append((len(rows), current.name))
-                if collecting_batch_requests:
+                if row_format.kind == "batch_request":
                     self._batch_requests.add(row, batch.source, offset if batch.has_offsets else None)
                 else:
+                    if row_format is not run_format:
+                        batch.format_runs.append((len(rows), row_format.name))
+                        run_format = row_format
                     rows.append(row)
                     lines.append(line_number)
                     offsets.append(offset)
@@ -290,6 +290,8 @@ class LogReader:
             record = self._generic.decode(data)
         except msgspec.DecodeError as error:
             return self._reject(source, line_number, None, f"invalid JSON ({error})")
+        except UnicodeDecodeError as error:
+            return self._reject(source, line_number, None, f"not UTF-8 text (byte {error.start})")
         if not isinstance(record, dict):
             return self._reject(source, line_number, None, "not a JSON object")
         log_format = self._forced or next((f for f in self._formats if f.matches(record)), None)
@@ -344,7 +346,7 @@ def _join_batch_requests(requests: pl.DataFrame, batch_requests: pl.DataFrame) -
     return joined.select(requests.columns)
 
 
-_MISSES = (msgspec.ValidationError, msgspec.DecodeError, RecordError, NotARequest)
+_MISSES = (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecordError, NotARequest)
 """What a line that does not fit the current format raises on the fast path."""
 
 

@@ -1,0 +1,179 @@
+"""Benchmark: `routecost audit` on N OpenAI-wrapper records against a bare streaming parse.
+
+    .venv/bin/python bench/bench_audit.py [--records 1000000] [--workers N]
+
+Generates (once, cached in bench/out/) N in-house wrapper records around OpenAI Chat Completions
+responses, with prompts of realistic length and usage present, then times in one run:
+
+1. the baseline: a bare streaming parse of just the fields the audit needs (msgspec typed structs,
+   one line at a time, nothing kept), in its own process;
+2. `routecost audit FILE --format json` in its own process.
+
+It prints both times, their ratio (the bar: at most 2x) and the peak resident memory of the audit
+(summed over its worker processes, sampled every 20 ms; the bar: under 1.5 GB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import msgspec
+
+OUT = Path(__file__).parent / "out"
+ROOT = Path(__file__).resolve().parent.parent
+WORDS = (
+    "the a customer order refund invoice account policy shipping delay product support ticket request "
+    "please summarize classify extract translate explain code function error stack trace latency budget "
+    "model token cache route batch cost quality report table chart analysis data record field value"
+).split()
+FEATURES = ("support-triage", "doc-extractor", "code-assistant", "blog-writer", "math-tutor", "science-qa")
+MODELS = (("gpt-4o", "gpt-4o-2024-08-06"), ("gpt-4o-mini", "gpt-4o-mini-2024-07-18"),
+          ("gpt-4.1", "gpt-4.1-2025-04-14"), ("gpt-4.1-mini", "gpt-4.1-mini-2025-04-14"))
+BASE_EPOCH = 1_790_812_800  # 2026-10-01T00:00:00Z
+
+
+def _text(rng: random.Random, words: int) -> str:
+    return " ".join(rng.choices(WORDS, k=words))
+
+
+def generate(path: Path, records: int) -> None:
+    """Deterministic wrapper records, ~2.4 KB each (system prompt, user turn, answer)."""
+    rng = random.Random(20261122)
+    system_prompts = [_text(rng, rng.randint(120, 220)) for _ in range(12)]
+    encoder = msgspec.json.Encoder()
+    month = 31 * 86_400
+    with path.open("wb") as out:
+        for index in range(records):
+            requested, responded = rng.choice(MODELS)
+            created = BASE_EPOCH + index * month // records
+            prompt_tokens = rng.randint(300, 3_000)
+            completion_tokens = rng.randint(20, 700)
+            cached = (prompt_tokens // 128) * 128 if prompt_tokens > 1_024 and rng.random() < 0.4 else 0
+            feature = rng.choice(FEATURES)
+            record = {
+                "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)) + f".{index % 1000:03d}Z",
+                "latency_ms": rng.randint(150, 6_000),
+                "user_id": f"u_{rng.randint(1, 500):03d}",
+                "tags": ["env:prod", f"category:{feature}"],
+                "metadata": {"feature": feature, "team": "platform"},
+                "request": {"model": requested, "temperature": 0.2, "stream": False, "messages": [
+                    {"role": "system", "content": rng.choice(system_prompts)},
+                    {"role": "user", "content": _text(rng, rng.randint(15, 120))},
+                ]},
+                "response": {
+                    "id": f"chatcmpl-{index:09d}", "object": "chat.completion", "created": created,
+                    "model": responded, "service_tier": "default",
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": _text(rng, rng.randint(20, 160))}}],
+                    "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                              "total_tokens": prompt_tokens + completion_tokens,
+                              "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
+                              "completion_tokens_details": {"reasoning_tokens": 0}},
+                },
+            }
+            out.write(encoder.encode(record) + b"\n")
+
+
+BASELINE = '''
+import sys, msgspec
+class PromptDetails(msgspec.Struct): cached_tokens: int | None = None; cache_write_tokens: int | None = None
+class CompletionDetails(msgspec.Struct): reasoning_tokens: int | None = None
+class Usage(msgspec.Struct):
+    prompt_tokens: int; completion_tokens: int
+    prompt_tokens_details: PromptDetails | None = None; completion_tokens_details: CompletionDetails | None = None
+class Response(msgspec.Struct):
+    model: str; id: str | None = None; created: int | None = None; usage: Usage | None = None
+    service_tier: str | None = None
+class Request(msgspec.Struct): model: str | None = None; stream: bool | None = None
+class Record(msgspec.Struct):
+    response: Response; request: Request | None = None; ts: str | None = None; latency_ms: float | None = None
+    user_id: str | None = None; tags: list[str] | None = None; metadata: msgspec.Raw = msgspec.Raw(b"")
+decode = msgspec.json.Decoder(Record).decode
+count = 0
+with open(sys.argv[1], "rb") as lines:
+    for line in lines:
+        decode(line)
+        count += 1
+print(count)
+'''
+
+
+def _tree_rss_kb(pid: int) -> int:
+    """Resident memory of a process and all its descendants, in KiB (0 once it is gone)."""
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+        pending.extend(int(child) for child in children)
+    return total
+
+
+def run_measured(command: list[str]) -> tuple[float, int, str]:
+    """(seconds, peak tree RSS in MiB, stdout) of a command."""
+    peak = 0
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss_kb(process.pid))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, stderr = process.communicate()
+    elapsed = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{stderr.decode()}")
+    return elapsed, peak // 1024, stdout.decode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--workers", type=int, default=None, help="routecost --workers (default: its own)")
+    args = parser.parse_args()
+    OUT.mkdir(exist_ok=True)
+    log = OUT / f"wrapper-{args.records}.jsonl"
+    if not log.exists():
+        print(f"generating {args.records:,} records into {log} ...", flush=True)
+        generate(log, args.records)
+    size_gb = log.stat().st_size / 1e9
+    python = sys.executable
+    baseline_s, baseline_mb, _ = run_measured([python, "-c", BASELINE, str(log)])
+    audit_command = [str(Path(python).parent / "routecost"), "audit", str(log), "--format", "json"]
+    if args.workers:
+        audit_command += ["--workers", str(args.workers)]
+    audit_s, audit_mb, report = run_measured(audit_command)
+    requests = json.loads(report)["requests"]
+    results = {
+        "records": args.records, "file_gb": round(size_gb, 3), "requests_priced": requests,
+        "baseline_parse_s": round(baseline_s, 2), "audit_s": round(audit_s, 2),
+        "ratio": round(audit_s / baseline_s, 2), "audit_peak_rss_mb": audit_mb, "baseline_peak_rss_mb": baseline_mb,
+    }
+    (OUT / f"audit-{args.records}.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"file: {size_gb:.2f} GB, {args.records:,} records")
+    print(f"bare streaming parse of the needed fields: {baseline_s:7.2f} s   peak RSS {baseline_mb:5d} MB")
+    print(f"routecost audit:                           {audit_s:7.2f} s   peak RSS {audit_mb:5d} MB")
+    print(f"ratio audit / parse: {audit_s / baseline_s:.2f}  (bar: <= 2.0; peak RSS bar: < 1536 MB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""Shared test helpers: write records to a log file and audit them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from routecost.audit import Audit, AuditOptions, run_audit
+from routecost.sources.reader import ReaderConfig
+
+AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
+"""Prices for requests without a timestamp are those of this day (tests must not depend on today)."""
+
+MTOK = 1_000_000
+
+
+def write_jsonl(path: Path, records: Iterable[Any]) -> Path:
+    path.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    return path
+
+
+def audit_records(
+    tmp_path: Path,
+    records: Sequence[Any],
+    *,
+    name: str = "log.jsonl",
+    prices: str | None = None,
+    reader: ReaderConfig = ReaderConfig(workers=1),
+    category_key: str = "category",
+) -> Audit:
+    """Audit the given records written as one JSONL file."""
+    path = write_jsonl(tmp_path / name, records)
+    return run_audit(
+        AuditOptions(paths=[str(path)], reader=reader, prices_path=prices, category_key=category_key, as_of=AS_OF)
+    )
+
+
+def costs(audit: Audit) -> list[float | None]:
+    return audit.priced.requests["cost_usd"].to_list()
+
+
+def only_row(audit: Audit) -> dict[str, Any]:
+    frame: pl.DataFrame = audit.priced.requests
+    assert frame.height == 1, frame
+    return frame.row(0, named=True)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep tokenizer files and other caches out of the user's home."""
+    monkeypatch.setenv("ROUTECOST_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))

@@ -1,0 +1,142 @@
+"""The command line as users and CI scripts run it: exit codes, formats, files, error messages."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.conftest import MTOK, write_jsonl
+
+ROUTECOST = [sys.executable, "-m", "routecost"]
+
+
+def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*ROUTECOST, *args], input=stdin, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})
+
+
+def chat(index: int, model: str = "gpt-4o-2024-08-06", prompt: int = 1000, completion: int = 100,
+         feature: str = "support") -> dict[str, object]:
+    return {"ts": f"2026-10-{index:02d}T12:00:00Z", "metadata": {"feature": feature},
+            "request": {"model": "gpt-4o", "messages": [{"role": "user", "content": "hello"}]},
+            "response": {"id": f"c{index}", "object": "chat.completion", "created": 0, "model": model,
+                         "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}}],
+                         "usage": {"prompt_tokens": prompt, "completion_tokens": completion}}}
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Path:
+    return write_jsonl(tmp_path / "log.jsonl", [chat(1), chat(2, feature="search"),
+                                               chat(3, model="gpt-4o-mini-2024-07-18")])
+
+
+# gpt-4o $2.50 / $10 per MTok; gpt-4o-mini $0.15 / $0.60 per MTok
+GPT_4O = (1000 * 2.50 + 100 * 10.00) / MTOK
+GPT_4O_MINI = (1000 * 0.15 + 100 * 0.60) / MTOK
+
+
+def test_json_report_follows_the_contract(log):
+    done = run("audit", str(log), "--format", "json", "--category-key", "feature")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["requests"] == 3
+    assert report["malformed"] == 0 and report["unpriced_requests"] == 0
+    assert report["period"]["start"] == "2026-10-01T12:00:00Z" and report["period"]["days"] == 2.0
+    assert report["baseline"]["cost_usd"] == pytest.approx(2 * GPT_4O + GPT_4O_MINI, rel=1e-12)
+    by_category = {row["category"]: row for row in report["baseline"]["categories"]}
+    assert by_category["support"]["requests"] == 2
+    assert by_category["support"]["cost_usd"] == pytest.approx(GPT_4O + GPT_4O_MINI, rel=1e-12)
+    assert [row["model"] for row in report["baseline"]["by_model"]] == ["openai/gpt-4o", "openai/gpt-4o-mini"]
+    assert report["baseline"]["references"][0]["cost_usd"] == pytest.approx(3 * GPT_4O, rel=1e-12)
+    assert report["policies"] == []
+
+
+def test_table_is_the_default_and_shows_totals_by_model_and_category(log):
+    done = run("audit", str(log), "--category-key", "feature")
+    assert done.returncode == 0, done.stderr
+    assert f"total ${2 * GPT_4O + GPT_4O_MINI:,.4f}" in done.stdout
+    assert "openai/gpt-4o-mini" in done.stdout and "search" in done.stdout
+    assert "\x1b[" not in done.stdout
+
+
+def test_markdown_and_csv_reports(log, tmp_path):
+    markdown = run("audit", str(log), "--format", "markdown")
+    assert markdown.returncode == 0
+    assert markdown.stdout.startswith("## routecost audit")
+    assert "| openai/gpt-4o | 2 |" in markdown.stdout
+    out = tmp_path / "report.csv"
+    done = run("audit", str(log), "--format", "csv", "--out", str(out))
+    assert done.returncode == 0 and done.stdout == ""
+    rows = list(csv.DictReader(out.open()))
+    total = next(row for row in rows if row["section"] == "total")
+    assert float(total["cost_usd"]) == pytest.approx(2 * GPT_4O + GPT_4O_MINI, rel=1e-12)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".jsonl"])
+def test_per_request_file(log, tmp_path, suffix):
+    out = tmp_path / f"rows{suffix}"
+    assert run("audit", str(log), "--per-request", str(out), "--format", "json").returncode == 0
+    frame = {".parquet": pl.read_parquet, ".csv": pl.read_csv, ".jsonl": pl.read_ndjson}[suffix](out)
+    assert frame.height == 3
+    assert frame["cost_usd"].to_list() == pytest.approx([GPT_4O, GPT_4O, GPT_4O_MINI], rel=1e-12)
+    assert {"source", "line", "model", "model_id", "category", "input_tokens", "ts"} <= set(frame.columns)
+
+
+def test_stdin(log):
+    done = run("audit", "-", "--format", "json", stdin=log.read_text())
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["requests"] == 3
+
+
+def test_bad_input_is_one_line_on_stderr_with_exit_2(tmp_path):
+    missing = run("audit", str(tmp_path / "missing.jsonl"))
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == f"routecost: error: {tmp_path / 'missing.jsonl'}: no such file or directory"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps(chat(1)) + "\n{broken\n")
+    strict = run("audit", str(bad), "--strict")
+    assert strict.returncode == 2
+    assert strict.stderr.count("\n") == 1 and "Traceback" not in strict.stderr
+    assert strict.stderr.startswith(f"routecost: error: {bad}:2: invalid JSON")
+
+
+def test_malformed_lines_are_reported_but_do_not_fail_without_strict(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps(chat(1)) + "\n{broken\n")
+    done = run("audit", str(bad), "--format", "json")
+    assert done.returncode == 0
+    report = json.loads(done.stdout)
+    assert report["malformed"] == 1
+    assert report["malformed_examples"][0].startswith(f"{bad}:2: invalid JSON")
+
+
+def test_strict_fails_on_unpriced_models(tmp_path):
+    log = write_jsonl(tmp_path / "log.jsonl", [chat(1, model="acme-llama-3-70b")])
+    assert run("audit", str(log)).returncode == 0
+    strict = run("audit", str(log), "--strict")
+    assert strict.returncode == 2
+    assert "acme-llama-3-70b" in strict.stderr and "Traceback" not in strict.stderr
+
+
+def test_bad_flags_and_price_files_exit_2(log, tmp_path):
+    assert run("audit", str(log), "--format", "xml").returncode == 2
+    assert run("audit", str(log), "--as-of", "last tuesday").returncode == 2
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("aliases:\n  x: openai/gpt-4o\nbogus: 1\n")
+    done = run("audit", str(log), "--prices", str(prices))
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"routecost: error: {prices}:3:1: unknown key 'bogus' (expected one of: " \
+                                  "aliases, models, discounts)"
+    assert run("audit", str(log), "--per-request", str(tmp_path / "rows.xlsx")).returncode == 2
+
+
+def test_version():
+    done = run("--version")
+    assert done.returncode == 0 and done.stdout.startswith("routecost ")

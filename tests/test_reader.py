@@ -1,0 +1,199 @@
+"""Reading logs: file kinds, format detection per line, malformed input, strict mode, parallel reads."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from routecost.errors import InputError, UsageError
+from routecost.sources import parallel
+from routecost.sources.reader import ReaderConfig, read_logs
+from tests.conftest import write_jsonl
+
+
+def chat(index: int, prompt: int = 100, completion: int = 10) -> dict[str, object]:
+    return {"id": f"chatcmpl-{index}", "object": "chat.completion", "created": 1_791_036_125 + index,
+            "model": "gpt-4o-mini-2024-07-18",
+            "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}}
+
+
+def message(index: int) -> dict[str, object]:
+    return {"id": f"msg_{index}", "type": "message", "role": "assistant", "model": "claude-haiku-4-5-20251001",
+            "content": [{"type": "text", "text": "ok"}], "usage": {"input_tokens": 5, "output_tokens": 7}}
+
+
+def read(*paths: Path | str, **config: object) -> object:
+    return read_logs([str(path) for path in paths], ReaderConfig(workers=1, **config))  # type: ignore[arg-type]
+
+
+def test_a_file_may_mix_formats_and_each_line_is_detected(tmp_path):
+    path = write_jsonl(tmp_path / "mixed.jsonl", [chat(1), message(2), chat(3), message(4)])
+    result = read(path)
+    assert result.requests["format"].to_list() == ["openai-chat", "anthropic-message", "openai-chat",
+                                                   "anthropic-message"]
+    assert result.requests["request_id"].to_list() == ["chatcmpl-1", "msg_2", "chatcmpl-3", "msg_4"]
+    assert result.requests["line"].to_list() == [1, 2, 3, 4]
+
+
+def test_byte_offsets_point_at_each_records_line(tmp_path):
+    path = write_jsonl(tmp_path / "log.jsonl", [chat(1), message(2), chat(3)])
+    offsets = read(path).requests["offset"].to_list()
+    content = path.read_bytes()
+    for offset, expected_id in zip(offsets, ["chatcmpl-1", "msg_2", "chatcmpl-3"], strict=True):
+        line = content[offset:].split(b"\n", 1)[0]
+        assert json.loads(line)["id"] == expected_id
+
+
+def test_malformed_lines_are_counted_located_and_skipped(tmp_path):
+    bad_count = dict(chat(3))
+    bad_count["usage"] = {"prompt_tokens": -5, "completion_tokens": 1}
+    lines = [json.dumps(chat(1)), '{"id": "truncated', json.dumps(bad_count), json.dumps({"hello": "world"}),
+             "", json.dumps(chat(6))]
+    path = tmp_path / "log.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    result = read(path)
+    assert result.requests["line"].to_list() == [1, 6]
+    assert result.malformed == 3
+    messages = [example.message() for example in result.malformed_examples]
+    assert messages[0].startswith(f"{path}:2: invalid JSON")
+    assert messages[1].startswith(f"{path}:3: usage.prompt_tokens: Expected `int` >= 0")
+    assert messages[2].startswith(f"{path}:4: no known log format matches (keys: hello)")
+
+
+def test_only_the_first_few_malformed_lines_are_kept_as_examples(tmp_path):
+    path = tmp_path / "log.jsonl"
+    path.write_text("not json\n" * 20 + json.dumps(chat(1)) + "\n")
+    result = read(path)
+    assert result.malformed == 20
+    assert [example.line for example in result.malformed_examples] == [1, 2, 3, 4, 5]
+    assert result.requests.height == 1
+
+
+def test_strict_fails_on_the_first_malformed_line_with_file_line_and_field(tmp_path):
+    bad = dict(chat(2))
+    bad["usage"] = {"prompt_tokens": "lots", "completion_tokens": 1}
+    path = write_jsonl(tmp_path / "log.jsonl", [chat(1), bad, {"hello": 1}])
+    with pytest.raises(InputError) as raised:
+        read(path, strict=True)
+    assert str(raised.value) == f"{path}:2: usage.prompt_tokens: Expected `int`, got `str` (openai-chat record)"
+
+
+def test_a_billed_request_without_a_model_is_malformed(tmp_path):
+    wrapped = {"ts": "2026-10-03T14:22:05Z", "request": {"messages": []},
+               "response": {"usageMetadata": {"promptTokenCount": 5, "candidatesTokenCount": 5}}}
+    result = read(write_jsonl(tmp_path / "log.jsonl", [wrapped, chat(2)]))
+    assert result.requests.height == 1
+    assert [(example.line, example.field) for example in result.malformed_examples] == [(1, "model")]
+
+
+def test_an_unreadable_timestamp_is_malformed(tmp_path):
+    wrapped = {"ts": "yesterday at noon", "request": {"model": "gpt-4o"}, "response": chat(1)}
+    result = read(write_jsonl(tmp_path / "log.jsonl", [wrapped, chat(2)]))
+    assert result.requests["request_id"].to_list() == ["chatcmpl-2"]
+    assert [(example.line, example.field) for example in result.malformed_examples] == [(1, "timestamp")]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-10-03T14:22:05.123Z", "2026-10-03T14:22:05.123000+00:00"),
+        ("2026-10-03T16:22:05+02:00", "2026-10-03T14:22:05+00:00"),
+        ("2026-10-03 14:22:05.123456", "2026-10-03T14:22:05.123456+00:00"),
+        ("2026-10-03T14:22:05", "2026-10-03T14:22:05+00:00"),
+        (1_791_036_125, "2026-10-03T14:02:05+00:00"),
+        (1_791_036_125_500, "2026-10-03T14:02:05.500000+00:00"),
+    ],
+)
+def test_timestamps_in_the_shapes_loggers_write_are_utc(tmp_path, text, expected):
+    wrapped = {"ts": text, "request": {"model": "gpt-4o"}, "response": chat(1)}
+    ts = read(write_jsonl(tmp_path / "log.jsonl", [wrapped])).requests["ts"][0]
+    assert ts.isoformat() == expected
+
+
+def test_empty_file_is_reported(tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n\n")
+    result = read(empty)
+    assert result.requests.height == 0
+    assert [example.message() for example in result.malformed_examples] == [f"{empty}: empty file: no log records"]
+    with pytest.raises(InputError, match="empty file"):
+        read(empty, strict=True)
+
+
+def test_missing_file_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match="no such file or directory"):
+        read(tmp_path / "nope.jsonl")
+
+
+def test_gzip_directory_and_glob_inputs(tmp_path):
+    (tmp_path / "logs" / "day2").mkdir(parents=True)
+    write_jsonl(tmp_path / "logs" / "a.jsonl", [chat(1)])
+    with gzip.open(tmp_path / "logs" / "day2" / "b.jsonl.gz", "wt") as handle:
+        handle.write(json.dumps(chat(2)) + "\n" + json.dumps(message(3)) + "\n")
+    (tmp_path / "logs" / "notes.txt").write_text("not a log")
+    by_directory = read(tmp_path / "logs")
+    assert sorted(by_directory.requests["request_id"].to_list()) == ["chatcmpl-1", "chatcmpl-2", "msg_3"]
+    by_glob = read(str(tmp_path / "logs" / "**" / "*.gz"))
+    assert by_glob.requests["request_id"].to_list() == ["chatcmpl-2", "msg_3"]
+
+
+def test_a_json_document_with_a_data_array_is_read_item_by_item(tmp_path):
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps({"data": [chat(1), chat(2)]}, indent=2))
+    result = read(path)
+    assert result.requests["request_id"].to_list() == ["chatcmpl-1", "chatcmpl-2"]
+    assert result.requests["line"].to_list() == [1, 2]
+
+
+def test_forced_format_reports_records_that_do_not_fit_it(tmp_path):
+    path = write_jsonl(tmp_path / "log.jsonl", [chat(1), message(2)])
+    result = read(path, forced_format="openai-chat")
+    assert result.requests["request_id"].to_list() == ["chatcmpl-1"]
+    assert result.malformed == 1
+    with pytest.raises(UsageError, match="unknown format 'nope'"):
+        read(path, forced_format="nope")
+
+
+def test_parallel_read_matches_the_sequential_read(tmp_path, monkeypatch):
+    bad = {"not": "a log"}
+    records = [chat(index) if index % 97 else bad for index in range(1, 3001)]
+    path = write_jsonl(tmp_path / "big.jsonl", records)
+    sequential = read_logs([str(path)], ReaderConfig(workers=1))
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 1)
+    in_parallel = read_logs([str(path)], ReaderConfig(workers=3))
+    assert in_parallel.requests.equals(sequential.requests)
+    assert in_parallel.malformed == sequential.malformed == 30
+    assert in_parallel.malformed_examples == sequential.malformed_examples
+    assert not list(tmp_path.glob("routecost-*"))
+
+
+def test_parallel_strict_failure_names_the_right_line(tmp_path, monkeypatch):
+    records = [chat(index) for index in range(1, 2001)]
+    records[1499] = {"not": "a log"}
+    path = write_jsonl(tmp_path / "big.jsonl", records)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 1)
+    with pytest.raises(InputError) as raised:
+        read_logs([str(path)], ReaderConfig(workers=2, strict=True))
+    assert raised.value.line == 1500
+
+
+def test_line_aligned_ranges_cover_the_file_exactly(tmp_path):
+    path = write_jsonl(tmp_path / "log.jsonl", [chat(index) for index in range(50)])
+    ranges = parallel.line_aligned_ranges(str(path), 4)
+    content = path.read_bytes()
+    assert ranges[0][0] == 0 and ranges[-1][1] == len(content)
+    assert all(end == start for (_, end), (start, _) in zip(ranges, ranges[1:], strict=False))
+    assert all(content[start - 1:start] == b"\n" for start, _ in ranges[1:])
+
+
+def test_frame_has_the_canonical_schema(tmp_path):
+    from routecost.records import CANONICAL_SCHEMA
+
+    frame = read(write_jsonl(tmp_path / "log.jsonl", [chat(1)])).requests
+    assert dict(frame.schema) == CANONICAL_SCHEMA
+    assert frame["tokens_estimated"].to_list() == [False]
+    assert isinstance(frame, pl.DataFrame)

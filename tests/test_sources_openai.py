@@ -1,0 +1,123 @@
+"""OpenAI Chat Completions, Responses and Batch files, priced from OpenAI's published prices.
+
+Prices used (USD per million tokens, openai.com/api/pricing):
+  gpt-4o (2024-08-06): input 2.50, cached input 1.25, output 10.00
+  gpt-4o-mini:         input 0.15, cached input 0.075, output 0.60
+  o4-mini:             input 1.10, cached input 0.275, output 4.40
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import MTOK, audit_records, costs, only_row
+
+
+def chat(model: str, prompt: int, completion: int, cached: int | None = None, reasoning: int | None = None,
+         created: int = 1_790_000_000, **extra: object) -> dict[str, object]:
+    usage: dict[str, object] = {"prompt_tokens": prompt, "completion_tokens": completion,
+                                "total_tokens": prompt + completion}
+    if cached is not None:
+        usage["prompt_tokens_details"] = {"cached_tokens": cached, "audio_tokens": 0}
+    if reasoning is not None:
+        usage["completion_tokens_details"] = {"reasoning_tokens": reasoning}
+    return {"id": "chatcmpl-1", "object": "chat.completion", "created": created, "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
+            "usage": usage, **extra}
+
+
+def test_cached_tokens_are_a_subset_of_prompt_tokens(tmp_path):
+    audit = audit_records(tmp_path, [chat("gpt-4o-2024-08-06", prompt=1840, completion=22, cached=1536)])
+    # uncached 1840 - 1536 = 304 at $2.50, cached 1536 at $1.25, output 22 at $10
+    expected = (304 * 2.50 + 1536 * 1.25 + 22 * 10.00) / MTOK
+    assert costs(audit) == [pytest.approx(expected, rel=1e-12)]
+    row = only_row(audit)
+    assert (row["input_tokens"], row["cache_read_tokens"], row["model_id"]) == (1840, 1536, "openai/gpt-4o")
+
+
+def test_reasoning_tokens_are_inside_completion_tokens_and_not_billed_twice(tmp_path):
+    audit = audit_records(tmp_path, [chat("o4-mini-2025-04-16", prompt=3120, completion=1450, reasoning=1216)])
+    expected = (3120 * 1.10 + 1450 * 4.40) / MTOK
+    assert costs(audit) == [pytest.approx(expected, rel=1e-12)]
+    assert only_row(audit)["reasoning_tokens"] == 1216
+
+
+def test_final_stream_chunk_with_usage_is_a_streamed_request(tmp_path):
+    chunk = chat("gpt-4o-mini-2024-07-18", prompt=1000, completion=200)
+    chunk["object"] = "chat.completion.chunk"
+    chunk["choices"] = []
+    audit = audit_records(tmp_path, [chunk])
+    assert costs(audit) == [pytest.approx((1000 * 0.15 + 200 * 0.60) / MTOK, rel=1e-12)]
+    assert only_row(audit)["stream"] is True
+
+
+def test_wrapper_adds_time_latency_user_tags_and_metadata(tmp_path):
+    record = {
+        "ts": "2026-10-03T14:22:05.123Z", "latency_ms": 812, "user_id": "u_042",
+        "tags": ["env:prod", "category:writing"], "metadata": {"feature": "blog-writer", "team": "growth"},
+        "request": {"model": "gpt-4o", "messages": [{"role": "user", "content": "Write a haiku"}], "stream": False},
+        "response": chat("gpt-4o-2024-08-06", prompt=100, completion=50),
+    }
+    audit = audit_records(tmp_path, [record], category_key="feature")
+    row = only_row(audit)
+    assert row["ts"].isoformat() == "2026-10-03T14:22:05.123000+00:00"
+    assert (row["latency_ms"], row["user"], row["tags"]) == (812.0, "u_042", ["env:prod", "category:writing"])
+    assert row["category"] == "blog-writer"
+    assert row["format"] == "wrapped-openai-chat"
+    assert row["cost_usd"] == pytest.approx((100 * 2.50 + 50 * 10.00) / MTOK, rel=1e-12)
+
+
+def test_wrapped_error_response_costs_nothing_and_is_counted_as_failed(tmp_path):
+    failed = {"ts": "2026-10-03T14:22:05Z", "status": "error", "http_status": 429,
+              "request": {"model": "gpt-4o", "messages": []},
+              "response": {"error": {"message": "Rate limit reached", "type": "tokens", "code": "rate_limit_exceeded"}}}
+    ok = {"ts": "2026-10-03T14:23:05Z", "request": {"model": "gpt-4o"},
+          "response": chat("gpt-4o-2024-08-06", prompt=10, completion=10)}
+    audit = audit_records(tmp_path, [failed, ok])
+    assert costs(audit) == [0.0, pytest.approx((10 * 2.50 + 10 * 10.00) / MTOK, rel=1e-12)]
+    assert (audit.report.requests, audit.report.failed, audit.report.unpriced_requests) == (2, 1, 0)
+
+
+def test_responses_api_object(tmp_path):
+    response = {
+        "id": "resp_1", "object": "response", "created_at": 1_790_000_000, "status": "completed",
+        "model": "o4-mini-2025-04-16", "output": [],
+        "usage": {"input_tokens": 5230, "input_tokens_details": {"cached_tokens": 4096},
+                  "output_tokens": 890, "output_tokens_details": {"reasoning_tokens": 640}, "total_tokens": 6120},
+    }
+    audit = audit_records(tmp_path, [response])
+    # uncached 5230 - 4096 = 1134 at $1.10, cached 4096 at $0.275, output 890 at $4.40
+    expected = (1134 * 1.10 + 4096 * 0.275 + 890 * 4.40) / MTOK
+    assert costs(audit) == [pytest.approx(expected, rel=1e-12)]
+    assert only_row(audit)["format"] == "openai-responses"
+
+
+def _batch_output(custom_id: str, created: int, prompt: int, completion: int) -> dict[str, object]:
+    body = chat("gpt-4o-mini-2024-07-18", prompt=prompt, completion=completion, created=created)
+    return {"id": f"batch_req_{custom_id}", "custom_id": custom_id,
+            "response": {"status_code": 200, "request_id": "r", "body": body}, "error": None}
+
+
+def test_batch_output_is_half_price_before_and_after_the_catalogs_batch_start(tmp_path):
+    before = 1_791_000_000  # 2026-10-03, before the catalog's batch prices start (2026-10-14)
+    after = 1_792_500_000   # 2026-10-20
+    expired = {"id": "batch_req_3", "custom_id": "c", "response": None,
+               "error": {"code": "batch_expired", "message": "not done in time"}}
+    audit = audit_records(tmp_path, [_batch_output("a", before, 31, 4), _batch_output("b", after, 31, 4), expired])
+    # OpenAI Batch API: 50% of gpt-4o-mini's $0.15 / $0.60
+    half = (31 * 0.075 + 4 * 0.30) / MTOK
+    assert costs(audit) == [pytest.approx(half, rel=1e-12), pytest.approx(half, rel=1e-12), 0.0]
+    assert audit.priced.requests["mode"].to_list() == ["batch", "batch", "batch"]
+
+
+def test_batch_results_join_their_requests_by_custom_id(tmp_path):
+    request = {"custom_id": "b", "method": "POST", "url": "/v1/chat/completions",
+               "body": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Summarise"}]}}
+    (tmp_path / "in.jsonl").write_text("", encoding="utf-8")
+    audit = audit_records(tmp_path, [_batch_output("a", 1_792_500_000, 10, 1), request,
+                                     _batch_output("b", 1_792_500_000, 10, 1)])
+    frame = audit.priced.requests
+    assert frame["custom_id"].to_list() == ["a", "b"]
+    assert frame["request_offset"].to_list()[0] is None
+    assert frame["request_offset"].to_list()[1] is not None
+    assert audit.report.requests == 2
