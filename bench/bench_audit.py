@@ -44,9 +44,9 @@ def _text(rng: random.Random, words: int) -> str:
 
 
 def generate(path: Path, records: int) -> None:
-    """Deterministic wrapper records, ~2.4 KB each (system prompt, user turn, answer)."""
+    """Deterministic wrapper records, ~2 KB each (system prompt, user turn, answer)."""
     rng = random.Random(20261122)
-    system_prompts = [_text(rng, rng.randint(120, 220)) for _ in range(12)]
+    system_prompts = [_text(rng, rng.randint(60, 130)) for _ in range(12)]
     encoder = msgspec.json.Encoder()
     month = 31 * 86_400
     with path.open("wb") as out:
@@ -65,13 +65,13 @@ def generate(path: Path, records: int) -> None:
                 "metadata": {"feature": feature, "team": "platform"},
                 "request": {"model": requested, "temperature": 0.2, "stream": False, "messages": [
                     {"role": "system", "content": rng.choice(system_prompts)},
-                    {"role": "user", "content": _text(rng, rng.randint(15, 120))},
+                    {"role": "user", "content": _text(rng, rng.randint(10, 70))},
                 ]},
                 "response": {
                     "id": f"chatcmpl-{index:09d}", "object": "chat.completion", "created": created,
                     "model": responded, "service_tier": "default",
                     "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": _text(rng, rng.randint(20, 160))}}],
+                                 "message": {"role": "assistant", "content": _text(rng, rng.randint(20, 90))}}],
                     "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                               "total_tokens": prompt_tokens + completion_tokens,
                               "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},

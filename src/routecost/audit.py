@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import polars as pl
 
-from routecost.categories import DEFAULT_CATEGORY_KEY, category_expr
+from routecost.categories import DEFAULT_CATEGORY_KEY, with_category
 from routecost.prices.catalog import PriceBook
 from routecost.prices.pricing import PricedRequests, price_requests, reprice_on
 from routecost.prices.userfile import NO_USER_PRICES, load_user_prices
@@ -158,7 +158,7 @@ def run_audit(options: AuditOptions, on_progress: ProgressCallback | None = None
     user_prices = load_user_prices(options.prices_path) if options.prices_path else NO_USER_PRICES
     book = PriceBook(user_prices)
     read = read_logs(options.paths, options.reader, on_progress)
-    requests = estimate_missing_usage(read.requests).with_columns(category_expr(options.category_key))
+    requests = with_category(estimate_missing_usage(read.requests), options.category_key)
     priced = price_requests(requests, book, options.as_of)
     return Audit(report=summarize(read, priced, book, options), priced=priced, book=book)
 

@@ -33,6 +33,10 @@ def tag_value_expr(key: str) -> pl.Expr:
     )
 
 
-def category_expr(key: str = DEFAULT_CATEGORY_KEY) -> pl.Expr:
-    value = pl.coalesce(metadata_value_expr(key), tag_value_expr(key))
-    return pl.when(value.is_null() | (value == "")).then(pl.lit(UNCATEGORIZED)).otherwise(value).alias("category")
+def with_category(requests: pl.DataFrame, key: str = DEFAULT_CATEGORY_KEY) -> pl.DataFrame:
+    """The requests with a ``category`` column (the value is computed once, then tidied)."""
+    return requests.with_columns(category=pl.coalesce(metadata_value_expr(key), tag_value_expr(key))).with_columns(
+        category=pl.when(pl.col("category").is_null() | (pl.col("category") == ""))
+        .then(pl.lit(UNCATEGORIZED))
+        .otherwise(pl.col("category"))
+    )

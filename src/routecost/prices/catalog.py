@@ -152,8 +152,10 @@ class PriceBook:
         custom = self.user_prices.custom_model(name)
         if custom is not None:
             return PricedModel(model_id=custom.name, provider_id="custom", custom=custom)
-        if hint in SELF_HOSTED_PROVIDERS:
-            return Unpriced(f"self-hosted provider {hint!r}: price the model in a --prices file")
+        prefix = name.split("/", 1)[0].lower() if "/" in name else None
+        self_hosted = next((label for label in (hint, prefix) if label in SELF_HOSTED_PROVIDERS), None)
+        if self_hosted is not None:
+            return Unpriced(f"self-hosted provider {self_hosted!r}: price the model in a --prices file")
         for ref, provider_id in _lookup_candidates(name, hint):
             try:
                 provider, info = self._snapshot.find_provider_model(ref, None, provider_id, None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime
 
 import polars as pl
@@ -20,6 +21,8 @@ from routecost.records import BILLED_STATUSES, MODE_BATCH
 
 NO_USAGE = "no usage logged and no text to count"
 RATE_COLUMNS = tuple(f"rate_{rate_class}" for rate_class in RATE_CLASSES)
+SUMMED_TOKEN_COLUMNS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+                        "output_tokens", "reasoning_tokens", "web_search_requests")
 
 
 @dataclass
@@ -41,31 +44,71 @@ def price_requests(requests: pl.DataFrame, book: PriceBook, as_of: datetime) -> 
     return PricedRequests(requests=frame, assumptions=assumptions, catalog=book.catalog_version)
 
 
-def reprice_on(priced: pl.DataFrame, model_id: str, book: PriceBook, as_of: datetime) -> pl.DataFrame:
-    """The priced requests' logged tokens, priced on another model (same contexts and dates)."""
+def reprice_on(
+    priced: pl.DataFrame, model_id: str, book: PriceBook, as_of: datetime, by: Sequence[str] = ()
+) -> pl.DataFrame:
+    """What the billed, priced traffic would have cost on another model, with its logged tokens and
+    each request's own date and price context; one row per group of ``by`` columns.
+
+    The requests are first summed into groups that share a price (context, day, price window,
+    long-context band), so this costs a few thousand row operations, not one per request."""
     target = book.model(model_id)
     if isinstance(target, Unpriced):
         raise ValueError(f"{model_id}: {target.reason}")
-    frame = priced.filter(pl.col("cost_usd").is_not_null()).with_columns(
-        model_key=pl.lit(0, dtype=pl.Int32()), model_id=pl.lit(target.model_id)
+    totals = _price_groups(priced, target, book, as_of, by).with_columns(model_key=pl.lit(0, dtype=pl.Int32()))
+    repriced, _ = _apply_rates(totals, [target], book, as_of, input_tokens=pl.col("largest_input"),
+                               requests=pl.col("requests"))
+    return repriced.group_by(*by, maintain_order=True).agg(requests=pl.col("requests").sum(),
+                                                           cost_usd=pl.col("cost_usd").sum())
+
+
+def _price_groups(
+    priced: pl.DataFrame, target: PricedModel, book: PriceBook, as_of: datetime, by: Sequence[str]
+) -> pl.DataFrame:
+    """Billed, priced requests summed by what decides their price on ``target``."""
+    thresholds = book.card(target, as_of).card.thresholds
+    as_of_literal = pl.lit(as_of).dt.cast_time_unit("us")
+    moment = pl.coalesce(pl.col("ts"), as_of_literal)
+    day = moment.dt.truncate("1d")
+    billed = priced.filter(
+        pl.col("cost_usd").is_not_null() & pl.col("status").is_in(BILLED_STATUSES)
+        & ~pl.col("gateway_cache_hit").fill_null(False)
     )
-    repriced, _ = _apply_rates(frame.drop("cost_usd"), [target], book, as_of)
-    return repriced.drop("model_key")
+    return billed.group_by(
+        *by,
+        "price_context",
+        (day + _window_start(moment - day, target.time_of_day_boundaries)).alias("ts"),
+        pl.sum_horizontal([(pl.col("input_tokens") > threshold).cast(pl.Int8) for threshold in thresholds]
+                          or [pl.lit(0)]).alias("input_band"),
+    ).agg(
+        requests=pl.len(),
+        largest_input=pl.col("input_tokens").max(),
+        **{name: pl.col(name).sum() for name in SUMMED_TOKEN_COLUMNS},
+    )
 
 
 def _apply_rates(
-    frame: pl.DataFrame, priced_models: list[PricedModel], book: PriceBook, as_of: datetime
+    frame: pl.DataFrame,
+    priced_models: list[PricedModel],
+    book: PriceBook,
+    as_of: datetime,
+    *,
+    input_tokens: pl.Expr | None = None,
+    requests: pl.Expr | None = None,
 ) -> tuple[pl.DataFrame, Counter[str]]:
-    """``cost_usd`` for rows whose ``model_key`` indexes ``priced_models`` (null where it is null)."""
+    """``cost_usd`` for rows whose ``model_key`` indexes ``priced_models`` (null where it is null).
+
+    Rows are requests by default; for summed groups, ``input_tokens`` gives the input that decides
+    the long-context band and ``requests`` the number of requests (per-request fees)."""
     frame = frame.with_columns(price_instant=_instant_expr(priced_models, as_of))
     cards, thresholds, rates, assumptions = _rate_tables(frame, priced_models, book)
     threshold_columns = [name for name in thresholds.columns if name != "card_key"]
     frame = (
         frame.join(cards, on=["model_key", "price_context", "price_instant"], how="left", maintain_order="left")
         .join(thresholds, on="card_key", how="left", maintain_order="left")
-        .with_columns(band=band_expr(threshold_columns))
+        .with_columns(band=band_expr(threshold_columns, input_tokens))
         .join(rates, on=["card_key", "band"], how="left", maintain_order="left")
-        .with_columns(cost_usd=cost_expr())
+        .with_columns(cost_usd=cost_expr() if requests is None else token_cost_expr(requests))
     )
     return frame.drop("price_instant", "card_key", "band", *threshold_columns, *RATE_COLUMNS), assumptions
 
@@ -90,13 +133,13 @@ def band_expr(threshold_columns: list[str], input_tokens: pl.Expr | None = None)
     return pl.sum_horizontal(exceeded).cast(pl.Int8) if exceeded else pl.lit(0, dtype=pl.Int8())
 
 
-def cost_expr() -> pl.Expr:
-    """Cost in USD from the token columns and the joined ``rate_*`` columns (null when unpriced)."""
+def token_cost_expr(requests: pl.Expr) -> pl.Expr:
+    """Cost in USD of the token columns at the joined ``rate_*`` columns (null when unpriced)."""
     cache_read = pl.col("cache_read_tokens").fill_null(0)
     cache_write = pl.col("cache_write_tokens").fill_null(0)
     cache_write_1h = pl.col("cache_write_1h_tokens").fill_null(0)
     reasoning = pl.col("reasoning_tokens").fill_null(0)
-    token_cost = (
+    return (
         (pl.col("input_tokens") - cache_read - cache_write) * pl.col("rate_uncached_input")
         + cache_read * pl.col("rate_cache_read")
         + (cache_write - cache_write_1h) * pl.col("rate_cache_write_5m")
@@ -104,12 +147,17 @@ def cost_expr() -> pl.Expr:
         + (pl.col("output_tokens") - reasoning) * pl.col("rate_output")
         + reasoning * pl.col("rate_reasoning")
         + pl.col("web_search_requests").fill_null(0) * pl.col("rate_web_search")
-        + pl.col("rate_request")
+        + requests * pl.col("rate_request")
     )
+
+
+def cost_expr() -> pl.Expr:
+    """Cost in USD of each request: its tokens at its rates, or $0 when it was not billed (failed,
+    or answered from a gateway's response cache)."""
     return (
         pl.when(~pl.col("status").is_in(BILLED_STATUSES) | pl.col("gateway_cache_hit").fill_null(False))
         .then(pl.lit(0.0))
-        .otherwise(token_cost)
+        .otherwise(token_cost_expr(pl.lit(1)))
     )
 
 

@@ -35,6 +35,7 @@ FORMATS: tuple[LogFormat, ...] = (
     helicone.EXPORT,
     portkey.EXPORT,
     openrouter.GENERATION,
+    openrouter.GENERATION_RESPONSE,
     openai.RESPONSES,
     openai.CHAT,
     anthropic.MESSAGE,

@@ -45,6 +45,7 @@ class CacheCreationDetails(Struct):
 class PromptDetails(Struct):
     cached_tokens: Count | None = None
     cache_creation_tokens: Count | None = None
+    cache_creation_token_details: CacheCreationDetails | None = None
 
 
 class CompletionDetails(Struct):
@@ -52,7 +53,10 @@ class CompletionDetails(Struct):
 
 
 class UsageObject(Struct):
-    """LiteLLM's normalized usage, as kept in ``metadata.usage_object`` (or ``additional_usage_values``)."""
+    """LiteLLM's normalized usage, as kept in ``metadata.usage_object`` (or ``additional_usage_values``).
+
+    The 5m/1h cache-write split lives in ``prompt_tokens_details.cache_creation_token_details``
+    (older versions put it at the top level)."""
 
     prompt_tokens_details: PromptDetails | None = None
     completion_tokens_details: CompletionDetails | None = None
@@ -131,7 +135,9 @@ def _usage_split(
     cache_write = usage.cache_creation_input_tokens
     if cache_write is None and prompt_details is not None:
         cache_write = prompt_details.cache_creation_tokens
-    split = usage.cache_creation_token_details
+    split = (prompt_details.cache_creation_token_details if prompt_details else None) or (
+        usage.cache_creation_token_details
+    )
     cache_write_1h = split.ephemeral_1h_input_tokens if split else None
     reasoning = usage.completion_tokens_details.reasoning_tokens if usage.completion_tokens_details else None
     input_tokens = prompt_tokens

@@ -75,10 +75,24 @@ def _matches(record: Mapping[str, Any]) -> bool:
     return str(record.get("id", "")).startswith("gen-") and has_keys(record, "total_cost", "tokens_prompt")
 
 
+class GenerationResponse(Struct):
+    """The API's own response, ``{"data": {...}}``, as saved by a script that calls it."""
+
+    data: Generation
+
+
 GENERATION = LogFormat(
     name="openrouter-generation",
     struct=Generation,
     matches=_matches,
     to_row=_row,
+    texts=lambda record: RequestText(),
+)
+
+GENERATION_RESPONSE = LogFormat(
+    name="openrouter-generation-response",
+    struct=GenerationResponse,
+    matches=lambda record: isinstance(record.get("data"), Mapping) and _matches(record["data"]),
+    to_row=lambda response: _row(response.data),
     texts=lambda record: RequestText(),
 )
