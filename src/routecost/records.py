@@ -219,12 +219,15 @@ def build_source_frame(
 
 
 def _timestamps(values: Sequence[Any]) -> tuple[pl.Series, list[int]]:
-    """UTC datetimes of logged timestamps, and the positions of text that is not a timestamp."""
+    """UTC datetimes of logged timestamps, and the positions of those that are not one (text that does
+    not parse, numbers before 1970 or beyond the millisecond range)."""
     texts = pl.Series([value if value.__class__ is str else None for value in values], dtype=pl.String())
     numbers = pl.Series([value if value.__class__ in (int, float) else None for value in values],
                         dtype=pl.Float64())
+    out_of_range = numbers.is_not_null() & ((numbers < 0) | (numbers >= EPOCH_MILLIS_THRESHOLD * 1000))
     seconds = pl.select(
-        pl.when(numbers > EPOCH_MILLIS_THRESHOLD).then(numbers / 1000).otherwise(numbers)
+        pl.when(out_of_range).then(None).when(numbers > EPOCH_MILLIS_THRESHOLD).then(numbers / 1000)
+        .otherwise(numbers)
     ).to_series()
     from_numbers = (seconds * 1_000_000).round().cast(pl.Int64).cast(pl.Datetime("us", "UTC"))
     from_text = pl.select(
@@ -234,7 +237,7 @@ def _timestamps(values: Sequence[Any]) -> tuple[pl.Series, list[int]]:
     ).to_series()
     timestamps = from_numbers.fill_null(from_text).alias("ts")
     missed = (texts.is_not_null() & timestamps.is_null()).arg_true().to_list()
-    unreadable: list[int] = []
+    unreadable: list[int] = out_of_range.arg_true().to_list()
     for index in missed:
         parsed = _iso_timestamp(texts[index])
         if parsed is None:

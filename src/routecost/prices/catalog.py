@@ -23,9 +23,11 @@ from functools import cached_property
 from genai_prices.data_snapshot import get_snapshot
 from genai_prices.types import (
     ModelInfo,
+    ModelPrice,
     PriceVariant,
     Provider,
     StartDateConstraint,
+    TieredPrices,
     TimeOfDateConstraint,
 )
 
@@ -57,11 +59,12 @@ DEFAULT_FACTORS: dict[tuple[str, str], dict[str, float]] = {
 batch discount does not stack with its cache discount), OpenAI flex processing is 50% off."""
 
 SELF_HOSTED_PROVIDERS = frozenset(
-    {"hosted_vllm", "vllm", "ollama", "ollama_chat", "openai_compatible", "custom_openai", "llamacpp",
-     "lm_studio", "custom", "self-hosted", "self_hosted", "local"}
+    {"hosted_vllm", "vllm", "ollama", "ollama_chat", "openai_compatible", "openai_like", "custom_openai",
+     "llamacpp", "llama_cpp", "lm_studio", "custom", "self_hosted", "local"}
 )
-"""Provider names of self-hosted endpoints. genai-prices would match any provider id containing
-"openai" to OpenAI's prices (pitfall P6); these are only priced through the user's price file."""
+"""Provider names of self-hosted endpoints (compared with ``-`` read as ``_``). genai-prices would
+match any provider id containing "openai" to OpenAI's prices (pitfall P6); these are only priced
+through the user's price file."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,27 @@ class PricedModel:
             for moment in (constraint.start_time, constraint.end_time)
         }
         return tuple(sorted(boundaries - {0}))
+
+    @cached_property
+    def tier_thresholds(self) -> tuple[int, ...]:
+        """Every long-context threshold any of this model's prices has had (over all dates and
+        variants): requests on the same side of all of them share a band on every price sheet."""
+        return tuple(
+            sorted({
+                tier.start
+                for model_price in self._all_prices()
+                for price in model_price.__dict__.values()
+                if isinstance(price, TieredPrices)
+                for tier in price.tiers
+            })
+        )
+
+    def _all_prices(self) -> list[ModelPrice]:
+        if self.info is None:
+            return []
+        prices = self.info.prices
+        listed = [prices] if isinstance(prices, ModelPrice) else [conditional.prices for conditional in prices]
+        return listed + [variant.prices for variant in self._variants()]
 
     @cached_property
     def date_dependent(self) -> bool:
@@ -153,7 +177,9 @@ class PriceBook:
         if custom is not None:
             return PricedModel(model_id=custom.name, provider_id="custom", custom=custom)
         prefix = name.split("/", 1)[0].lower() if "/" in name else None
-        self_hosted = next((label for label in (hint, prefix) if label in SELF_HOSTED_PROVIDERS), None)
+        self_hosted = next(
+            (label for label in (hint, prefix) if label and label.replace("-", "_") in SELF_HOSTED_PROVIDERS), None
+        )
         if self_hosted is not None:
             return Unpriced(f"self-hosted provider {self_hosted!r}: price the model in a --prices file")
         for ref, provider_id in _lookup_candidates(name, hint):

@@ -55,18 +55,17 @@ def reprice_on(
     target = book.model(model_id)
     if isinstance(target, Unpriced):
         raise ValueError(f"{model_id}: {target.reason}")
-    totals = _price_groups(priced, target, book, as_of, by).with_columns(model_key=pl.lit(0, dtype=pl.Int32()))
+    totals = _price_groups(priced, target, as_of, by).with_columns(model_key=pl.lit(0, dtype=pl.Int32()))
     repriced, _ = _apply_rates(totals, [target], book, as_of, input_tokens=pl.col("largest_input"),
                                requests=pl.col("requests"))
     return repriced.group_by(*by, maintain_order=True).agg(requests=pl.col("requests").sum(),
                                                            cost_usd=pl.col("cost_usd").sum())
 
 
-def _price_groups(
-    priced: pl.DataFrame, target: PricedModel, book: PriceBook, as_of: datetime, by: Sequence[str]
-) -> pl.DataFrame:
-    """Billed, priced requests summed by what decides their price on ``target``."""
-    thresholds = book.card(target, as_of).card.thresholds
+def _price_groups(priced: pl.DataFrame, target: PricedModel, as_of: datetime, by: Sequence[str]) -> pl.DataFrame:
+    """Billed, priced requests summed by what decides their price on ``target``: price context, day
+    and price window, and which of the target's long-context thresholds (on any date) they exceed."""
+    thresholds = target.tier_thresholds
     as_of_literal = pl.lit(as_of).dt.cast_time_unit("us")
     moment = pl.coalesce(pl.col("ts"), as_of_literal)
     day = moment.dt.truncate("1d")

@@ -142,7 +142,7 @@ class BatchRequestLine(Struct):
     params: BatchParams
 
 
-_RESULT_TYPES = {"succeeded", "errored", "canceled", "expired"}
+_RESULT_TYPES = ("succeeded", "errored", "canceled", "expired")
 _UNBILLED_STATUS: dict[type, str] = {ErroredResult: STATUS_ERROR, CanceledResult: "cancelled", ExpiredResult: "expired"}
 
 

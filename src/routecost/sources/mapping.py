@@ -64,7 +64,7 @@ def load_mapping(path: str) -> LogMapping:
     if "model" not in fields:
         raise document.error(("fields",), "`fields.model` is required")
     cost_unit = data.get("cost_unit", "usd")
-    if cost_unit not in _COST_UNITS:
+    if not isinstance(cost_unit, str) or cost_unit not in _COST_UNITS:
         raise document.error(("cost_unit",), f"cost_unit must be one of {', '.join(_COST_UNITS)}")
     includes_cache = data.get("input_includes_cache", True)
     if not isinstance(includes_cache, bool):
