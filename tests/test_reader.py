@@ -94,6 +94,14 @@ def test_an_unreadable_timestamp_is_malformed(tmp_path):
     wrapped = {"ts": "yesterday at noon", "request": {"model": "gpt-4o"}, "response": chat(1)}
     result = read(write_jsonl(tmp_path / "log.jsonl", [wrapped, chat(2)]))
     assert result.requests["request_id"].to_list() == ["chatcmpl-2"]
+    assert [(example.line, example.field) for example in result.malformed_examples] == [(1, "ts")]
+    assert "Invalid RFC3339 encoded datetime" in result.malformed_examples[0].problem
+
+
+def test_an_epoch_number_out_of_range_is_malformed(tmp_path):
+    wrapped = {"ts": -5, "request": {"model": "gpt-4o"}, "response": chat(1)}
+    result = read(write_jsonl(tmp_path / "log.jsonl", [wrapped, chat(2)]))
+    assert result.requests["request_id"].to_list() == ["chatcmpl-2"]
     assert [(example.line, example.field) for example in result.malformed_examples] == [(1, "timestamp")]
 
 

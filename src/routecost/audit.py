@@ -26,6 +26,8 @@ PROJECTION_DAYS = 30
 RECONCILE_TOLERANCE = 0.01
 """A row disagrees with its logged cost when the two differ by more than 1%."""
 MAX_EXAMPLES = 5
+UNPRICED_COLUMNS = ("model", "provider", "unpriced_reason", "input_tokens", "output_tokens", "status", "cost_usd")
+RECONCILED_COLUMNS = ("source", "line", "model", "logged_cost_usd", "cost_usd")
 
 
 @dataclass(frozen=True)
@@ -165,25 +167,34 @@ def run_audit(options: AuditOptions, on_progress: ProgressCallback | None = None
 
 def summarize(read: ReadResult, priced: PricedRequests, book: PriceBook, options: AuditOptions) -> AuditReport:
     frame = priced.requests
-    billed = frame.filter(pl.col("status").is_in(BILLED_STATUSES))
-    unpriced = billed.filter(pl.col("cost_usd").is_null())
-    total = float(frame["cost_usd"].sum() or 0.0)
+    billed = pl.col("status").is_in(BILLED_STATUSES)
+    counts = frame.select(
+        successful=(pl.col("status") == STATUS_OK).sum(),
+        billed=billed.sum(),
+        estimated=pl.col("tokens_estimated").sum(),
+        no_timestamp=pl.col("ts").is_null().sum(),
+        total=pl.col("cost_usd").sum(),
+        start=pl.col("ts").min(),
+        end=pl.col("ts").max(),
+    ).row(0, named=True)
+    unpriced = frame.select(UNPRICED_COLUMNS).filter(billed & pl.col("cost_usd").is_null())
     assumptions = [f"{text} ({count} requests)" for text, count in priced.assumptions.most_common()]
-    no_ts = frame.filter(pl.col("ts").is_null()).height
-    if no_ts:
-        assumptions.append(f"{no_ts} requests have no timestamp: priced at the prices of {options.as_of:%Y-%m-%d}")
+    if counts["no_timestamp"]:
+        assumptions.append(f"{counts['no_timestamp']} requests have no timestamp: priced at the prices of "
+                           f"{options.as_of:%Y-%m-%d}")
+    total = float(counts["total"] or 0.0)
     return AuditReport(
         sources=read.sources,
         requests=frame.height,
-        successful=frame.filter(pl.col("status") == STATUS_OK).height,
-        failed=frame.height - billed.height,
+        successful=counts["successful"],
+        failed=frame.height - counts["billed"],
         malformed=read.malformed,
         malformed_examples=read.malformed_examples,
         skipped=read.skipped,
-        estimated=frame.filter(pl.col("tokens_estimated")).height,
+        estimated=counts["estimated"],
         unpriced_requests=unpriced.height,
         unpriced=_unpriced_models(unpriced),
-        period=Period(start=frame["ts"].min(), end=frame["ts"].max()),  # type: ignore[arg-type]
+        period=Period(start=counts["start"], end=counts["end"]),
         cost_usd=total,
         by_model=_by_model(frame, total),
         categories=_by_category(frame, total),
@@ -202,7 +213,8 @@ def _share(cost: float, total: float) -> float:
 
 def _by_model(frame: pl.DataFrame, total: float) -> list[ModelCost]:
     rows = (
-        frame.filter(pl.col("cost_usd").is_not_null() & pl.col("model_id").is_not_null())
+        frame.lazy()
+        .filter(pl.col("cost_usd").is_not_null() & pl.col("model_id").is_not_null())
         .group_by("model_id")
         .agg(
             requests=pl.len(),
@@ -213,6 +225,7 @@ def _by_model(frame: pl.DataFrame, total: float) -> list[ModelCost]:
             cost_usd=pl.col("cost_usd").sum(),
         )
         .sort("cost_usd", "model_id", descending=[True, False])
+        .collect()
     )
     return [
         ModelCost(model=row["model_id"], requests=row["requests"], input_tokens=row["input_tokens"] or 0,
@@ -252,7 +265,9 @@ def _unpriced_models(unpriced: pl.DataFrame) -> list[UnpricedModel]:
 
 def _reconcile(frame: pl.DataFrame) -> Reconciliation | None:
     """Our cost against the cost the log carries (gateways log their own), row by row."""
-    both = frame.filter(pl.col("logged_cost_usd").is_not_null() & pl.col("cost_usd").is_not_null())
+    both = frame.select(RECONCILED_COLUMNS).filter(
+        pl.col("logged_cost_usd").is_not_null() & pl.col("cost_usd").is_not_null()
+    )
     if both.is_empty():
         return None
     gap = (pl.col("cost_usd") - pl.col("logged_cost_usd")).abs()
@@ -275,7 +290,7 @@ def _reconcile(frame: pl.DataFrame) -> Reconciliation | None:
 def _references(priced: PricedRequests, book: PriceBook, as_of: datetime) -> list[Reference]:
     """All priced traffic on the most expensive model seen in the logs."""
     frame = priced.requests
-    used = frame.filter(pl.col("cost_usd").is_not_null() & pl.col("model_id").is_not_null())["model_id"].unique()
+    used = frame.select("model_id", "cost_usd").filter(pl.col("cost_usd").is_not_null())["model_id"].drop_nulls().unique()
     if used.is_empty():
         return []
     costs = {model: float(reprice_on(frame, model, book, as_of)["cost_usd"].sum() or 0.0) for model in used}

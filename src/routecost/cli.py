@@ -20,14 +20,10 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from routecost import __version__
-from routecost.audit import AuditOptions, run_audit
-from routecost.categories import DEFAULT_CATEGORY_KEY
 from routecost.errors import UsageError
-from routecost.output import write_per_request, write_text
-from routecost.report import RENDERERS
-from routecost.report.table import renderable
-from routecost.sources.parallel import default_workers
-from routecost.sources.reader import STDIN, ReaderConfig, expand_paths
+
+# The commands import the engine (polars, the price catalog, tiktoken) when they run: worker
+# processes that read large files re-import this module, and `--help` should be instant.
 
 EXIT_OK = 0
 EXIT_GATE_FAILED = 1
@@ -78,7 +74,7 @@ def audit(
     ] = None,
     category_key: Annotated[
         str, typer.Option(help="Metadata field (or tag prefix) holding the task category.")
-    ] = DEFAULT_CATEGORY_KEY,
+    ] = "category",
     prices: Annotated[
         Path | None, typer.Option(help="Price file: aliases, custom model prices, discounts (YAML).")
     ] = None,
@@ -95,17 +91,24 @@ def audit(
         str | None, typer.Option(help="Date (YYYY-MM-DD) for prices of requests without a timestamp. Default: today.")
     ] = None,
     workers: Annotated[
-        int, typer.Option(min=1, help="Processes for reading large files (default: one per CPU).")
-    ] = default_workers(),
+        int | None, typer.Option(min=1, help="Processes for reading large files (default: one per CPU).")
+    ] = None,
 ) -> None:
     """Price every logged request and report the cost by model and by task category."""
+    from routecost.audit import AuditOptions, run_audit
+    from routecost.output import write_per_request, write_text
+    from routecost.report import RENDERERS
+    from routecost.report.table import renderable
+    from routecost.sources.parallel import default_workers
+    from routecost.sources.reader import ReaderConfig
+
     options = AuditOptions(
         paths=logs,
         reader=ReaderConfig(
             forced_format=log_format,
             mapping_path=str(mapping) if mapping else None,
             strict=strict,
-            workers=workers,
+            workers=workers or default_workers(),
         ),
         prices_path=str(prices) if prices else None,
         category_key=category_key,
@@ -144,6 +147,8 @@ def _parse_as_of(text: str | None) -> datetime:
 @contextmanager
 def _progress(paths: list[str]) -> Iterator[Callable[[int], None] | None]:
     """A byte-based progress bar on a terminal; nothing when stderr is not one (CI, pipes)."""
+    from routecost.sources.reader import STDIN, expand_paths
+
     if not stderr.is_terminal or STDIN in paths:
         yield None
         return

@@ -21,6 +21,9 @@ from routecost.records import BILLED_STATUSES, MODE_BATCH
 
 NO_USAGE = "no usage logged and no text to count"
 RATE_COLUMNS = tuple(f"rate_{rate_class}" for rate_class in RATE_CLASSES)
+PRICING_INPUTS = ("provider", "model", "ts", "mode", "service_tier", "status", "gateway_cache_hit", "input_tokens",
+                  "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "output_tokens",
+                  "reasoning_tokens", "web_search_requests")
 SUMMED_TOKEN_COLUMNS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
                         "output_tokens", "reasoning_tokens", "web_search_requests")
 
@@ -35,13 +38,19 @@ class PricedRequests:
 
 
 def price_requests(requests: pl.DataFrame, book: PriceBook, as_of: datetime) -> PricedRequests:
-    """Add the as-logged cost of every request (the baseline every policy is compared with)."""
+    """Add the as-logged cost of every request (the baseline every policy is compared with).
+
+    The joins run on the columns pricing reads only; the result columns are then set on the full
+    frame, so the wide text columns (metadata, tags, ids) are never copied."""
     models, priced_models = _resolve_models(requests, book)
-    frame = requests.join(models, on=["provider", "model"], how="left", nulls_equal=True, maintain_order="left")
-    frame, assumptions = _apply_rates(frame.with_columns(price_context=price_context_expr()), priced_models, book,
-                                      as_of)
-    frame = frame.with_columns(unpriced_reason=_unpriced_reason_expr()).drop("model_key", "unpriced_model_reason")
-    return PricedRequests(requests=frame, assumptions=assumptions, catalog=book.catalog_version)
+    frame = (
+        requests.select(PRICING_INPUTS)
+        .join(models, on=["provider", "model"], how="left", nulls_equal=True, maintain_order="left")
+        .with_columns(price_context=price_context_expr())
+    )
+    frame, assumptions = _apply_rates(frame, priced_models, book, as_of)
+    priced = frame.select("model_id", "price_context", "cost_usd", unpriced_reason=_unpriced_reason_expr())
+    return PricedRequests(requests=requests.hstack(priced), assumptions=assumptions, catalog=book.catalog_version)
 
 
 def reprice_on(
@@ -69,7 +78,7 @@ def _price_groups(priced: pl.DataFrame, target: PricedModel, as_of: datetime, by
     as_of_literal = pl.lit(as_of).dt.cast_time_unit("us")
     moment = pl.coalesce(pl.col("ts"), as_of_literal)
     day = moment.dt.truncate("1d")
-    billed = priced.filter(
+    billed = priced.select(*by, *PRICING_INPUTS, "price_context", "cost_usd").filter(
         pl.col("cost_usd").is_not_null() & pl.col("status").is_in(BILLED_STATUSES)
         & ~pl.col("gateway_cache_hit").fill_null(False)
     )

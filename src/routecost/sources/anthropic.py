@@ -70,27 +70,31 @@ def message_row(message: Message, envelope: Envelope = NO_ENVELOPE) -> tuple[Any
     if cache_write is None and split is not None:
         cache_write = (split.ephemeral_5m_input_tokens or 0) + (cache_write_1h or 0)
     is_batch = envelope.mode == "batch" or usage.service_tier == BATCH_SERVICE_TIER
-    return source_row(
-        request_id=message.id,
-        ts=envelope.ts,
-        provider=envelope.provider or PROVIDER,
-        model=message.model or envelope.request_model,
-        input_tokens=usage.input_tokens + (cache_read or 0) + (cache_write or 0),
-        cache_read_tokens=cache_read,
-        cache_write_tokens=cache_write,
-        cache_write_1h_tokens=cache_write_1h,
-        output_tokens=usage.output_tokens,
-        reasoning_tokens=usage.output_tokens_details.thinking_tokens if usage.output_tokens_details else None,
-        web_search_requests=usage.server_tool_use.web_search_requests if usage.server_tool_use else None,
-        latency_ms=envelope.latency_ms,
-        status=STATUS_ERROR if envelope.failed else STATUS_OK,
-        stream=envelope.stream,
-        mode=mode_of(is_batch),
-        service_tier=None if usage.service_tier == BATCH_SERVICE_TIER else usage.service_tier,
-        user=envelope.user,
-        tags=envelope.tags,
-        metadata=envelope.metadata,
-        custom_id=envelope.custom_id,
+    thinking = usage.output_tokens_details
+    tools = usage.server_tool_use
+    return (  # SOURCE_COLUMNS order, positional: this runs once per record (see records.source_row)
+        message.id,  # request_id
+        envelope.ts,  # ts
+        envelope.provider or PROVIDER,  # provider
+        message.model or envelope.request_model,  # model
+        usage.input_tokens + (cache_read or 0) + (cache_write or 0),  # input_tokens
+        cache_read,  # cache_read_tokens
+        cache_write,  # cache_write_tokens
+        cache_write_1h,  # cache_write_1h_tokens
+        usage.output_tokens,  # output_tokens
+        None if thinking is None else thinking.thinking_tokens,  # reasoning_tokens
+        None if tools is None else tools.web_search_requests,  # web_search_requests
+        None,  # logged_cost_usd
+        envelope.latency_ms,  # latency_ms
+        STATUS_ERROR if envelope.failed else STATUS_OK,  # status
+        envelope.stream,  # stream
+        mode_of(is_batch),  # mode
+        None if usage.service_tier == BATCH_SERVICE_TIER else usage.service_tier,  # service_tier
+        envelope.user,  # user
+        envelope.tags,  # tags
+        envelope.metadata,  # metadata
+        None,  # gateway_cache_hit
+        envelope.custom_id,  # custom_id
     )
 
 

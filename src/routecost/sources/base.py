@@ -21,9 +21,9 @@ Count = Annotated[int, msgspec.Meta(ge=0)]
 """A token count: an integer, never negative."""
 
 Money = Annotated[float, msgspec.Meta(ge=0)]
-Timestamp = str | int | float
-"""RFC 3339 text (naive means UTC), or epoch seconds (milliseconds when larger than 1e11).
-Kept as logged: the reader converts a whole chunk of them at once."""
+Timestamp = datetime | int | float
+"""RFC 3339 text (naive means UTC; msgspec parses it in C while decoding), or epoch seconds
+(milliseconds when larger than 1e11)."""
 
 RowKind = Literal["request", "batch_request"]
 """A request row, or a batch request line that is joined to its result by ``custom_id``."""
@@ -116,17 +116,12 @@ NO_ENVELOPE = Envelope()
 
 
 def epoch_seconds(value: Timestamp | None) -> float | None:
-    """Epoch seconds (UTC) of a logged timestamp, for the few per-record uses (latency from start
-    and end times); naive text is UTC. None when absent or unreadable."""
+    """Epoch seconds (UTC) of a logged timestamp; naive datetimes are UTC."""
     if value is None:
         return None
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).timestamp()
-    return value / 1000 if value > EPOCH_MILLIS_THRESHOLD else float(value)
+    if value.__class__ is datetime:
+        return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).timestamp()  # type: ignore[union-attr]
+    return value / 1000 if value > EPOCH_MILLIS_THRESHOLD else float(value)  # type: ignore[operator]
 
 
 def encode_json(value: Any) -> bytes | None:

@@ -93,24 +93,29 @@ def response_row(response: GenerateContentResponse, envelope: Envelope = NO_ENVE
         raise RecordError("usageMetadata", "missing (neither usage nor modelVersion: not a Gemini response)")
     input_tokens, cache_read, output_tokens, thoughts, traffic_type = counts or (None, None, None, None, None)
     created = response.createTime if response.createTime is not None else response.create_time
-    return source_row(
-        request_id=response.responseId or response.response_id,
-        ts=envelope.ts if envelope.ts is not None else created,
-        provider=envelope.provider or PROVIDER,
-        model=response.modelVersion or response.model_version or envelope.request_model,
-        input_tokens=input_tokens,
-        cache_read_tokens=cache_read,
-        output_tokens=output_tokens,
-        reasoning_tokens=thoughts,
-        latency_ms=envelope.latency_ms,
-        status=STATUS_ERROR if envelope.failed else STATUS_OK,
-        stream=envelope.stream,
-        mode=envelope.mode,
-        service_tier=_SERVICE_TIERS.get(traffic_type or ""),
-        user=envelope.user,
-        tags=envelope.tags,
-        metadata=envelope.metadata,
-        custom_id=envelope.custom_id,
+    return (  # SOURCE_COLUMNS order, positional: this runs once per record (see records.source_row)
+        response.responseId or response.response_id,  # request_id
+        created if envelope.ts is None else envelope.ts,  # ts
+        envelope.provider or PROVIDER,  # provider
+        response.modelVersion or response.model_version or envelope.request_model,  # model
+        input_tokens,  # input_tokens
+        cache_read,  # cache_read_tokens
+        None,  # cache_write_tokens
+        None,  # cache_write_1h_tokens
+        output_tokens,  # output_tokens
+        thoughts,  # reasoning_tokens
+        None,  # web_search_requests
+        None,  # logged_cost_usd
+        envelope.latency_ms,  # latency_ms
+        STATUS_ERROR if envelope.failed else STATUS_OK,  # status
+        envelope.stream,  # stream
+        envelope.mode,  # mode
+        _SERVICE_TIERS.get(traffic_type or ""),  # service_tier
+        envelope.user,  # user
+        envelope.tags,  # tags
+        envelope.metadata,  # metadata
+        None,  # gateway_cache_hit
+        envelope.custom_id,  # custom_id
     )
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -125,8 +126,13 @@ def _text(record: Any, mapping: LogMapping, name: str) -> str | None:
 def _timestamp(record: Any, mapping: LogMapping) -> Timestamp | None:
     path = mapping.fields.get("ts")
     value = None if path is None else _lookup(record, path)
-    if value is None or (isinstance(value, str | int | float) and not isinstance(value, bool)):
+    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
         return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
     raise RecordError(".".join(path or ()), f"expected an RFC 3339 time or epoch seconds, got {value!r}")
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from routecost.records import STATUS_ERROR, STATUS_OK, source_row
+from routecost.records import STATUS_ERROR, STATUS_INCOMPLETE, STATUS_OK, source_row
 from routecost.sources.base import (
     NO_ENVELOPE,
     Count,
@@ -95,54 +95,62 @@ _FAILED_RESPONSE_STATUSES = {"failed", "cancelled"}
 
 def chat_row(body: ChatCompletion, envelope: Envelope = NO_ENVELOPE) -> tuple[Any, ...]:
     usage = body.usage
-    prompt_details = usage.prompt_tokens_details if usage else None
-    completion_details = usage.completion_tokens_details if usage else None
-    return source_row(
-        request_id=body.id,
-        ts=envelope.ts if envelope.ts is not None else body.created,
-        provider=envelope.provider or PROVIDER,
-        model=body.model or envelope.request_model,
-        input_tokens=usage.prompt_tokens if usage else None,
-        cache_read_tokens=prompt_details.cached_tokens if prompt_details else None,
-        cache_write_tokens=prompt_details.cache_write_tokens if prompt_details else None,
-        output_tokens=usage.completion_tokens if usage else None,
-        reasoning_tokens=completion_details.reasoning_tokens if completion_details else None,
-        latency_ms=envelope.latency_ms,
-        status=STATUS_ERROR if envelope.failed else STATUS_OK,
-        stream=True if isinstance(body, ChatCompletionChunk) else envelope.stream,
-        mode=envelope.mode,
-        service_tier=body.service_tier,
-        user=envelope.user,
-        tags=envelope.tags,
-        metadata=envelope.metadata,
-        custom_id=envelope.custom_id,
+    prompt_details = usage.prompt_tokens_details if usage is not None else None
+    completion_details = usage.completion_tokens_details if usage is not None else None
+    return (  # SOURCE_COLUMNS order, positional: this runs once per record (see records.source_row)
+        body.id,  # request_id
+        body.created if envelope.ts is None else envelope.ts,  # ts
+        envelope.provider or PROVIDER,  # provider
+        body.model or envelope.request_model,  # model
+        None if usage is None else usage.prompt_tokens,  # input_tokens
+        None if prompt_details is None else prompt_details.cached_tokens,  # cache_read_tokens
+        None if prompt_details is None else prompt_details.cache_write_tokens,  # cache_write_tokens
+        None,  # cache_write_1h_tokens
+        None if usage is None else usage.completion_tokens,  # output_tokens
+        None if completion_details is None else completion_details.reasoning_tokens,  # reasoning_tokens
+        None,  # web_search_requests
+        None,  # logged_cost_usd
+        envelope.latency_ms,  # latency_ms
+        STATUS_ERROR if envelope.failed else STATUS_OK,  # status
+        True if body.__class__ is ChatCompletionChunk else envelope.stream,  # stream
+        envelope.mode,  # mode
+        body.service_tier,  # service_tier
+        envelope.user,  # user
+        envelope.tags,  # tags
+        envelope.metadata,  # metadata
+        None,  # gateway_cache_hit
+        envelope.custom_id,  # custom_id
     )
 
 
 def responses_row(body: ResponseObject, envelope: Envelope = NO_ENVELOPE) -> tuple[Any, ...]:
     usage = body.usage
-    input_details = usage.input_tokens_details if usage else None
-    output_details = usage.output_tokens_details if usage else None
+    input_details = usage.input_tokens_details if usage is not None else None
+    output_details = usage.output_tokens_details if usage is not None else None
     failed = envelope.failed or body.status in _FAILED_RESPONSE_STATUSES
-    return source_row(
-        request_id=body.id,
-        ts=envelope.ts if envelope.ts is not None else body.created_at,
-        provider=envelope.provider or PROVIDER,
-        model=body.model or envelope.request_model,
-        input_tokens=usage.input_tokens if usage else None,
-        cache_read_tokens=input_details.cached_tokens if input_details else None,
-        cache_write_tokens=input_details.cache_write_tokens if input_details else None,
-        output_tokens=usage.output_tokens if usage else None,
-        reasoning_tokens=output_details.reasoning_tokens if output_details else None,
-        latency_ms=envelope.latency_ms,
-        status=STATUS_ERROR if failed else (body.status if body.status == "incomplete" else STATUS_OK),
-        stream=envelope.stream,
-        mode=envelope.mode,
-        service_tier=body.service_tier,
-        user=envelope.user or body.user or body.safety_identifier,
-        tags=envelope.tags,
-        metadata=envelope.metadata or _raw_or_none(body.metadata),
-        custom_id=envelope.custom_id,
+    return (  # SOURCE_COLUMNS order, positional: this runs once per record (see records.source_row)
+        body.id,  # request_id
+        body.created_at if envelope.ts is None else envelope.ts,  # ts
+        envelope.provider or PROVIDER,  # provider
+        body.model or envelope.request_model,  # model
+        None if usage is None else usage.input_tokens,  # input_tokens
+        None if input_details is None else input_details.cached_tokens,  # cache_read_tokens
+        None if input_details is None else input_details.cache_write_tokens,  # cache_write_tokens
+        None,  # cache_write_1h_tokens
+        None if usage is None else usage.output_tokens,  # output_tokens
+        None if output_details is None else output_details.reasoning_tokens,  # reasoning_tokens
+        None,  # web_search_requests
+        None,  # logged_cost_usd
+        envelope.latency_ms,  # latency_ms
+        STATUS_ERROR if failed else (STATUS_INCOMPLETE if body.status == STATUS_INCOMPLETE else STATUS_OK),  # status
+        envelope.stream,  # stream
+        envelope.mode,  # mode
+        body.service_tier,  # service_tier
+        envelope.user or body.user or body.safety_identifier,  # user
+        envelope.tags,  # tags
+        envelope.metadata or _raw_or_none(body.metadata),  # metadata
+        None,  # gateway_cache_hit
+        envelope.custom_id,  # custom_id
     )
 
 

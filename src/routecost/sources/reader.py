@@ -322,7 +322,8 @@ class LogReader:
             self._result.malformed_examples.append(malformed)
 
     def _finish(self) -> ReadResult:
-        requests = pl.concat(self._frames, how="vertical") if self._frames else empty_requests()
+        requests = pl.concat(self._frames, how="vertical", rechunk=False) if self._frames else empty_requests()
+        self._frames = []
         requests = self._reject_missing_models(requests)
         if self._batch_requests.custom_ids:
             requests = _join_batch_requests(requests, self._batch_requests.frame())
