@@ -28,11 +28,7 @@ import msgspec
 
 OUT = Path(__file__).parent / "out"
 ROOT = Path(__file__).resolve().parent.parent
-WORDS = (
-    "the a customer order refund invoice account policy shipping delay product support ticket request "
-    "please summarize classify extract translate explain code function error stack trace latency budget "
-    "model token cache route batch cost quality report table chart analysis data record field value"
-).split()
+WORDS = ["the", "a", "customer", "order", "refund", "invoice", "account", "policy", "shipping", "delay", "product", "support", "ticket", "request", "please", "summarize", "classify", "extract", "translate", "explain", "code", "function", "error", "stack", "trace", "latency", "budget", "model", "token", "cache", "route", "batch", "cost", "quality", "report", "table", "chart", "analysis", "data", "record", "field", "value"]
 FEATURES = ("support-triage", "doc-extractor", "code-assistant", "blog-writer", "math-tutor", "science-qa")
 MODELS = (("gpt-4o", "gpt-4o-2024-08-06"), ("gpt-4o-mini", "gpt-4o-mini-2024-07-18"),
           ("gpt-4.1", "gpt-4.1-2025-04-14"), ("gpt-4.1-mini", "gpt-4.1-mini-2025-04-14"))

@@ -31,13 +31,13 @@ def audit_records(
     *,
     name: str = "log.jsonl",
     prices: str | None = None,
-    reader: ReaderConfig = ReaderConfig(workers=1),
+    reader: ReaderConfig | None = None,
     category_key: str = "category",
 ) -> Audit:
     """Audit the given records written as one JSONL file."""
     path = write_jsonl(tmp_path / name, records)
     return run_audit(
-        AuditOptions(paths=[str(path)], reader=reader, prices_path=prices, category_key=category_key, as_of=AS_OF)
+        AuditOptions(paths=[str(path)], reader=reader or ReaderConfig(workers=1), prices_path=prices, category_key=category_key, as_of=AS_OF)
     )
 
 

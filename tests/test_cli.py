@@ -18,7 +18,7 @@ ROUTECOST = [sys.executable, "-m", "routecost"]
 
 
 def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*ROUTECOST, *args], input=stdin, capture_output=True, text=True, timeout=120,
+    return subprocess.run([*ROUTECOST, *args], input=stdin, capture_output=True, text=True, timeout=120, check=False,
                           env={**os.environ, **(env or {})})
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 from pathlib import Path
 
@@ -194,7 +195,7 @@ def test_line_aligned_ranges_cover_the_file_exactly(tmp_path):
     ranges = parallel.line_aligned_ranges(str(path), 4)
     content = path.read_bytes()
     assert ranges[0][0] == 0 and ranges[-1][1] == len(content)
-    assert all(end == start for (_, end), (start, _) in zip(ranges, ranges[1:], strict=False))
+    assert all(end == start for (_, end), (start, _) in itertools.pairwise(ranges))
     assert all(content[start - 1:start] == b"\n" for start, _ in ranges[1:])
 
 

@@ -33,7 +33,7 @@ RECONCILED_COLUMNS = ("source", "line", "model", "logged_cost_usd", "cost_usd")
 @dataclass(frozen=True)
 class AuditOptions:
     paths: Sequence[str]
-    reader: ReaderConfig = ReaderConfig()
+    reader: ReaderConfig = field(default_factory=ReaderConfig)
     prices_path: str | None = None
     category_key: str = DEFAULT_CATEGORY_KEY
     as_of: datetime = field(default_factory=lambda: datetime.now(UTC))

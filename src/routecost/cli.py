@@ -169,7 +169,7 @@ def main() -> None:
         app()
     except UsageError as error:
         _fail(str(error), EXIT_USAGE)
-    except Exception as error:  # noqa: BLE001 - the CLI's last line of defence
+    except Exception as error:
         if os.environ.get("ROUTECOST_DEBUG"):
             raise
         _fail(f"internal error: {type(error).__name__}: {error} (set ROUTECOST_DEBUG=1 for details)", EXIT_INTERNAL)

@@ -128,7 +128,7 @@ CANONICAL_SCHEMA: dict[str, pl.DataType] = {
 def source_row(
     *,
     request_id: str | None = None,
-    ts: datetime | int | float | None = None,
+    ts: datetime | float | None = None,
     provider: str | None = None,
     model: str | None = None,
     input_tokens: int | None = None,

@@ -162,7 +162,11 @@ def read_texts(refs: Iterable[TextRef]) -> list[RequestText | None]:
             texts.append(None)
             continue
         text = log_format.texts(record)
-        request = records.get((ref.request_source, ref.request_offset)) if ref.request_source else None
+        request = (
+            records.get((ref.request_source, ref.request_offset))
+            if ref.request_source is not None and ref.request_offset is not None
+            else None
+        )
         if request is not None:
             asked = _request_text(request)
             text = RequestText(system=asked.system, messages=asked.messages, answer=text.answer)

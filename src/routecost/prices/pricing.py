@@ -9,12 +9,13 @@ so a month of logs costs a few hundred catalog look-ups, not one per row.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import polars as pl
 
+from routecost.errors import UsageError
 from routecost.prices.catalog import BATCH, FLEX, PRIORITY, STANDARD, PriceBook, PricedModel, Unpriced
 from routecost.prices.rates import RATE_CLASSES
 from routecost.records import BILLED_STATUSES, MODE_BATCH
@@ -63,7 +64,7 @@ def reprice_on(
     long-context band), so this costs a few thousand row operations, not one per request."""
     target = book.model(model_id)
     if isinstance(target, Unpriced):
-        raise ValueError(f"{model_id}: {target.reason}")
+        raise UsageError(f"{model_id}: {target.reason}")
     totals = _price_groups(priced, target, as_of, by).with_columns(model_key=pl.lit(0, dtype=pl.Int32()))
     repriced, _ = _apply_rates(totals, [target], book, as_of, input_tokens=pl.col("largest_input"),
                                requests=pl.col("requests"))

@@ -14,13 +14,15 @@ def render(report: AuditReport) -> str:
     writer.writerow(["section", "name", "requests", "input_tokens", "cache_read_tokens", "cache_write_tokens",
                      "output_tokens", "cost_usd", "share_pct"])
     writer.writerow(["total", "all", report.requests, "", "", "", "", report.cost_usd, 100.0])
-    for row in report.by_model:
-        writer.writerow(["model", row.model, row.requests, row.input_tokens, row.cache_read_tokens,
-                         row.cache_write_tokens, row.output_tokens, row.cost_usd, row.share_pct])
-    for row in report.categories:
-        writer.writerow(["category", row.category, row.requests, "", "", "", "", row.cost_usd, row.share_pct])
-    for row in report.unpriced:
-        writer.writerow(["unpriced", row.model, row.requests, row.input_tokens, "", "", row.output_tokens, "", ""])
+    for model in report.by_model:
+        writer.writerow(["model", model.model, model.requests, model.input_tokens, model.cache_read_tokens,
+                         model.cache_write_tokens, model.output_tokens, model.cost_usd, model.share_pct])
+    for category in report.categories:
+        writer.writerow(["category", category.category, category.requests, "", "", "", "", category.cost_usd,
+                         category.share_pct])
+    for unpriced in report.unpriced:
+        writer.writerow(["unpriced", unpriced.model, unpriced.requests, unpriced.input_tokens, "", "",
+                         unpriced.output_tokens, "", ""])
     for reference in report.references:
         writer.writerow(["reference", reference.model, report.requests, "", "", "", "", reference.cost_usd, ""])
     return out.getvalue()

@@ -77,7 +77,8 @@ class LogFormat:
     """One log format: how to detect it, decode it and map it to canonical rows."""
 
     name: str
-    struct: type[msgspec.Struct]
+    struct: Any
+    """The msgspec type a record decodes into: a struct, a tagged union of structs, or a dict."""
     matches: Callable[[Mapping[str, Any]], bool]
     to_row: Callable[[Any], Any]
     texts: Callable[[Mapping[str, Any]], RequestText] = field(default=lambda record: RequestText())
@@ -119,9 +120,9 @@ def epoch_seconds(value: Timestamp | None) -> float | None:
     """Epoch seconds (UTC) of a logged timestamp; naive datetimes are UTC."""
     if value is None:
         return None
-    if value.__class__ is datetime:
-        return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).timestamp()  # type: ignore[union-attr]
-    return value / 1000 if value > EPOCH_MILLIS_THRESHOLD else float(value)  # type: ignore[operator]
+    if isinstance(value, datetime):
+        return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).timestamp()
+    return value / 1000 if value > EPOCH_MILLIS_THRESHOLD else float(value)
 
 
 def encode_json(value: Any) -> bytes | None:

@@ -36,12 +36,12 @@ _SERVICE_TIERS = {
 
 
 class UsageMetadata(Struct):
-    promptTokenCount: Count = 0  # noqa: N815 - the API's own field names
-    candidatesTokenCount: Count = 0  # noqa: N815
-    cachedContentTokenCount: Count | None = None  # noqa: N815
-    thoughtsTokenCount: Count | None = None  # noqa: N815
-    toolUsePromptTokenCount: Count | None = None  # noqa: N815
-    trafficType: str | None = None  # noqa: N815
+    promptTokenCount: Count = 0
+    candidatesTokenCount: Count = 0
+    cachedContentTokenCount: Count | None = None
+    thoughtsTokenCount: Count | None = None
+    toolUsePromptTokenCount: Count | None = None
+    trafficType: str | None = None
 
 
 class UsageMetadataSnake(Struct):
@@ -54,13 +54,13 @@ class UsageMetadataSnake(Struct):
 
 
 class GenerateContentResponse(Struct):
-    usageMetadata: UsageMetadata | None = None  # noqa: N815
+    usageMetadata: UsageMetadata | None = None
     usage_metadata: UsageMetadataSnake | None = None
-    modelVersion: str | None = None  # noqa: N815
+    modelVersion: str | None = None
     model_version: str | None = None
-    responseId: str | None = None  # noqa: N815
+    responseId: str | None = None
     response_id: str | None = None
-    createTime: Timestamp | None = None  # noqa: N815
+    createTime: Timestamp | None = None
     create_time: Timestamp | None = None
 
 

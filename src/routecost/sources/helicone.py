@@ -39,7 +39,7 @@ class HeliconeRecord(Struct):
     completion_tokens: Count | None = None
     prompt_cache_read_tokens: Count | None = None
     prompt_cache_write_tokens: Count | None = None
-    costUSD: Money | None = None  # noqa: N815 - Helicone's field name
+    costUSD: Money | None = None
     cost: Money | None = None
     delay_ms: float | None = None
     request_user_id: str | None = None

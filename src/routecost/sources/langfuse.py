@@ -39,20 +39,20 @@ class Observation(Struct):
     """API v1/v2 observation (camelCase)."""
 
     type: str
-    startTime: Timestamp  # noqa: N815 - Langfuse's field names
+    startTime: Timestamp
     id: str | None = None
-    traceId: str | None = None  # noqa: N815
-    endTime: Timestamp | None = None  # noqa: N815
+    traceId: str | None = None
+    endTime: Timestamp | None = None
     model: str | None = None
-    providedModelName: str | None = None  # noqa: N815
-    usageDetails: dict[str, Count] | None = None  # noqa: N815
+    providedModelName: str | None = None
+    usageDetails: dict[str, Count] | None = None
     usage: dict[str, Count | float | str | None] | None = None
-    costDetails: dict[str, float] | None = None  # noqa: N815
-    totalCost: float | None = None  # noqa: N815
-    calculatedTotalCost: float | None = None  # noqa: N815
+    costDetails: dict[str, float] | None = None
+    totalCost: float | None = None
+    calculatedTotalCost: float | None = None
     latency: float | None = None
     level: str | None = None
-    userId: str | None = None  # noqa: N815
+    userId: str | None = None
     tags: list[str] | None = None
     metadata: msgspec.Raw = msgspec.Raw(b"")
 
@@ -156,6 +156,7 @@ def _export_row(obs: ExportedObservation) -> tuple[Any, ...]:
 def _texts(record: Mapping[str, Any]) -> RequestText:
     """Langfuse ``input`` is free-form: a message list, ``{messages: [...]}``, or plain text."""
     raw_input = record.get("input")
+    messages: tuple[tuple[str, str], ...]
     if isinstance(raw_input, Mapping):
         raw_input = raw_input.get("messages", raw_input.get("prompt"))
     if isinstance(raw_input, str):

@@ -85,9 +85,9 @@ class ModelMapInformation(Struct):
 
 class StandardLoggingPayload(Struct):
     call_type: str
-    startTime: Timestamp  # noqa: N815 - LiteLLM's field names
+    startTime: Timestamp
     id: str | None = None
-    endTime: Timestamp | None = None  # noqa: N815
+    endTime: Timestamp | None = None
     model: str | None = None
     custom_llm_provider: str | None = None
     prompt_tokens: Count | None = None
@@ -106,8 +106,8 @@ class StandardLoggingPayload(Struct):
 class SpendLogRow(Struct):
     request_id: str
     call_type: str
-    startTime: Timestamp  # noqa: N815
-    endTime: Timestamp | None = None  # noqa: N815
+    startTime: Timestamp
+    endTime: Timestamp | None = None
     model: str | None = None
     custom_llm_provider: str | None = None
     prompt_tokens: Count | None = None
@@ -141,9 +141,9 @@ def _usage_split(
     cache_write_1h = split.ephemeral_1h_input_tokens if split else None
     reasoning = usage.completion_tokens_details.reasoning_tokens if usage.completion_tokens_details else None
     input_tokens = prompt_tokens
-    if input_tokens is not None and cache_write and (provider or "").startswith(_ANTHROPIC_FAMILY):
-        if input_tokens - (cache_read or 0) - cache_write < 0:
-            input_tokens += cache_write
+    anthropic_family = (provider or "").startswith(_ANTHROPIC_FAMILY)
+    if input_tokens is not None and cache_write and anthropic_family and input_tokens < (cache_read or 0) + cache_write:
+        input_tokens += cache_write
     return input_tokens, cache_read, cache_write, cache_write_1h, reasoning
 
 

@@ -100,7 +100,7 @@ def _lookup(record: Any, path: tuple[str, ...]) -> Any:
 def _count(record: Any, mapping: LogMapping, name: str) -> int | None:
     path = mapping.fields.get(name)
     value = None if path is None else _lookup(record, path)
-    if value is None:
+    if path is None or value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise RecordError(".".join(path), f"expected a token count (integer >= 0), got {value!r}")
@@ -110,7 +110,7 @@ def _count(record: Any, mapping: LogMapping, name: str) -> int | None:
 def _number(record: Any, mapping: LogMapping, name: str) -> float | None:
     path = mapping.fields.get(name)
     value = None if path is None else _lookup(record, path)
-    if value is None:
+    if path is None or value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise RecordError(".".join(path), f"expected a number >= 0, got {value!r}")

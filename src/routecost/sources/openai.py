@@ -197,8 +197,8 @@ def responses_answer(body: Mapping[str, Any]) -> str:
 def chat_request_text(request: Mapping[str, Any]) -> RequestText:
     """The text of a Chat Completions request body (``messages``) or a Responses one (``input``)."""
     if "messages" in request:
-        system, messages = split_system(chat_messages(request.get("messages")))
-        return RequestText(system=system, messages=messages)
+        system, conversation = split_system(chat_messages(request.get("messages")))
+        return RequestText(system=system, messages=conversation)
     instructions = request.get("instructions")
     raw_input = request.get("input")
     if isinstance(raw_input, str):

@@ -9,6 +9,7 @@ thread pool does not survive a fork.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import queue
@@ -73,7 +74,7 @@ def line_aligned_ranges(source: str, parts: int) -> list[tuple[int, int]]:
             handle.readline()
             cuts.append(min(handle.tell(), size))
     cuts.append(size)
-    return [(start, end) for start, end in zip(cuts, cuts[1:], strict=False) if end > start]
+    return [(start, end) for start, end in itertools.pairwise(cuts) if end > start]
 
 
 _progress_queue: Any = None

@@ -18,12 +18,12 @@ import os
 import shutil
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from glob import glob
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, cast
 
 import msgspec
 import polars as pl
@@ -89,7 +89,7 @@ class _Batch:
         """The waiting rows as canonical requests, and those whose timestamp is unreadable."""
         ends = [start for start, _ in self.format_runs[1:]] + [len(self.rows)]
         formats = [name for (start, name), end in zip(self.format_runs, ends, strict=True) for _ in range(end - start)]
-        provenance = {
+        provenance: dict[str, Sequence[Any]] = {
             "source": [self.source] * len(self.rows),
             "line": self.lines,
             "offset": self.offsets if self.has_offsets else [None] * len(self.rows),
@@ -242,8 +242,8 @@ class LogReader:
 
         Kept tight on purpose (locals, no per-line branching beyond the try): at a million lines,
         every attribute look-up here costs a second. Returns the numbers of lines and of blank lines."""
-        current = self._forced
-        decode, to_row = _bound(current, lenient) if current is not None else (_always_miss, _always_miss)
+        current = self._forced or _UNDETECTED
+        decode, to_row = _bound(current, lenient)
         run_format: LogFormat | None = None
         rows, lines, offsets = batch.rows, batch.lines, batch.offsets
         line_number = blank_lines = 0
@@ -260,10 +260,11 @@ class LogReader:
                         blank_lines += 1
                         offset += len(data)
                         continue
-                    row_format, row = self._slow_path(batch.source, line_number, data, lenient)
-                    if row_format is None:
+                    detected, row = self._slow_path(batch.source, line_number, data, lenient)
+                    if detected is None:
                         offset += len(data)
                         continue
+                    row_format = detected
                     if row_format.sticky and current is not row_format:
                         current = row_format
                         decode, to_row = _bound(current, lenient)
@@ -282,9 +283,7 @@ class LogReader:
                 rows, lines, offsets = batch.rows, batch.lines, batch.offsets
         return line_number, blank_lines
 
-    def _slow_path(
-        self, source: str, line_number: int, data: bytes, lenient: bool
-    ) -> tuple[LogFormat | None, Any]:
+    def _slow_path(self, source: str, line_number: int, data: bytes, lenient: bool) -> tuple[LogFormat | None, Any]:
         """Detect the line's format from its keys and decode it, or record why it is malformed."""
         try:
             record = self._generic.decode(data)
@@ -355,6 +354,10 @@ def _always_miss(value: Any) -> Any:
     raise msgspec.DecodeError("no format detected yet")
 
 
+_UNDETECTED = LogFormat(name="undetected", struct=msgspec.Raw, matches=lambda record: False, to_row=_always_miss)
+"""The reader's current format before the first record is detected: every line misses the fast path."""
+
+
 def _bound(log_format: LogFormat, lenient: bool) -> tuple[Callable[[bytes], Any], Callable[[Any], Any]]:
     decoder = log_format.lenient_decoder if lenient else log_format.decoder
     return decoder.decode, log_format.to_row
@@ -414,10 +417,13 @@ def is_csv(source: str) -> bool:
     return source.lower().removesuffix(".gz").endswith(".csv")
 
 
-def open_binary(source: str) -> IO[bytes]:
+BinaryInput = io.BufferedReader | gzip.GzipFile
+
+
+def open_binary(source: str) -> BinaryInput:
     """The source's bytes, gunzipped when it is gzip (by content, not by name)."""
     if source == STDIN:
-        return _maybe_gunzip(sys.stdin.buffer)
+        return _maybe_gunzip(cast(io.BufferedReader, sys.stdin.buffer))
     try:
         handle = open(source, "rb")  # noqa: SIM115 - closed by the caller
     except OSError as error:
@@ -425,14 +431,13 @@ def open_binary(source: str) -> IO[bytes]:
     return _maybe_gunzip(handle)
 
 
-def _maybe_gunzip(handle: IO[bytes]) -> IO[bytes]:
-    buffered = handle if isinstance(handle, io.BufferedReader) else io.BufferedReader(handle)  # type: ignore[arg-type]
-    if buffered.peek(2)[:2] == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=buffered)  # type: ignore[return-value]
-    return buffered
+def _maybe_gunzip(handle: io.BufferedReader) -> BinaryInput:
+    if handle.peek(2)[:2] == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=handle)
+    return handle
 
 
-def _raw_position(handle: IO[bytes]) -> int:
+def _raw_position(handle: BinaryInput) -> int:
     """Bytes consumed from disk (the compressed position for gzip), for the progress bar."""
     inner = getattr(handle, "fileobj", None)
     try:
