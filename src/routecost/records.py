@@ -53,45 +53,6 @@ SOURCE_COLUMNS: tuple[str, ...] = (
     "custom_id",
 )
 
-SOURCE_SCHEMA: dict[str, pl.DataType] = {
-    # ts, tags and metadata are converted by ``source_frame``; the rest are built as typed as-is
-    "request_id": pl.String(),
-    "provider": pl.String(),
-    "model": pl.String(),
-    "input_tokens": pl.Int64(),
-    "cache_read_tokens": pl.Int64(),
-    "cache_write_tokens": pl.Int64(),
-    "cache_write_1h_tokens": pl.Int64(),
-    "output_tokens": pl.Int64(),
-    "reasoning_tokens": pl.Int64(),
-    "web_search_requests": pl.Int64(),
-    "logged_cost_usd": pl.Float64(),
-    "latency_ms": pl.Float64(),
-    "status": pl.String(),
-    "stream": pl.Boolean(),
-    "mode": pl.String(),
-    "service_tier": pl.String(),
-    "user": pl.String(),
-    "gateway_cache_hit": pl.Boolean(),
-    "custom_id": pl.String(),
-}
-
-PROVENANCE_SCHEMA: dict[str, pl.DataType] = {
-    "source": pl.String(),
-    "line": pl.Int64(),
-    "offset": pl.Int64(),
-    "format": pl.String(),
-}
-
-TOKEN_COLUMNS: tuple[str, ...] = (
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-)
-
 CANONICAL_SCHEMA: dict[str, pl.DataType] = {
     "source": pl.String(),
     "line": pl.Int64(),
@@ -123,6 +84,23 @@ CANONICAL_SCHEMA: dict[str, pl.DataType] = {
     "request_source": pl.String(),
     "request_offset": pl.Int64(),
 }
+
+_CONVERTED_IN_BULK = ("ts", "tags", "metadata")
+SOURCE_SCHEMA: dict[str, pl.DataType] = {
+    name: CANONICAL_SCHEMA[name] for name in SOURCE_COLUMNS if name not in _CONVERTED_IN_BULK
+}
+"""The source columns built as typed as-is; ts, tags and metadata are converted by ``build_source_frame``."""
+
+PROVENANCE_SCHEMA: dict[str, pl.DataType] = {name: CANONICAL_SCHEMA[name] for name in ("source", "line", "offset", "format")}
+
+TOKEN_COLUMNS: tuple[str, ...] = (
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+)
 
 
 def source_row(

@@ -18,15 +18,13 @@ import polars as pl
 from routecost.errors import UsageError
 from routecost.prices.catalog import BATCH, FLEX, PRIORITY, STANDARD, PriceBook, PricedModel, Unpriced
 from routecost.prices.rates import RATE_CLASSES
-from routecost.records import BILLED_STATUSES, MODE_BATCH
+from routecost.records import BILLED_STATUSES, MODE_BATCH, TOKEN_COLUMNS
 
 NO_USAGE = "no usage logged and no text to count"
 RATE_COLUMNS = tuple(f"rate_{rate_class}" for rate_class in RATE_CLASSES)
-PRICING_INPUTS = ("provider", "model", "ts", "mode", "service_tier", "status", "gateway_cache_hit", "input_tokens",
-                  "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "output_tokens",
-                  "reasoning_tokens", "web_search_requests")
-SUMMED_TOKEN_COLUMNS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
-                        "output_tokens", "reasoning_tokens", "web_search_requests")
+SUMMED_TOKEN_COLUMNS = (*TOKEN_COLUMNS, "web_search_requests")
+PRICING_INPUTS = ("provider", "model", "ts", "mode", "service_tier", "status", "gateway_cache_hit",
+                  *SUMMED_TOKEN_COLUMNS)
 
 
 @dataclass

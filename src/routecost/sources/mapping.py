@@ -27,20 +27,12 @@ from typing import Any
 
 import msgspec
 
-from routecost.records import MODE_BATCH, MODE_REALTIME, STATUS_ERROR, STATUS_OK, source_row
+from routecost.records import MODE_BATCH, MODE_REALTIME, STATUS_ERROR, STATUS_OK, TOKEN_COLUMNS, source_row
 from routecost.sources.base import LogFormat, RecordError, RequestText, Timestamp
 from routecost.yamlfile import YamlDocument, load_yaml
 
-_COUNT_FIELDS = (
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-)
 _TEXT_FIELDS = ("request_id", "provider", "model", "service_tier", "user", "custom_id")
-_FIELDS = (*_TEXT_FIELDS, *_COUNT_FIELDS, "ts", "logged_cost", "latency_ms", "status", "stream", "mode", "tags",
+_FIELDS = (*_TEXT_FIELDS, *TOKEN_COLUMNS, "ts", "logged_cost", "latency_ms", "status", "stream", "mode", "tags",
            "metadata")
 _OK_STATUSES = {"ok", "success", "succeeded", "completed", "true", "200"}
 _COST_UNITS = {"usd": 1.0, "cents": 0.01}
