@@ -15,20 +15,17 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
 
-import msgspec
 import polars as pl
 import tiktoken
 
 from routecost.records import BILLED_STATUSES
-from routecost.sources import FORMATS_BY_NAME, RequestText
-from routecost.sources.reader import STDIN_NAME, open_binary
+from routecost.sources import RequestText
+from routecost.sources.reader import STDIN_NAME
+from routecost.sources.texts import TextRef, read_texts
 
 O200K = "o200k_base"
 CL100K = "cl100k_base"
@@ -72,17 +69,6 @@ def encoding_for(model: str | None) -> str:
     return O200K
 
 
-@dataclass(frozen=True)
-class TextRef:
-    """Where a request's record (and, for batch results, its request line) lives."""
-
-    source: str
-    offset: int
-    format: str
-    request_source: str | None
-    request_offset: int | None
-
-
 def estimate_missing_usage(requests: pl.DataFrame) -> pl.DataFrame:
     """Fill null input/output token counts from the logged text, marking those rows estimated."""
     missing = (
@@ -94,12 +80,7 @@ def estimate_missing_usage(requests: pl.DataFrame) -> pl.DataFrame:
     todo = requests.with_row_index("_row").filter(missing)
     if todo.is_empty():
         return requests
-    texts = read_texts(
-        TextRef(source, offset, fmt, request_source, request_offset)
-        for source, offset, fmt, request_source, request_offset in todo.select(
-            "source", "offset", "format", "request_source", "request_offset"
-        ).iter_rows()
-    )
+    texts = read_texts(TextRef.of(todo))
     counter = _TokenCounter()
     input_counts: list[int | None] = []
     output_counts: list[int | None] = []
@@ -144,64 +125,3 @@ class _TokenCounter:
         parts = [text.system] if text.system else []
         parts.extend(message for _, message in text.messages)
         return REPLY_PRIMING_TOKENS + sum(TOKENS_PER_MESSAGE + self.count(part, encoding_name) for part in parts)
-
-
-def read_texts(refs: Iterable[TextRef]) -> list[RequestText | None]:
-    """The text of each referenced record (None where it cannot be read back), in the given order."""
-    ordered = list(refs)
-    records = _records_at({(ref.source, ref.offset) for ref in ordered} | {
-        (ref.request_source, ref.request_offset)
-        for ref in ordered
-        if ref.request_source is not None and ref.request_offset is not None
-    })
-    texts: list[RequestText | None] = []
-    for ref in ordered:
-        record = records.get((ref.source, ref.offset))
-        log_format = FORMATS_BY_NAME.get(ref.format)
-        if record is None or log_format is None:
-            texts.append(None)
-            continue
-        text = log_format.texts(record)
-        request = (
-            records.get((ref.request_source, ref.request_offset))
-            if ref.request_source is not None and ref.request_offset is not None
-            else None
-        )
-        if request is not None:
-            asked = _request_text(request)
-            text = RequestText(system=asked.system, messages=asked.messages, answer=text.answer)
-        texts.append(text)
-    return texts
-
-
-def _request_text(record: Mapping[str, Any]) -> RequestText:
-    """The text of a batch request line, whichever provider's batch file it came from."""
-    for log_format in FORMATS_BY_NAME.values():
-        if log_format.kind == "batch_request" and log_format.matches(record):
-            return log_format.texts(record)
-    return RequestText()
-
-
-def _records_at(locations: set[tuple[str | None, int | None]]) -> dict[tuple[str, int], Any]:
-    """Decode the JSON records at the given (file, byte offset) locations, one pass per file."""
-    by_source: dict[str, list[int]] = {}
-    for source, offset in locations:
-        if source is not None and offset is not None and source != STDIN_NAME:
-            by_source.setdefault(source, []).append(offset)
-    decoder = msgspec.json.Decoder()
-    records: dict[tuple[str, int], Any] = {}
-    for source, offsets in by_source.items():
-        for offset, line in _lines_at(source, sorted(offsets)):
-            try:
-                records[(source, offset)] = decoder.decode(line)
-            except msgspec.DecodeError:
-                continue
-    return records
-
-
-def _lines_at(source: str, offsets: list[int]) -> Iterator[tuple[int, bytes]]:
-    """The lines starting at the given sorted offsets (seeking; gzip streams forward)."""
-    with open_binary(source) as handle:
-        for offset in offsets:
-            handle.seek(offset)
-            yield offset, handle.readline()
