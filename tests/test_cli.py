@@ -54,7 +54,10 @@ def test_json_report_follows_the_contract(log):
     assert by_category["support"]["requests"] == 2
     assert by_category["support"]["cost_usd"] == pytest.approx(GPT_4O + GPT_4O_MINI, rel=1e-12)
     assert [row["model"] for row in report["baseline"]["by_model"]] == ["openai/gpt-4o", "openai/gpt-4o-mini"]
-    assert report["baseline"]["references"][0]["cost_usd"] == pytest.approx(3 * GPT_4O, rel=1e-12)
+    cheapest, priciest = report["baseline"]["references"]
+    assert (cheapest["model"], priciest["model"]) == ("openai/gpt-4o-mini", "openai/gpt-4o")
+    assert cheapest["cost_usd"] == pytest.approx(3 * GPT_4O_MINI, rel=1e-12)
+    assert priciest["cost_usd"] == pytest.approx(3 * GPT_4O, rel=1e-12)
     assert report["policies"] == []
 
 
@@ -133,7 +136,7 @@ def test_bad_flags_and_price_files_exit_2(log, tmp_path):
     done = run("audit", str(log), "--prices", str(prices))
     assert done.returncode == 2
     assert done.stderr.strip() == f"routecost: error: {prices}:3:1: unknown key 'bogus' (expected one of: " \
-                                  "aliases, models, discounts)"
+                                  "aliases, models, discounts, tokenizer_ratios)"
     assert run("audit", str(log), "--per-request", str(tmp_path / "rows.xlsx")).returncode == 2
 
 

@@ -15,11 +15,17 @@ from datetime import UTC, datetime
 import polars as pl
 
 from routecost.categories import DEFAULT_CATEGORY_KEY, with_category
+from routecost.policy.loader import load_policy
+from routecost.policy.model import Policy
+from routecost.policy.whatif import what_if_policies
 from routecost.prices.catalog import PriceBook
-from routecost.prices.pricing import PricedRequests, price_requests, reprice_on
+from routecost.prices.pricing import PricedRequests, price_requests
 from routecost.prices.userfile import NO_USER_PRICES, load_user_prices
 from routecost.records import BILLED_STATUSES, STATUS_OK
+from routecost.simulate.references import Reference, cheapest_and_priciest
+from routecost.simulate.routing import PolicyProjection, project_policy
 from routecost.sources.reader import Malformed, ReaderConfig, ReadResult, read_logs
+from routecost.sources.texts import text_columns
 from routecost.tokens import estimate_missing_usage
 
 PROJECTION_DAYS = 30
@@ -38,6 +44,9 @@ class AuditOptions:
     category_key: str = DEFAULT_CATEGORY_KEY
     as_of: datetime = field(default_factory=lambda: datetime.now(UTC))
     strict: bool = False
+    policy_paths: Sequence[str] = ()
+    what_if: Sequence[str] = ()
+    where: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -101,15 +110,6 @@ class Reconciliation:
     examples: list[CostGap]
 
 
-@dataclass(frozen=True)
-class Reference:
-    """The same traffic priced on one model: a yardstick, not a proposal."""
-
-    label: str
-    model: str
-    cost_usd: float
-
-
 @dataclass
 class AuditReport:
     sources: list[str]
@@ -132,6 +132,7 @@ class AuditReport:
     catalog: str
     category_key: str
     formats: Counter[str]
+    policies: list[PolicyProjection] = field(default_factory=list)
 
     @property
     def cost_per_successful_request(self) -> float | None:
@@ -140,8 +141,12 @@ class AuditReport:
     @property
     def projected_30d_usd(self) -> float | None:
         """Cost over 30 days at the logged rate; None for logs spanning less than a day."""
+        return self.over_30_days(self.cost_usd)
+
+    def over_30_days(self, amount: float) -> float | None:
+        """An amount over the logged period, scaled to 30 days (None below a day of logs)."""
         days = self.period.days
-        return self.cost_usd * PROJECTION_DAYS / days if days and days >= 1 else None
+        return amount * PROJECTION_DAYS / days if days and days >= 1 else None
 
 
 @dataclass
@@ -159,10 +164,30 @@ ProgressCallback = Callable[[int], None]
 def run_audit(options: AuditOptions, on_progress: ProgressCallback | None = None) -> Audit:
     user_prices = load_user_prices(options.prices_path) if options.prices_path else NO_USER_PRICES
     book = PriceBook(user_prices)
+    policies = load_policies(options, book)
     read = read_logs(options.paths, options.reader, on_progress)
     requests = with_category(estimate_missing_usage(read.requests), options.category_key)
     priced = price_requests(requests, book, options.as_of)
-    return Audit(report=summarize(read, priced, book, options), priced=priced, book=book)
+    report = summarize(read, priced, book, options)
+    report.policies = project_policies(priced, policies, book, options)
+    return Audit(report=report, priced=priced, book=book)
+
+
+def load_policies(options: AuditOptions, book: PriceBook) -> list[Policy]:
+    """The policy files and the ``--what-if`` models, validated before any log is read."""
+    policies = [load_policy(path, book) for path in options.policy_paths]
+    return policies + what_if_policies(options.what_if, options.where, book)
+
+
+def project_policies(
+    priced: PricedRequests, policies: Sequence[Policy], book: PriceBook, options: AuditOptions
+) -> list[PolicyProjection]:
+    texts = text_columns(priced.requests) if any(policy.needs_text for policy in policies) else None
+    return [
+        project_policy(priced.requests, policy, book, options.as_of, text_columns=texts,
+                       tokenizer_ratios=book.user_prices.tokenizer_ratios)
+        for policy in policies
+    ]
 
 
 def summarize(read: ReadResult, priced: PricedRequests, book: PriceBook, options: AuditOptions) -> AuditReport:
@@ -198,7 +223,7 @@ def summarize(read: ReadResult, priced: PricedRequests, book: PriceBook, options
         cost_usd=total,
         by_model=_by_model(frame, total),
         categories=_by_category(frame, total),
-        references=_references(priced, book, options.as_of),
+        references=cheapest_and_priciest(priced.requests, book, options.as_of, book.user_prices.tokenizer_ratios),
         reconciliation=_reconcile(frame),
         assumptions=assumptions,
         catalog=priced.catalog,
@@ -287,12 +312,12 @@ def _reconcile(frame: pl.DataFrame) -> Reconciliation | None:
     )
 
 
-def _references(priced: PricedRequests, book: PriceBook, as_of: datetime) -> list[Reference]:
-    """All priced traffic on the most expensive model seen in the logs."""
-    frame = priced.requests
-    used = frame.select("model_id", "cost_usd").filter(pl.col("cost_usd").is_not_null())["model_id"].drop_nulls().unique()
-    if used.is_empty():
-        return []
-    costs = {model: float(reprice_on(frame, model, book, as_of)["cost_usd"].sum() or 0.0) for model in used}
-    priciest = max(sorted(costs), key=costs.__getitem__)
-    return [Reference(label="all traffic on the most expensive model used", model=priciest, cost_usd=costs[priciest])]
+def per_request_rows(audit: Audit) -> pl.DataFrame:
+    """Every request with its baseline cost and, per policy, its category, routed model and projected
+    cost (columns prefixed with the policy's name)."""
+    frame = audit.priced.requests
+    for projection in audit.report.policies:
+        frame = frame.hstack(projection.rows.select(
+            pl.all().name.prefix(f"{projection.name}.")
+        ))
+    return frame

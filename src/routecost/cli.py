@@ -93,9 +93,19 @@ def audit(
     workers: Annotated[
         int | None, typer.Option(min=1, help="Processes for reading large files (default: one per CPU).")
     ] = None,
+    policy: Annotated[
+        list[Path] | None, typer.Option("--policy", "-p", help="A policy file to project (repeatable).")
+    ] = None,
+    what_if: Annotated[
+        list[str] | None, typer.Option("--what-if", help="Price the traffic on this model instead (repeatable).")
+    ] = None,
+    where: Annotated[
+        list[str] | None, typer.Option(help="Narrow --what-if: field=value or token_field<N (repeatable, all must hold).")
+    ] = None,
 ) -> None:
-    """Price every logged request and report the cost by model and by task category."""
-    from routecost.audit import AuditOptions, run_audit
+    """Price every logged request and report the cost by model and by task category, and what each
+    policy or --what-if model would have cost."""
+    from routecost.audit import AuditOptions, per_request_rows, run_audit
     from routecost.output import write_per_request, write_text
     from routecost.report import RENDERERS
     from routecost.report.table import renderable
@@ -114,6 +124,9 @@ def audit(
         category_key=category_key,
         as_of=_parse_as_of(as_of),
         strict=strict,
+        policy_paths=[str(path) for path in policy or []],
+        what_if=what_if or [],
+        where=where or [],
     )
     with _progress(logs) as on_progress:
         result = run_audit(options, on_progress)
@@ -122,7 +135,7 @@ def audit(
         names = ", ".join(f"{row.model} ({row.reason})" for row in report.unpriced)
         raise UsageError(f"unpriced models with --strict: {names}")
     if per_request is not None:
-        write_per_request(result.priced.requests, per_request)
+        write_per_request(per_request_rows(result), per_request)
     if out is not None:
         write_text(out, RENDERERS[report_format.value](report))
         stderr.print(f"wrote {report_format.value} report to {out}", highlight=False)
@@ -172,4 +185,6 @@ def main() -> None:
     except Exception as error:
         if os.environ.get("ROUTECOST_DEBUG"):
             raise
-        _fail(f"internal error: {type(error).__name__}: {error} (set ROUTECOST_DEBUG=1 for details)", EXIT_INTERNAL)
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        _fail(f"internal error: {type(error).__name__}: {first_line} (set ROUTECOST_DEBUG=1 for details)",
+              EXIT_INTERNAL)

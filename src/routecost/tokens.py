@@ -36,6 +36,48 @@ _ENCODING_URLS = {
 _CL100K_MODELS = ("gpt-4-", "gpt-4", "gpt-3.5", "text-embedding-3", "text-embedding-ada")
 _O200K_MODELS = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "chatgpt-4o")
 
+TOKENIZER_DEFAULTS: dict[str, float] = {
+    O200K: 1.00,
+    CL100K: 1.05,
+    "anthropic": 1.15,
+    "gemini": 1.03,
+    "llama": 1.03,
+    "mistral": 1.08,
+    "deepseek": 1.05,
+    "qwen": 1.05,
+    "grok": 1.00,
+    "other": 1.10,
+}
+"""Tokens a family's tokenizer produces per o200k token on typical English prose and code. Rough,
+published-comparison figures; a cross-family projection carries a ±10% range because of them."""
+
+_FAMILY_MARKERS = (
+    ("claude", "anthropic"),
+    ("gemini", "gemini"),
+    ("gemma", "gemini"),
+    ("llama", "llama"),
+    ("mistral", "mistral"),
+    ("mixtral", "mistral"),
+    ("codestral", "mistral"),
+    ("deepseek", "deepseek"),
+    ("qwen", "qwen"),
+    ("grok", "grok"),
+)
+_OPENAI_PROVIDERS = ("openai", "azure")
+
+
+def tokenizer_family(model_id: str) -> str:
+    """The tokenizer a model uses: an OpenAI encoding name, or a model family."""
+    provider, _, model = model_id.lower().rpartition("/")
+    name = model_id.lower()
+    for marker, family in _FAMILY_MARKERS:
+        if marker in name:
+            return family
+    if provider.split("/")[0] in _OPENAI_PROVIDERS or model.startswith(("gpt", "o1", "o3", "o4", "ft:gpt")):
+        return encoding_for(model)
+    return "other"
+
+
 TOKENS_PER_MESSAGE = 3
 """OpenAI chat formatting overhead: each message is wrapped in a few special tokens."""
 REPLY_PRIMING_TOKENS = 3
@@ -107,6 +149,11 @@ def estimate_missing_usage(requests: pl.DataFrame) -> pl.DataFrame:
         )
         .drop("_row", "_input", "_output")
     )
+
+
+def prompt_token_count(text: RequestText, encoding_name: str) -> int:
+    """Tokens of a request's prompt in an encoding (chat formatting overhead included)."""
+    return _TokenCounter().prompt_tokens(text, encoding_name)
 
 
 class _TokenCounter:

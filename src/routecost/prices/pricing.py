@@ -9,13 +9,11 @@ so a month of logs costs a few hundred catalog look-ups, not one per row.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import polars as pl
 
-from routecost.errors import UsageError
 from routecost.prices.catalog import BATCH, FLEX, PRIORITY, STANDARD, PriceBook, PricedModel, Unpriced
 from routecost.prices.rates import RATE_CLASSES
 from routecost.records import BILLED_STATUSES, MODE_BATCH, TOKEN_COLUMNS
@@ -47,54 +45,12 @@ def price_requests(requests: pl.DataFrame, book: PriceBook, as_of: datetime) -> 
         .join(models, on=["provider", "model"], how="left", nulls_equal=True, maintain_order="left")
         .with_columns(price_context=price_context_expr())
     )
-    frame, assumptions = _apply_rates(frame, priced_models, book, as_of)
+    frame, assumptions = apply_rates(frame, priced_models, book, as_of)
     priced = frame.select("model_id", "price_context", "cost_usd", unpriced_reason=_unpriced_reason_expr())
     return PricedRequests(requests=requests.hstack(priced), assumptions=assumptions, catalog=book.catalog_version)
 
 
-def reprice_on(
-    priced: pl.DataFrame, model_id: str, book: PriceBook, as_of: datetime, by: Sequence[str] = ()
-) -> pl.DataFrame:
-    """What the billed, priced traffic would have cost on another model, with its logged tokens and
-    each request's own date and price context; one row per group of ``by`` columns.
-
-    The requests are first summed into groups that share a price (context, day, price window,
-    long-context band), so this costs a few thousand row operations, not one per request."""
-    target = book.model(model_id)
-    if isinstance(target, Unpriced):
-        raise UsageError(f"{model_id}: {target.reason}")
-    totals = _price_groups(priced, target, as_of, by).with_columns(model_key=pl.lit(0, dtype=pl.Int32()))
-    repriced, _ = _apply_rates(totals, [target], book, as_of, input_tokens=pl.col("largest_input"),
-                               requests=pl.col("requests"))
-    return repriced.group_by(*by, maintain_order=True).agg(requests=pl.col("requests").sum(),
-                                                           cost_usd=pl.col("cost_usd").sum())
-
-
-def _price_groups(priced: pl.DataFrame, target: PricedModel, as_of: datetime, by: Sequence[str]) -> pl.DataFrame:
-    """Billed, priced requests summed by what decides their price on ``target``: price context, day
-    and price window, and which of the target's long-context thresholds (on any date) they exceed."""
-    thresholds = target.tier_thresholds
-    as_of_literal = pl.lit(as_of).dt.cast_time_unit("us")
-    moment = pl.coalesce(pl.col("ts"), as_of_literal)
-    day = moment.dt.truncate("1d")
-    billed = priced.select(*by, *PRICING_INPUTS, "price_context", "cost_usd").filter(
-        pl.col("cost_usd").is_not_null() & pl.col("status").is_in(BILLED_STATUSES)
-        & ~pl.col("gateway_cache_hit").fill_null(False)
-    )
-    return billed.group_by(
-        *by,
-        "price_context",
-        (day + _window_start(moment - day, target.time_of_day_boundaries)).alias("ts"),
-        pl.sum_horizontal([(pl.col("input_tokens") > threshold).cast(pl.Int8) for threshold in thresholds]
-                          or [pl.lit(0)]).alias("input_band"),
-    ).agg(
-        requests=pl.len(),
-        largest_input=pl.col("input_tokens").max(),
-        **{name: pl.col(name).sum() for name in SUMMED_TOKEN_COLUMNS},
-    )
-
-
-def _apply_rates(
+def apply_rates(
     frame: pl.DataFrame,
     priced_models: list[PricedModel],
     book: PriceBook,
@@ -102,11 +58,13 @@ def _apply_rates(
     *,
     input_tokens: pl.Expr | None = None,
     requests: pl.Expr | None = None,
+    extra: dict[str, pl.Expr] | None = None,
 ) -> tuple[pl.DataFrame, Counter[str]]:
     """``cost_usd`` for rows whose ``model_key`` indexes ``priced_models`` (null where it is null).
 
     Rows are requests by default; for summed groups, ``input_tokens`` gives the input that decides
-    the long-context band and ``requests`` the number of requests (per-request fees)."""
+    the long-context band and ``requests`` the number of requests (per-request fees). ``extra``
+    columns are computed while the rates are joined (for ``cost_parts``)."""
     frame = frame.with_columns(price_instant=_instant_expr(priced_models, as_of))
     cards, thresholds, rates, assumptions = _rate_tables(frame, priced_models, book)
     threshold_columns = [name for name in thresholds.columns if name != "card_key"]
@@ -115,7 +73,7 @@ def _apply_rates(
         .join(thresholds, on="card_key", how="left", maintain_order="left")
         .with_columns(band=band_expr(threshold_columns, input_tokens))
         .join(rates, on=["card_key", "band"], how="left", maintain_order="left")
-        .with_columns(cost_usd=cost_expr() if requests is None else token_cost_expr(requests))
+        .with_columns(cost_usd=cost_expr() if requests is None else cost_parts(requests).total, **(extra or {}))
     )
     return frame.drop("price_instant", "card_key", "band", *threshold_columns, *RATE_COLUMNS), assumptions
 
@@ -140,21 +98,34 @@ def band_expr(threshold_columns: list[str], input_tokens: pl.Expr | None = None)
     return pl.sum_horizontal(exceeded).cast(pl.Int8) if exceeded else pl.lit(0, dtype=pl.Int8())
 
 
-def token_cost_expr(requests: pl.Expr) -> pl.Expr:
-    """Cost in USD of the token columns at the joined ``rate_*`` columns (null when unpriced)."""
+@dataclass(frozen=True)
+class CostParts:
+    """A cost split by what drives it: input tokens, output tokens, and per-request or per-search
+    fees. Projections scale the first two by tokenizer and output-length ratios."""
+
+    input: pl.Expr
+    output: pl.Expr
+    fixed: pl.Expr
+
+    @property
+    def total(self) -> pl.Expr:
+        return self.input + self.output + self.fixed
+
+
+def cost_parts(requests: pl.Expr) -> CostParts:
+    """The cost of the token columns at the joined ``rate_*`` columns (null when unpriced)."""
     cache_read = pl.col("cache_read_tokens").fill_null(0)
     cache_write = pl.col("cache_write_tokens").fill_null(0)
     cache_write_1h = pl.col("cache_write_1h_tokens").fill_null(0)
     reasoning = pl.col("reasoning_tokens").fill_null(0)
-    return (
-        (pl.col("input_tokens") - cache_read - cache_write) * pl.col("rate_uncached_input")
+    return CostParts(
+        input=(pl.col("input_tokens") - cache_read - cache_write) * pl.col("rate_uncached_input")
         + cache_read * pl.col("rate_cache_read")
         + (cache_write - cache_write_1h) * pl.col("rate_cache_write_5m")
-        + cache_write_1h * pl.col("rate_cache_write_1h")
-        + (pl.col("output_tokens") - reasoning) * pl.col("rate_output")
-        + reasoning * pl.col("rate_reasoning")
-        + pl.col("web_search_requests").fill_null(0) * pl.col("rate_web_search")
-        + requests * pl.col("rate_request")
+        + cache_write_1h * pl.col("rate_cache_write_1h"),
+        output=(pl.col("output_tokens") - reasoning) * pl.col("rate_output") + reasoning * pl.col("rate_reasoning"),
+        fixed=pl.col("web_search_requests").fill_null(0) * pl.col("rate_web_search")
+        + requests * pl.col("rate_request"),
     )
 
 
@@ -164,7 +135,7 @@ def cost_expr() -> pl.Expr:
     return (
         pl.when(~pl.col("status").is_in(BILLED_STATUSES) | pl.col("gateway_cache_hit").fill_null(False))
         .then(pl.lit(0.0))
-        .otherwise(token_cost_expr(pl.lit(1)))
+        .otherwise(cost_parts(pl.lit(1)).total)
     )
 
 
@@ -213,12 +184,12 @@ def _instant_expr(priced_models: list[PricedModel], as_of: datetime) -> pl.Expr:
     for key, model in enumerate(priced_models):
         if model.time_of_day_boundaries:
             instant = pl.when(pl.col("model_key") == key).then(
-                day + _window_start(pl.coalesce(pl.col("ts"), as_of_literal) - day, model.time_of_day_boundaries)
+                day + window_start(pl.coalesce(pl.col("ts"), as_of_literal) - day, model.time_of_day_boundaries)
             ).otherwise(instant)
     return instant
 
 
-def _window_start(time_of_day: pl.Expr, boundaries: tuple[int, ...]) -> pl.Expr:
+def window_start(time_of_day: pl.Expr, boundaries: tuple[int, ...]) -> pl.Expr:
     """Start of the time-of-day price window the request falls in (the latest boundary before it)."""
     start: pl.Expr = pl.lit(0)
     for boundary in boundaries:

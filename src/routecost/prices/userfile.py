@@ -12,6 +12,8 @@
     discounts:                     # percent off the catalog price, by provider or provider/model
       openai: 10
       anthropic/claude-sonnet-4-5: 20
+    tokenizer_ratios:              # tokens per o200k token, by tokenizer family (routing projections)
+      anthropic: 1.2
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from routecost.tokens import TOKENIZER_DEFAULTS
 from routecost.yamlfile import YamlDocument, load_yaml
 
 _MODEL_PRICE_KEYS: dict[str, str] = {
@@ -32,7 +35,7 @@ _MODEL_PRICE_KEYS: dict[str, str] = {
     "reasoning_mtok": "reasoning",
     "request_price": "request",
 }
-_TOP_LEVEL_KEYS = ("aliases", "models", "discounts")
+_TOP_LEVEL_KEYS = ("aliases", "models", "discounts", "tokenizer_ratios")
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class UserPrices:
     aliases: Mapping[str, str] = field(default_factory=dict)
     models: Mapping[str, CustomModel] = field(default_factory=dict)
     discounts: Mapping[str, float] = field(default_factory=dict)
+    tokenizer_ratios: Mapping[str, float] = field(default_factory=dict)
     source: str | None = None
 
     def alias_for(self, model: str) -> str | None:
@@ -78,12 +82,13 @@ def load_user_prices(path: str) -> UserPrices:
     document = load_yaml(path)
     data = document.data if document.data is not None else {}
     if not isinstance(data, dict):
-        raise document.error((), "a price file is a YAML mapping (aliases, models, discounts)")
+        raise document.error((), "a price file is a YAML mapping (aliases, models, discounts, tokenizer_ratios)")
     document.check_keys((), data, _TOP_LEVEL_KEYS)
     return UserPrices(
         aliases=_aliases(document, data.get("aliases", {})),
         models=_models(document, data.get("models", {})),
         discounts=_percentages(document, "discounts", data.get("discounts", {})),
+        tokenizer_ratios=_tokenizer_ratios(document, data.get("tokenizer_ratios", {})),
         source=path,
     )
 
@@ -128,3 +133,14 @@ def _percentages(document: YamlDocument, key: str, value: Any) -> dict[str, floa
         if isinstance(percent, bool) or not isinstance(percent, int | float) or not 0 <= percent <= 100:
             raise document.error((key, name), "a discount is a percentage between 0 and 100")
     return {name.lower(): float(percent) for name, percent in entries.items()}
+
+
+def _tokenizer_ratios(document: YamlDocument, value: Any) -> dict[str, float]:
+    entries = _mapping(document, "tokenizer_ratios", value)
+    for family, ratio in entries.items():
+        if family not in TOKENIZER_DEFAULTS:
+            raise document.error(("tokenizer_ratios", family),
+                                 f"unknown tokenizer family {family!r} (expected one of: {', '.join(TOKENIZER_DEFAULTS)})")
+        if isinstance(ratio, bool) or not isinstance(ratio, int | float) or ratio <= 0:
+            raise document.error(("tokenizer_ratios", family), "a ratio is a number > 0 (tokens per o200k token)")
+    return {family: float(ratio) for family, ratio in entries.items()}

@@ -25,4 +25,9 @@ def render(report: AuditReport) -> str:
                          unpriced.output_tokens, "", ""])
     for reference in report.references:
         writer.writerow(["reference", reference.model, report.requests, "", "", "", "", reference.cost_usd, ""])
+    for projection in report.policies:
+        writer.writerow(["policy", projection.name, "", "", "", "", "", projection.cost_usd, ""])
+        for row in projection.categories:
+            writer.writerow([f"policy:{projection.name}", row.category, row.requests, "", "", "", "", row.cost_usd,
+                             ""])
     return out.getvalue()

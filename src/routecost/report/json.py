@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 
 from routecost.audit import AuditReport
+from routecost.simulate.routing import PolicyProjection
 
 SCHEMA_VERSION = 1
 
@@ -72,7 +73,30 @@ def report_dict(report: AuditReport) -> dict[str, Any]:
             ],
         },
         "assumptions": report.assumptions,
-        "policies": [],
+        "policies": [policy_dict(projection, report) for projection in report.policies],
+    }
+
+
+def policy_dict(projection: PolicyProjection, report: AuditReport) -> dict[str, Any]:
+    return {
+        "name": projection.name,
+        "source": projection.policy.source,
+        "baseline_cost_usd": projection.baseline_cost_usd,
+        "cost_usd": projection.cost_usd,
+        "savings_usd": projection.savings_usd,
+        "savings_pct": projection.savings_pct,
+        "low_usd": projection.total("low_usd"),
+        "high_usd": projection.total("high_usd"),
+        "projected_30d_usd": report.over_30_days(projection.cost_usd),
+        "categories": [
+            {"category": row.category, "requests": row.requests, "priced_requests": row.priced_requests,
+             "baseline_cost_usd": row.baseline_cost_usd, "cost_usd": row.cost_usd, "savings_usd": row.savings_usd,
+             "savings_pct": row.savings_pct, "low_usd": row.low_usd, "high_usd": row.high_usd,
+             "projected_30d_usd": report.over_30_days(row.cost_usd), "routed": row.routed, "quality": None}
+            for row in projection.categories
+        ],
+        "levers": {"routing": projection.savings_usd},
+        "assumptions": projection.assumptions,
     }
 
 

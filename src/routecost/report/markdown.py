@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from routecost.audit import AuditReport
 from routecost.report.text import (
+    POLICY_CATEGORY_HEADER,
+    POLICY_SUMMARY_HEADER,
     baseline_lines,
     category_rows,
     format_count,
-    format_usd,
     model_rows,
     notes,
     period_text,
+    policy_category_rows,
+    policy_notes,
+    policy_summary_rows,
 )
 
 
@@ -26,11 +30,11 @@ def render(report: AuditReport) -> str:
         ["model", "requests", "input", "cache read", "cache write", "output", "cost", "share"], model_rows(report)
     ), ""]
     lines += ["### By category", "", *_table(["category", "requests", "cost", "share"], category_rows(report)), ""]
-    for reference in report.references:
-        lines.append(f"Reference: {reference.label} ({reference.model}): {format_usd(reference.cost_usd)}")
-    if report.references:
-        lines.append("")
-    note_lines = notes(report)
+    lines += ["### Policies and references", "", *_table(POLICY_SUMMARY_HEADER, policy_summary_rows(report)), ""]
+    for projection in report.policies:
+        lines += [f"#### {projection.name}", "",
+                  *_table(POLICY_CATEGORY_HEADER, policy_category_rows(report, projection), right_aligned_from=3), ""]
+    note_lines = notes(report) + policy_notes(report)
     if note_lines:
         lines += ["### Notes", "", *(f"- {line}" for line in note_lines), ""]
     lines.append(f"<sub>{format_count(report.requests)} requests from {len(report.sources)} file(s); "

@@ -7,7 +7,18 @@ from rich.table import Table
 from rich.text import Text
 
 from routecost.audit import AuditReport
-from routecost.report.text import baseline_lines, category_rows, format_usd, model_rows, notes, period_text
+from routecost.report.text import (
+    POLICY_CATEGORY_HEADER,
+    POLICY_SUMMARY_HEADER,
+    baseline_lines,
+    category_rows,
+    model_rows,
+    notes,
+    period_text,
+    policy_category_rows,
+    policy_notes,
+    policy_summary_rows,
+)
 
 
 def _table(title: str, header: list[str], rows: list[list[str]]) -> Table:
@@ -30,9 +41,14 @@ def renderable(report: AuditReport) -> Group:
         _table(f"By category ({report.category_key})", ["category", "requests", "cost", "share"],
                category_rows(report)),
     ]
-    for reference in report.references:
-        parts.append(Text(f"\nReference: {reference.label} ({reference.model}): {format_usd(reference.cost_usd)}"))
-    note_lines = notes(report)
+    parts.append(Text(""))
+    parts.append(_table("Policies and references (same requests, same dates)", POLICY_SUMMARY_HEADER,
+                        policy_summary_rows(report)))
+    for projection in report.policies:
+        parts.append(Text(""))
+        parts.append(_table(f"Policy: {projection.name}", POLICY_CATEGORY_HEADER,
+                            policy_category_rows(report, projection)))
+    note_lines = notes(report) + policy_notes(report)
     if note_lines:
         parts.append(Text("\nNotes", style="bold"))
         parts.extend(Text(line) for line in note_lines)

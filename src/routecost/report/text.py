@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from routecost.audit import AuditReport
+from routecost.simulate.counterfactual import COUNTERFACTUAL_RULES
+from routecost.simulate.routing import PolicyProjection
 
 
 def format_usd(amount: float | None) -> str:
     """Dollars to the cent, or to a hundredth of a cent below one dollar (single requests are cheap)."""
     if amount is None:
         return "n/a"
+    if abs(amount) < 0.00005:
+        amount = 0.0
     if abs(amount) >= 1 or amount == 0:
         return f"${amount:,.2f}"
     return f"${amount:,.4f}"
@@ -19,7 +23,7 @@ def format_count(count: int) -> str:
 
 
 def format_pct(share: float) -> str:
-    return f"{share:.1f}%"
+    return f"{0.0 if abs(share) < 0.05 else share:.1f}%"
 
 
 def period_text(report: AuditReport) -> str:
@@ -89,4 +93,63 @@ def notes(report: AuditReport) -> list[str]:
             for gap in reconciliation.examples
         )
     lines.extend(report.assumptions)
+    return lines
+
+
+POLICY_SUMMARY_HEADER = ["policy", "baseline", "projected", "range", "savings", "savings %", "30-day savings"]
+POLICY_CATEGORY_HEADER = ["category", "requests", "routed to", "baseline", "projected", "range", "savings",
+                          "savings %", "30-day"]
+
+
+def format_range(low: float, high: float) -> str:
+    return f"{format_usd(low)}–{format_usd(high)}"
+
+
+def policy_summary_rows(report: AuditReport) -> list[list[str]]:
+    """Every policy side by side, then the reference lines (all traffic on one model)."""
+    rows = [
+        [projection.name, format_usd(projection.baseline_cost_usd), format_usd(projection.cost_usd),
+         format_range(projection.total("low_usd"), projection.total("high_usd")),
+         format_usd(projection.savings_usd), format_pct(projection.savings_pct),
+         format_usd(report.over_30_days(projection.savings_usd))]
+        for projection in report.policies
+    ]
+    rows += [
+        [f"all on {reference.model} ({reference.label})", format_usd(report.cost_usd), format_usd(reference.cost_usd), "",
+         format_usd(report.cost_usd - reference.cost_usd),
+         format_pct(100 * (report.cost_usd - reference.cost_usd) / report.cost_usd if report.cost_usd else 0.0),
+         format_usd(report.over_30_days(report.cost_usd - reference.cost_usd))]
+        for reference in report.references
+    ]
+    return rows
+
+
+def routed_text(routed: dict[str, float], limit: int = 2) -> str:
+    """The main targets of a category, by share, with model names without their provider."""
+    shown = [f"{share:.0f}% {model.rsplit('/', 1)[-1]}" for model, share in list(routed.items())[:limit]]
+    if len(routed) > limit:
+        shown.append(f"+{len(routed) - limit} more")
+    return ", ".join(shown)
+
+
+def policy_category_rows(report: AuditReport, projection: PolicyProjection) -> list[list[str]]:
+    return [
+        [row.category, format_count(row.requests), routed_text(row.routed), format_usd(row.baseline_cost_usd),
+         format_usd(row.cost_usd), format_range(row.low_usd, row.high_usd), format_usd(row.savings_usd),
+         format_pct(row.savings_pct), format_usd(report.over_30_days(row.cost_usd))]
+        for row in projection.categories
+    ]
+
+
+def policy_notes(report: AuditReport) -> list[str]:
+    """The counterfactual model's rules, stated once, and each policy's own assumptions."""
+    if not report.policies:
+        return []
+    lines = [f"Projections: {rule}" for rule in COUNTERFACTUAL_RULES]
+    for projection in report.policies:
+        unpriced = sum(row.requests - row.priced_requests for row in projection.categories)
+        lines.extend(f"{projection.name}: {note}" for note in projection.assumptions)
+        if unpriced:
+            lines.append(f"{projection.name}: {format_count(unpriced)} requests not in the comparison "
+                         "(failed, cached by a gateway, or unpriced in the baseline)")
     return lines

@@ -50,6 +50,18 @@ def read_texts(refs: Sequence[TextRef | None]) -> list[RequestText | None]:
     return [None if ref is None else _text(ref, records) for ref in refs]
 
 
+def text_columns(requests: pl.DataFrame) -> pl.DataFrame:
+    """The last user message and the system prompt of every request (null where not logged)."""
+    texts = read_texts(TextRef.of(requests))
+    return pl.DataFrame(
+        {
+            "last_user_message": [None if text is None else text.last_user_message or None for text in texts],
+            "system_prompt": [None if text is None else text.system or None for text in texts],
+        },
+        schema={"last_user_message": pl.String(), "system_prompt": pl.String()},
+    )
+
+
 def _text(ref: TextRef, records: Mapping[tuple[str, int], Any]) -> RequestText | None:
     record = records.get((ref.source, ref.offset))
     log_format = FORMATS_BY_NAME.get(ref.format)

@@ -1,0 +1,253 @@
+"""Read and validate a policy file; every problem is reported as ``file:line:column: problem``.
+
+Validation catches what would otherwise give a silently wrong projection: unknown keys, models
+that are neither in the price catalog nor in the user's price file, regexes the engine rejects,
+conditions that can never be true, and rules that can never be reached.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from routecost.categories import UNCATEGORIZED
+from routecost.errors import UsageError
+from routecost.policy.conditions import (
+    ALWAYS,
+    COUNT_FIELDS,
+    MODES,
+    STATUSES,
+    TEXT_COLUMNS,
+    VALUE_FIELDS,
+    AnyOf,
+    Bound,
+    Clause,
+    Condition,
+    Not,
+    TextMatch,
+    ValueIn,
+    keywords_regex,
+    regex_problem,
+)
+from routecost.policy.model import KEEP, Cascade, CategoryRule, Policy, Route
+from routecost.prices.catalog import PriceBook, Unpriced
+from routecost.yamlfile import KeyPath, YamlDocument, load_yaml, parse_yaml
+
+POLICY_KEYS = ("name", "description", "categories", "routes", "cascades")
+CATEGORY_KEYS = ("name", "when", "from")
+ROUTE_KEYS = ("when", "to")
+CASCADE_KEYS = ("when", "try", "escalate_to", "escalate_rate")
+COMPARISONS = ("lt", "lte", "gt", "gte", "eq")
+TEXT_MATCH_KEYS = ("regex", "keywords")
+FROM_FIELDS = ("metadata.<key>", "tag.<key>", "user", "model", "provider")
+
+
+def load_policy(path: str, book: PriceBook) -> Policy:
+    return PolicyParser(load_yaml(path), book).policy()
+
+
+def parse_policy(text: str, name: str, book: PriceBook) -> Policy:
+    return PolicyParser(parse_yaml(text, name), book).policy()
+
+
+class PolicyParser:
+    def __init__(self, document: YamlDocument, book: PriceBook) -> None:
+        self.document = document
+        self.book = book
+
+    def fail(self, key_path: KeyPath, problem: str) -> UsageError:
+        return self.document.error(key_path, problem)
+
+    def policy(self) -> Policy:
+        data = self.document.data
+        if not isinstance(data, dict):
+            raise self.fail((), "a policy file is a YAML mapping with `name`, `categories`, `routes`, `cascades`")
+        self.document.check_keys((), data, POLICY_KEYS)
+        categories = self._categories(data.get("categories", []))
+        names = {rule.name for rule in categories} | {UNCATEGORIZED}
+        open_ended = not categories or any(rule.from_field for rule in categories)
+        category_names = None if open_ended else names
+        policy = Policy(
+            name=self._text(("name",), data.get("name", self.document.path)),
+            description=self._text(("description",), data.get("description", "")),
+            categories=categories,
+            routes=self._routes(data.get("routes", []), category_names),
+            cascades=self._cascades(data.get("cascades", []), category_names),
+            source=self.document.path,
+        )
+        if not policy.routes and not policy.cascades:
+            raise self.fail((), "the policy has no `routes` or `cascades`: it would change nothing")
+        return policy
+
+    def _text(self, key_path: KeyPath, value: Any) -> str:
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise self.fail(key_path, "expected text")
+        return str(value)
+
+    def _list(self, key: str, value: Any) -> list[Any]:
+        if not isinstance(value, list):
+            raise self.fail((key,), f"`{key}` is a list of rules (each starting with `- `)")
+        return value
+
+    def _rule(self, key_path: KeyPath, value: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(key_path, f"a rule is a mapping with {', '.join(allowed)}")
+        self.document.check_keys(key_path, value, allowed)
+        return value
+
+    def _check_reachable(self, key: str, matches_everything: list[bool]) -> None:
+        """A rule after one that matches everything can never apply."""
+        for index, always in enumerate(matches_everything[:-1]):
+            if always:
+                raise self.fail((key, index + 1), f"unreachable: rule {index + 1} of `{key}` above matches every "
+                                                  "request (no `when`), so this rule never applies")
+
+    def _categories(self, value: Any) -> tuple[CategoryRule, ...]:
+        rules: list[CategoryRule] = []
+        for index, raw in enumerate(self._list("categories", value)):
+            path: KeyPath = ("categories", index)
+            rule = self._rule(path, raw, CATEGORY_KEYS)
+            if "name" in rule and "from" in rule:
+                raise self.fail((*path, "from"), "a rule has `name` and `when`, or `from`, not both")
+            if "from" in rule:
+                rules.append(CategoryRule(name="", from_field=self._from_field((*path, "from"), rule["from"])))
+                continue
+            if "name" not in rule:
+                raise self.fail(path, "a category rule needs a `name` (with a `when`), or `from`")
+            rules.append(CategoryRule(name=self._text((*path, "name"), rule["name"]),
+                                      when=self._condition((*path, "when"), rule.get("when"), None)))
+        self._check_reachable("categories", [rule.from_field is None and rule.when.always for rule in rules])
+        return tuple(rules)
+
+    def _from_field(self, key_path: KeyPath, value: Any) -> str:
+        if isinstance(value, str) and (
+            (value.startswith(("metadata.", "tag.")) and value.count(".") >= 1 and not value.endswith("."))
+            or value in ("user", "model", "provider")
+        ):
+            return value
+        raise self.fail(key_path, f"`from` takes one of: {', '.join(FROM_FIELDS)}")
+
+    def condition_of(self, value: Any) -> Condition:
+        """A standalone ``when`` mapping (no category names to check against)."""
+        return self._condition((), value, None)
+
+    def model_id(self, key_path: KeyPath, value: Any) -> str:
+        """A model name resolved to its priced id (``keep`` is not a model here)."""
+        return self._model(key_path, value, allow_keep=False)
+
+    def _model(self, key_path: KeyPath, value: Any, allow_keep: bool = True) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key_path, "expected a model such as openai/gpt-4o-mini" + (" or keep" if allow_keep else ""))
+        if value == KEEP and allow_keep:
+            return KEEP
+        resolved = self.book.model(value.strip())
+        if isinstance(resolved, Unpriced):
+            raise self.fail(key_path, f"unknown model {value!r}: {resolved.reason}")
+        return resolved.model_id
+
+    def _routes(self, value: Any, category_names: set[str] | None) -> tuple[Route, ...]:
+        routes: list[Route] = []
+        for index, raw in enumerate(self._list("routes", value)):
+            path: KeyPath = ("routes", index)
+            rule = self._rule(path, raw, ROUTE_KEYS)
+            if "to" not in rule:
+                raise self.fail(path, "a route needs `to` (a model, or keep)")
+            routes.append(Route(to=self._model((*path, "to"), rule["to"]),
+                                when=self._condition((*path, "when"), rule.get("when"), category_names)))
+        self._check_reachable("routes", [route.when.always for route in routes])
+        return tuple(routes)
+
+    def _cascades(self, value: Any, category_names: set[str] | None) -> tuple[Cascade, ...]:
+        cascades: list[Cascade] = []
+        for index, raw in enumerate(self._list("cascades", value)):
+            path: KeyPath = ("cascades", index)
+            rule = self._rule(path, raw, CASCADE_KEYS)
+            for key in ("try", "escalate_to", "escalate_rate"):
+                if key not in rule:
+                    raise self.fail(path, f"a cascade needs `{key}`")
+            rate = rule["escalate_rate"]
+            if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
+                raise self.fail((*path, "escalate_rate"), "a share of requests between 0 and 1")
+            cascades.append(Cascade(
+                try_model=self._model((*path, "try"), rule["try"], allow_keep=False),
+                escalate_to=self._model((*path, "escalate_to"), rule["escalate_to"]),
+                escalate_rate=float(rate),
+                when=self._condition((*path, "when"), rule.get("when"), category_names),
+            ))
+        self._check_reachable("cascades", [cascade.when.always for cascade in cascades])
+        return tuple(cascades)
+
+    def _condition(self, key_path: KeyPath, value: Any, category_names: set[str] | None) -> Condition:
+        if value is None:
+            return ALWAYS
+        if not isinstance(value, dict) or not value:
+            raise self.fail(key_path, "`when` is a mapping of conditions, e.g. {category: code}")
+        return Condition(tuple(
+            clause for key, raw in value.items() for clause in self._clauses((*key_path, key), key, raw, category_names)
+        ))
+
+    def _clauses(self, key_path: KeyPath, key: str, value: Any, category_names: set[str] | None) -> list[Clause]:
+        if key == "any":
+            if not isinstance(value, list) or not value:
+                raise self.fail(key_path, "`any` is a non-empty list of conditions")
+            return [AnyOf(tuple(self._condition((*key_path, index), item, category_names)
+                                for index, item in enumerate(value)))]
+        if key == "not":
+            return [Not(self._condition(key_path, value, category_names))]
+        if key in COUNT_FIELDS:
+            return self._bounds(key_path, key, value)
+        if key in TEXT_COLUMNS:
+            return [self._text_match(key_path, key, value)]
+        if key in VALUE_FIELDS or (key.startswith("metadata.") and len(key) > len("metadata.")):
+            return [self._values(key_path, key, value, category_names)]
+        allowed = [*VALUE_FIELDS, "metadata.<key>", *COUNT_FIELDS, *TEXT_COLUMNS, "any", "not"]
+        raise self.fail(key_path, f"unknown condition {key!r} (expected one of: {', '.join(allowed)})")
+
+    def _values(self, key_path: KeyPath, key: str, value: Any, category_names: set[str] | None) -> ValueIn:
+        values = value if isinstance(value, list) else [value]
+        if not values:
+            raise self.fail(key_path, "never matches: an empty list of values")
+        texts = [self._text(key_path, item) for item in values]
+        allowed = {"status": STATUSES, "mode": MODES}.get(key)
+        if allowed is not None:
+            for text in texts:
+                if text not in allowed:
+                    raise self.fail(key_path, f"never matches: {key} is one of {', '.join(allowed)}, not {text!r}")
+        if key == "category" and category_names is not None:
+            for text in texts:
+                if text not in category_names:
+                    raise self.fail(key_path, f"never matches: no category rule assigns {text!r} "
+                                              f"(categories: {', '.join(sorted(category_names))})")
+        return ValueIn(field=key, values=tuple(texts))
+
+    def _bounds(self, key_path: KeyPath, key: str, value: Any) -> list[Clause]:
+        if not isinstance(value, dict) or not value:
+            raise self.fail(key_path, f"`{key}` takes bounds such as {{lt: 500}} ({', '.join(COMPARISONS)})")
+        self.document.check_keys(key_path, value, COMPARISONS)
+        bounds: list[Bound] = []
+        for comparison, number in value.items():
+            if isinstance(number, bool) or not isinstance(number, int):
+                raise self.fail((*key_path, comparison), "a bound is a whole number of tokens")
+            bounds.append(Bound(field=key, comparison=comparison, value=number))
+        low = max([b.value + (b.comparison == "gt") for b in bounds if b.comparison in ("gt", "gte", "eq")], default=0)
+        high = min([b.value - (b.comparison == "lt") for b in bounds if b.comparison in ("lt", "lte", "eq")],
+                   default=None)
+        if high is not None and (high < low or high < 0):
+            raise self.fail(key_path, f"never matches: no token count satisfies {value}")
+        return list(bounds)
+
+    def _text_match(self, key_path: KeyPath, key: str, value: Any) -> TextMatch:
+        if not isinstance(value, dict) or len(value) != 1:
+            raise self.fail(key_path, f"`{key}` takes one of {{regex: ...}} or {{keywords: [...]}}")
+        self.document.check_keys(key_path, value, TEXT_MATCH_KEYS)
+        if "regex" in value:
+            pattern = value["regex"]
+            if not isinstance(pattern, str) or not pattern:
+                raise self.fail((*key_path, "regex"), "a regex is a non-empty string")
+            problem = regex_problem(pattern)
+            if problem:
+                raise self.fail((*key_path, "regex"), f"bad regex: {problem}")
+            return TextMatch(field=key, pattern=pattern)  # type: ignore[arg-type]
+        keywords = value["keywords"]
+        if not isinstance(keywords, list) or not keywords or not all(isinstance(k, str) and k for k in keywords):
+            raise self.fail((*key_path, "keywords"), "keywords are a non-empty list of words")
+        return TextMatch(field=key, pattern=keywords_regex(keywords))  # type: ignore[arg-type]

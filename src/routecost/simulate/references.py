@@ -1,0 +1,93 @@
+"""Reference lines: all the traffic on one model, by the same counterfactual rules as a policy.
+
+Yardsticks for a report ("all on the cheapest model seen", "all on the most expensive"), computed
+for every model the logs use, so they must be cheap: requests are summed into groups that share a
+price on the target (source model, price context, day and price window, long-context band of the
+carried-over input) and only the groups are priced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import polars as pl
+
+from routecost.errors import UsageError
+from routecost.prices.catalog import PriceBook, Unpriced
+from routecost.prices.pricing import SUMMED_TOKEN_COLUMNS, apply_rates, window_start
+from routecost.records import BILLED_STATUSES
+from routecost.simulate.counterfactual import counterfactual_tokens, input_ratio
+
+GROUP_INPUTS = ("model_id", "ts", "price_context", "status", "gateway_cache_hit", "cost_usd", *SUMMED_TOKEN_COLUMNS)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The same traffic priced on one model: a yardstick, not a proposal."""
+
+    label: str
+    model: str
+    cost_usd: float
+
+
+def all_traffic_on(
+    priced: pl.DataFrame,
+    model_id: str,
+    book: PriceBook,
+    as_of: datetime,
+    tokenizer_ratios: Mapping[str, float] | None = None,
+) -> float:
+    """What the billed, priced requests would have cost had they all gone to ``model_id``."""
+    target = book.model(model_id)
+    if isinstance(target, Unpriced):
+        raise UsageError(f"{model_id}: {target.reason}")
+    billed = priced.select(GROUP_INPUTS).filter(
+        pl.col("cost_usd").is_not_null() & pl.col("status").is_in(BILLED_STATUSES)
+        & ~pl.col("gateway_cache_hit").fill_null(False)
+    )
+    if billed.is_empty():
+        return 0.0
+    sources = billed["model_id"].unique().sort().to_list()
+    scales = {source: input_ratio(source, target.model_id, tokenizer_ratios).point for source in sources}
+    input_scale = pl.col("model_id").replace_strict(scales, return_dtype=pl.Float64())
+    as_of_literal = pl.lit(as_of).dt.cast_time_unit("us")
+    moment = pl.coalesce(pl.col("ts"), as_of_literal)
+    day = moment.dt.truncate("1d")
+    scaled_input = pl.col("input_tokens") * input_scale
+    groups = billed.group_by(
+        "model_id",
+        "price_context",
+        (day + window_start(moment - day, target.time_of_day_boundaries)).alias("ts"),
+        pl.sum_horizontal([(scaled_input > threshold).cast(pl.Int8) for threshold in target.tier_thresholds]
+                          or [pl.lit(0)]).alias("input_band"),
+    ).agg(
+        requests=pl.len(),
+        largest_input=scaled_input.max(),
+        **{name: pl.col(name).sum() for name in SUMMED_TOKEN_COLUMNS},
+    )
+    carried = groups.with_columns(
+        **counterfactual_tokens(pl.col("model_id") == target.model_id, input_scale, pl.lit(1.0)),
+        model_key=pl.lit(0, dtype=pl.Int32()),
+    )
+    repriced, _ = apply_rates(carried, [target], book, as_of, input_tokens=pl.col("largest_input"),
+                              requests=pl.col("requests"))
+    return float(repriced["cost_usd"].sum() or 0.0)
+
+
+def cheapest_and_priciest(
+    priced: pl.DataFrame, book: PriceBook, as_of: datetime, tokenizer_ratios: Mapping[str, float] | None = None
+) -> list[Reference]:
+    """All priced traffic on the cheapest and on the most expensive model the logs use."""
+    used = priced.select("model_id", "cost_usd").filter(pl.col("cost_usd").is_not_null())["model_id"]
+    models = used.drop_nulls().unique().sort().to_list()
+    if not models:
+        return []
+    costs = {model: all_traffic_on(priced, model, book, as_of, tokenizer_ratios) for model in models}
+    cheapest = min(models, key=costs.__getitem__)
+    priciest = max(models, key=costs.__getitem__)
+    return [
+        Reference("the cheapest model used", cheapest, costs[cheapest]),
+        Reference("the most expensive model used", priciest, costs[priciest]),
+    ]

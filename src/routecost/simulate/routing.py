@@ -1,0 +1,274 @@
+"""Apply a routing policy to the priced requests: where each request would go, and at what cost.
+
+Every request the baseline could price and that was billed gets one or more "legs": the model it is
+routed to (weight 1), or for a cascade the cheap attempt (weight 1) plus the escalation model
+(weight = escalation rate). Each leg's tokens are carried over by the counterfactual rules
+(``counterfactual.py``) and priced with the same rate cards as the baseline, all legs of all
+requests in one vectorized pass. Failed requests cost nothing under any policy; requests the
+baseline could not price are left out of every comparison (and counted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import polars as pl
+
+from routecost.errors import UsageError
+from routecost.policy.model import KEEP, Policy
+from routecost.prices.catalog import PriceBook, PricedModel, Unpriced
+from routecost.prices.pricing import apply_rates, cost_parts
+from routecost.records import BILLED_STATUSES
+from routecost.simulate.counterfactual import OUTPUT_RATIO_RANGE, counterfactual_tokens, input_ratio
+from routecost.simulate.text_ratios import exact_openai_ratios
+from routecost.tokens import tokenizer_family
+
+POLICY_INPUTS = (
+    "model", "model_id", "provider", "status", "mode", "user", "tags", "metadata", "category", "ts",
+    "price_context", "gateway_cache_hit", "cost_usd", "input_tokens", "cache_read_tokens", "cache_write_tokens",
+    "cache_write_1h_tokens", "output_tokens", "reasoning_tokens", "web_search_requests",
+    "source", "offset", "format", "request_source", "request_offset",
+)
+LEG_COLUMNS = (
+    "_row", "model_id", "category", "ts", "price_context", "input_tokens", "cache_read_tokens",
+    "cache_write_tokens", "cache_write_1h_tokens", "output_tokens", "reasoning_tokens", "web_search_requests",
+    "status", "gateway_cache_hit",
+)
+
+OutputRatios = Mapping[tuple[str, str], float]
+"""Measured output-length ratios by (category, target model), from replay."""
+
+
+@dataclass(frozen=True)
+class CategoryProjection:
+    category: str
+    requests: int
+    priced_requests: int
+    baseline_cost_usd: float
+    cost_usd: float
+    low_usd: float
+    high_usd: float
+    routed: dict[str, float]
+    """Share (0-100) of the category's priced requests sent to each model (a cascade's first try)."""
+
+    @property
+    def savings_usd(self) -> float:
+        return self.baseline_cost_usd - self.cost_usd
+
+    @property
+    def savings_pct(self) -> float:
+        return 100.0 * self.savings_usd / self.baseline_cost_usd if self.baseline_cost_usd else 0.0
+
+
+@dataclass
+class PolicyProjection:
+    policy: Policy
+    categories: list[CategoryProjection]
+    rows: pl.DataFrame
+    """Per request, in the priced frame's order: category, routed_model, projected_cost_usd (+ range)."""
+    assumptions: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.policy.name
+
+    def total(self, attribute: str) -> float:
+        return float(sum(getattr(category, attribute) for category in self.categories))
+
+    @property
+    def baseline_cost_usd(self) -> float:
+        return self.total("baseline_cost_usd")
+
+    @property
+    def cost_usd(self) -> float:
+        return self.total("cost_usd")
+
+    @property
+    def savings_usd(self) -> float:
+        return self.baseline_cost_usd - self.cost_usd
+
+    @property
+    def savings_pct(self) -> float:
+        baseline = self.baseline_cost_usd
+        return 100.0 * self.savings_usd / baseline if baseline else 0.0
+
+
+def project_policy(
+    priced: pl.DataFrame,
+    policy: Policy,
+    book: PriceBook,
+    as_of: datetime,
+    *,
+    text_columns: pl.DataFrame | None = None,
+    tokenizer_ratios: Mapping[str, float] | None = None,
+    output_ratios: OutputRatios | None = None,
+) -> PolicyProjection:
+    """The policy's projected cost per request and per category."""
+    base = priced.select(POLICY_INPUTS).with_row_index("_row")
+    if policy.needs_text:
+        if text_columns is None:
+            raise ValueError("the policy has prompt conditions: pass the requests' text columns")
+        base = base.hstack(text_columns)
+    base = base.with_columns(category=policy.category_expr(pl.col("category")))
+    base = base.with_columns(**_choices(policy)).with_columns(
+        in_scope=pl.col("cost_usd").is_not_null() & pl.col("status").is_in(BILLED_STATUSES)
+        & ~pl.col("gateway_cache_hit").fill_null(False),
+    )
+    legs, pair_notes = _leg_tokens(base, book, tokenizer_ratios, output_ratios)
+    projected = _price_legs(legs, book, as_of)
+    rows = base.join(projected, on="_row", how="left", maintain_order="left").with_columns(
+        projected_cost_usd=pl.when(pl.col("in_scope")).then(pl.col("leg_cost")).when(pl.col("cost_usd") == 0)
+        .then(pl.lit(0.0)),
+        projected_low_usd=pl.when(pl.col("in_scope")).then(pl.col("leg_low")).when(pl.col("cost_usd") == 0)
+        .then(pl.lit(0.0)),
+        projected_high_usd=pl.when(pl.col("in_scope")).then(pl.col("leg_high")).when(pl.col("cost_usd") == 0)
+        .then(pl.lit(0.0)),
+    )
+    return PolicyProjection(
+        policy=policy,
+        categories=_by_category(rows),
+        rows=rows.select("category", "routed_model", "projected_cost_usd", "projected_low_usd", "projected_high_usd"),
+        assumptions=pair_notes,
+    )
+
+
+def _choices(policy: Policy) -> dict[str, pl.Expr]:
+    """Per request: the route's target, and the cascade it falls in (first match wins in each list)."""
+    keep = pl.col("model_id")
+    route: pl.Expr = keep
+    for rule in reversed(policy.routes):
+        route = pl.when(rule.when.expr()).then(keep if rule.to == KEEP else pl.lit(rule.to)).otherwise(route)
+    tried: pl.Expr = pl.lit(None, dtype=pl.String())
+    escalated: pl.Expr = pl.lit(None, dtype=pl.String())
+    rate: pl.Expr = pl.lit(None, dtype=pl.Float64())
+    for cascade in reversed(policy.cascades):
+        condition = cascade.when.expr()
+        tried = pl.when(condition).then(pl.lit(cascade.try_model)).otherwise(tried)
+        escalated = pl.when(condition).then(
+            keep if cascade.escalate_to == KEEP else pl.lit(cascade.escalate_to)
+        ).otherwise(escalated)
+        rate = pl.when(condition).then(pl.lit(cascade.escalate_rate)).otherwise(rate)
+    return {
+        "route_model": route,
+        "cascade_try": tried,
+        "cascade_escalate": escalated,
+        "escalate_rate": rate,
+        "routed_model": pl.coalesce(tried, route),
+    }
+
+
+def _leg_tokens(
+    base: pl.DataFrame,
+    book: PriceBook,
+    tokenizer_ratios: Mapping[str, float] | None,
+    output_ratios: OutputRatios | None,
+) -> tuple[pl.DataFrame, list[str]]:
+    """One row per (request, model it would be sent to), with the tokens it would have used there."""
+    scoped = base.filter(pl.col("in_scope"))
+    in_cascade = pl.col("cascade_try").is_not_null()
+    legs = pl.concat([
+        scoped.filter(~in_cascade).select(*LEG_COLUMNS, leg_model=pl.col("route_model"), weight=pl.lit(1.0)),
+        scoped.filter(in_cascade).select(*LEG_COLUMNS, leg_model=pl.col("cascade_try"), weight=pl.lit(1.0)),
+        scoped.filter(in_cascade).select(*LEG_COLUMNS, leg_model=pl.col("cascade_escalate"),
+                                         weight=pl.col("escalate_rate")),
+    ])
+    pairs = legs.select("model_id", "leg_model").unique().sort("model_id", "leg_model")
+    ratios = [input_ratio(source, target, tokenizer_ratios) for source, target in pairs.iter_rows()]
+    pair_table = pairs.with_columns(
+        input_scale=pl.Series([ratio.point for ratio in ratios], dtype=pl.Float64()),
+        input_low=pl.Series([ratio.low for ratio in ratios], dtype=pl.Float64()),
+        input_high=pl.Series([ratio.high for ratio in ratios], dtype=pl.Float64()),
+    )
+    legs = legs.join(pair_table, on=["model_id", "leg_model"], how="left", maintain_order="left")
+    legs = exact_openai_ratios(legs, base)
+    same = pl.col("leg_model") == pl.col("model_id")
+    measured = _output_ratio_table(output_ratios)
+    legs = legs.join(measured, on=["category", "leg_model"], how="left", maintain_order="left").with_columns(
+        output_scale=pl.when(same).then(1.0).otherwise(pl.col("measured_output").fill_null(1.0)),
+        output_low=pl.when(same).then(1.0).when(pl.col("measured_output").is_not_null())
+        .then(pl.col("measured_output")).otherwise(OUTPUT_RATIO_RANGE[0]),
+        output_high=pl.when(same).then(1.0).when(pl.col("measured_output").is_not_null())
+        .then(pl.col("measured_output")).otherwise(OUTPUT_RATIO_RANGE[1]),
+        same_model=same,
+    )
+    legs = legs.with_columns(**counterfactual_tokens(pl.col("same_model"), pl.col("input_scale"),
+                                                     pl.col("output_scale")))
+    families = sorted({
+        f"{tokenizer_family(source)}->{tokenizer_family(target)} x{ratio.point:.2f}"
+        for (source, target), ratio in zip(pairs.iter_rows(), ratios, strict=True)
+        if ratio.low != ratio.high
+    })
+    notes = [f"tokenizer table ratios used (+/-10%): {', '.join(families)}"] if families else []
+    return legs, notes
+
+
+def _output_ratio_table(output_ratios: OutputRatios | None) -> pl.DataFrame:
+    items = sorted((output_ratios or {}).items())
+    return pl.DataFrame(
+        {"category": [category for (category, _), _ in items], "leg_model": [model for (_, model), _ in items],
+         "measured_output": [ratio for _, ratio in items]},
+        schema={"category": pl.String(), "leg_model": pl.String(), "measured_output": pl.Float64()},
+    )
+
+
+def _price_legs(legs: pl.DataFrame, book: PriceBook, as_of: datetime) -> pl.DataFrame:
+    """Price every leg on its model; sum each request's legs (weighted) into its projected cost."""
+    targets = _targets(legs["leg_model"].unique().sort().to_list(), book)
+    keyed = legs.with_columns(model_key=pl.col("leg_model").replace_strict(
+        {model.model_id: index for index, model in enumerate(targets)}, return_dtype=pl.Int32()
+    ))
+    parts = cost_parts(pl.lit(1))
+    priced, _ = apply_rates(keyed, targets, book, as_of, extra={
+        "input_cost": parts.input, "output_cost": parts.output, "fixed_cost": parts.fixed,
+    })
+    weight = pl.col("weight")
+    low = (pl.col("input_cost") * pl.col("input_low") / pl.col("input_scale")
+           + pl.col("output_cost") * pl.col("output_low") / pl.col("output_scale") + pl.col("fixed_cost"))
+    high = (pl.col("input_cost") * pl.col("input_high") / pl.col("input_scale")
+            + pl.col("output_cost") * pl.col("output_high") / pl.col("output_scale") + pl.col("fixed_cost"))
+    return priced.group_by("_row").agg(
+        leg_cost=(pl.col("cost_usd") * weight).sum(),
+        leg_low=(low * weight).sum(),
+        leg_high=(high * weight).sum(),
+    )
+
+
+def _targets(model_ids: Sequence[str], book: PriceBook) -> list[PricedModel]:
+    targets: list[PricedModel] = []
+    for model_id in model_ids:
+        model = book.model(model_id)
+        if isinstance(model, Unpriced):
+            raise UsageError(f"{model_id}: {model.reason}")
+        targets.append(model)
+    return targets
+
+
+def _by_category(rows: pl.DataFrame) -> list[CategoryProjection]:
+    in_scope = pl.col("in_scope")
+    totals = rows.group_by("category").agg(
+        requests=pl.len(),
+        priced_requests=in_scope.sum(),
+        baseline_cost_usd=pl.col("cost_usd").filter(pl.col("projected_cost_usd").is_not_null()).sum(),
+        cost_usd=pl.col("projected_cost_usd").sum(),
+        low_usd=pl.col("projected_low_usd").sum(),
+        high_usd=pl.col("projected_high_usd").sum(),
+    ).sort("baseline_cost_usd", "category", descending=[True, False])
+    shares = (
+        rows.filter(in_scope).group_by("category", "routed_model").agg(count=pl.len())
+        .join(rows.filter(in_scope).group_by("category").agg(total=pl.len()), on="category")
+        .with_columns(share=100.0 * pl.col("count") / pl.col("total"))
+    )
+    routed: dict[str, dict[str, float]] = {}
+    for category, model, share in shares.select("category", "routed_model", "share").sort("share",
+                                                                                       descending=True).iter_rows():
+        routed.setdefault(category, {})[model] = share
+    return [
+        CategoryProjection(
+            category=row["category"], requests=row["requests"], priced_requests=row["priced_requests"],
+            baseline_cost_usd=row["baseline_cost_usd"], cost_usd=row["cost_usd"], low_usd=row["low_usd"],
+            high_usd=row["high_usd"], routed=routed.get(row["category"], {}),
+        )
+        for row in totals.iter_rows(named=True)
+    ]
