@@ -7,10 +7,12 @@ responses, with prompts of realistic length and usage present, then times in one
 
 1. the baseline: a bare streaming parse of just the fields the audit needs (msgspec typed structs,
    one line at a time, nothing kept), in its own process;
-2. `routecost audit FILE --format json` in its own process.
+2. `routecost audit FILE --format json` in its own process;
+3. the same audit with the three policies in bench/policies/ (no prompt conditions).
 
-It prints both times, their ratio (the bar: at most 2x) and the peak resident memory of the audit
-(summed over its worker processes, sampled every 20 ms; the bar: under 1.5 GB).
+It prints the times, the audit's ratio to the parse (the bar: at most 2x), what the policies add
+to the audit (the bar: at most 30%), and peak resident memory (summed over worker processes,
+sampled every 20 ms; the bar: under 1.5 GB, for the plain audit and with the policies).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 import msgspec
 
 OUT = Path(__file__).parent / "out"
+POLICIES = Path(__file__).parent / "policies"
 ROOT = Path(__file__).resolve().parent.parent
 WORDS = ["the", "a", "customer", "order", "refund", "invoice", "account", "policy", "shipping", "delay", "product", "support", "ticket", "request", "please", "summarize", "classify", "extract", "translate", "explain", "code", "function", "error", "stack", "trace", "latency", "budget", "model", "token", "cache", "route", "batch", "cost", "quality", "report", "table", "chart", "analysis", "data", "record", "field", "value"]
 FEATURES = ("support-triage", "doc-extractor", "code-assistant", "blog-writer", "math-tutor", "science-qa")
@@ -159,16 +162,24 @@ def main() -> None:
         audit_command += ["--workers", str(args.workers)]
     audit_s, audit_mb, report = run_measured(audit_command)
     requests = json.loads(report)["requests"]
+    policy_command = audit_command + [arg for policy in sorted(POLICIES.glob("*.yaml"))
+                                      for arg in ("--policy", str(policy))]
+    policies_s, policies_mb, policy_report = run_measured(policy_command)
+    projected = {policy["name"]: round(policy["savings_pct"], 1) for policy in json.loads(policy_report)["policies"]}
     results = {
         "records": args.records, "file_gb": round(size_gb, 3), "requests_priced": requests,
         "baseline_parse_s": round(baseline_s, 2), "audit_s": round(audit_s, 2),
         "ratio": round(audit_s / baseline_s, 2), "audit_peak_rss_mb": audit_mb, "baseline_peak_rss_mb": baseline_mb,
+        "audit_with_3_policies_s": round(policies_s, 2), "policies_add_pct": round(100 * (policies_s / audit_s - 1), 1),
+        "audit_with_3_policies_peak_rss_mb": policies_mb, "policy_savings_pct": projected,
     }
     (OUT / f"audit-{args.records}.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"file: {size_gb:.2f} GB, {args.records:,} records")
     print(f"bare streaming parse of the needed fields: {baseline_s:7.2f} s   peak RSS {baseline_mb:5d} MB")
     print(f"routecost audit:                           {audit_s:7.2f} s   peak RSS {audit_mb:5d} MB")
     print(f"ratio audit / parse: {audit_s / baseline_s:.2f}  (bar: <= 2.0; peak RSS bar: < 1536 MB)")
+    print(f"audit with 3 policies:                     {policies_s:7.2f} s   peak RSS {policies_mb:5d} MB")
+    print(f"policies add {100 * (policies_s / audit_s - 1):.1f}% to the audit (bar: <= 30%); savings: {projected}")
 
 
 if __name__ == "__main__":

@@ -23,9 +23,8 @@ from routecost.prices.pricing import PricedRequests, price_requests
 from routecost.prices.userfile import NO_USER_PRICES, load_user_prices
 from routecost.records import BILLED_STATUSES, STATUS_OK
 from routecost.simulate.references import Reference, cheapest_and_priciest
-from routecost.simulate.routing import PolicyProjection, project_policy
+from routecost.simulate.routing import PolicyProjection, prepare_inputs, project_policy
 from routecost.sources.reader import Malformed, ReaderConfig, ReadResult, read_logs
-from routecost.sources.texts import text_columns
 from routecost.tokens import estimate_missing_usage
 
 PROJECTION_DAYS = 30
@@ -156,6 +155,7 @@ class Audit:
     report: AuditReport
     priced: PricedRequests
     book: PriceBook
+    as_of: datetime
 
 
 ProgressCallback = Callable[[int], None]
@@ -170,7 +170,7 @@ def run_audit(options: AuditOptions, on_progress: ProgressCallback | None = None
     priced = price_requests(requests, book, options.as_of)
     report = summarize(read, priced, book, options)
     report.policies = project_policies(priced, policies, book, options)
-    return Audit(report=report, priced=priced, book=book)
+    return Audit(report=report, priced=priced, book=book, as_of=options.as_of)
 
 
 def load_policies(options: AuditOptions, book: PriceBook) -> list[Policy]:
@@ -182,10 +182,11 @@ def load_policies(options: AuditOptions, book: PriceBook) -> list[Policy]:
 def project_policies(
     priced: PricedRequests, policies: Sequence[Policy], book: PriceBook, options: AuditOptions
 ) -> list[PolicyProjection]:
-    texts = text_columns(priced.requests) if any(policy.needs_text for policy in policies) else None
+    if not policies:
+        return []
+    inputs = prepare_inputs(priced.requests, policies)
     return [
-        project_policy(priced.requests, policy, book, options.as_of, text_columns=texts,
-                       tokenizer_ratios=book.user_prices.tokenizer_ratios)
+        project_policy(inputs, policy, book, options.as_of, tokenizer_ratios=book.user_prices.tokenizer_ratios)
         for policy in policies
     ]
 

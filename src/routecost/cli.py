@@ -148,6 +148,56 @@ def audit(
         sys.stdout.write(RENDERERS[report_format.value](report))
 
 
+policy_app = typer.Typer(help="Check policy files, or write a starter policy from logs.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+
+@policy_app.command("check")
+def policy_check(
+    files: Annotated[list[Path], typer.Argument(help="Policy files to validate.")],
+    prices: Annotated[Path | None, typer.Option(help="Price file whose models the policies may use.")] = None,
+) -> None:
+    """Validate policy files without reading any log (exit 2 on the first problem, with line:column)."""
+    from routecost.policy.loader import load_policy
+    from routecost.prices.catalog import PriceBook
+    from routecost.prices.userfile import NO_USER_PRICES, load_user_prices
+
+    book = PriceBook(load_user_prices(str(prices)) if prices else NO_USER_PRICES)
+    for path in files:
+        policy = load_policy(str(path), book)
+        targets = ", ".join(policy.target_models) or "none"
+        print(f"{path}: ok: {policy.name!r}: {len(policy.categories)} category rules, {len(policy.routes)} routes, "
+              f"{len(policy.cascades)} cascades; sends traffic to: {targets}")
+
+
+@policy_app.command("init")
+def policy_init(
+    logs: Annotated[list[str], typer.Argument(help="Log files, directories, globs, or - for stdin.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the policy here instead of stdout.")] = None,
+    name: Annotated[str, typer.Option(help="The policy's name.")] = "starter",
+    category_key: Annotated[
+        str, typer.Option(help="Metadata field (or tag prefix) holding the task category.")
+    ] = "category",
+    prices: Annotated[Path | None, typer.Option(help="Price file: aliases, custom prices, discounts.")] = None,
+) -> None:
+    """Write a starter policy from the models and categories found in the logs, with comments."""
+    from routecost.audit import AuditOptions, run_audit
+    from routecost.output import write_text
+    from routecost.sources.parallel import default_workers
+    from routecost.sources.reader import ReaderConfig
+    from routecost.starter import starter_policy
+
+    options = AuditOptions(paths=logs, reader=ReaderConfig(workers=default_workers()),
+                           prices_path=str(prices) if prices else None, category_key=category_key)
+    with _progress(logs) as on_progress:
+        text = starter_policy(run_audit(options, on_progress), name=name)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        write_text(out, text)
+        stderr.print(f"wrote a starter policy to {out}", highlight=False)
+
+
 def _parse_as_of(text: str | None) -> datetime:
     if text is None:
         return datetime.now(UTC)

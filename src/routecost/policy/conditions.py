@@ -2,7 +2,9 @@
 
 A ``when`` mapping holds clauses that must all be true (AND); a list of values means any of them
 (OR); ``any:`` holds alternative conditions and ``not:`` negates one. Every clause is evaluated on
-all requests at once; prompt clauses need the request text, which is read only when a policy has one.
+all requests at once, against columns prepared once for all policies (``EvalContext``): model and
+provider clauses are decided on the few distinct model names in Python, metadata keys are read out
+of the JSON once, and prompt clauses need the request text, which is read only when a policy has one.
 
     when:
       category: [triage, search]          # the policy's category (or the log's)
@@ -22,14 +24,13 @@ all requests at once; prompt clauses need the request text, which is read only w
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 import polars as pl
-
-from routecost.categories import metadata_value_expr
 
 Comparison = Literal["lt", "lte", "gt", "gte", "eq"]
 TextField = Literal["prompt", "system"]
@@ -38,27 +39,40 @@ VALUE_FIELDS = ("category", "model", "provider", "status", "mode", "user", "tag"
 COUNT_FIELDS = ("input_tokens", "output_tokens")
 STATUSES = ("ok", "error", "incomplete", "cancelled", "expired")
 MODES = ("batch", "realtime")
+METADATA_PREFIX = "metadata."
+
+
+@dataclass(frozen=True)
+class EvalContext:
+    """What conditions are evaluated against besides the row: the distinct models in the logs."""
+
+    logged_models: tuple[str, ...] = ()
+    model_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class ValueIn:
-    """A request field equal to any of the values (``model``/``provider`` also match the canonical id)."""
+    """A request field equal to any of the values (``model``/``provider`` also match the canonical id).
+
+    A ``metadata.<key>`` field reads the column of that name, extracted from the JSON beforehand."""
 
     field: str
     values: tuple[str, ...]
 
-    def expr(self) -> pl.Expr:
+    def expr(self, context: EvalContext) -> pl.Expr:
         if self.field == "tag":
             return pl.col("tags").list.eval(pl.element().is_in(list(self.values))).list.any().fill_null(False)
-        if self.field.startswith("metadata."):
-            return metadata_value_expr(self.field.removeprefix("metadata.")).is_in(list(self.values)).fill_null(False)
         if self.field == "model":
-            return _any_true(_model_matches(value) for value in self.values)
+            logged = [model for model in context.logged_models if any(_name_matches(model, v) for v in self.values)]
+            by_id = [
+                model_id for model_id in context.model_ids
+                if any(_name_matches(name, value) for value in self.values
+                       for name in (model_id, model_id.rsplit("/", 1)[-1]))
+            ]
+            return (pl.col("model").is_in(logged) | pl.col("model_id").is_in(by_id)).fill_null(False)
         if self.field == "provider":
-            provider_of_id = pl.col("model_id").str.split("/").list.first()
-            return (pl.col("provider").is_in(list(self.values)) | provider_of_id.is_in(list(self.values))).fill_null(
-                False
-            )
+            by_id = [model_id for model_id in context.model_ids if model_id.split("/", 1)[0] in self.values]
+            return (pl.col("provider").is_in(list(self.values)) | pl.col("model_id").is_in(by_id)).fill_null(False)
         return pl.col(self.field).is_in(list(self.values)).fill_null(False)
 
 
@@ -68,7 +82,7 @@ class Bound:
     comparison: Comparison
     value: int
 
-    def expr(self) -> pl.Expr:
+    def expr(self, context: EvalContext) -> pl.Expr:
         column = pl.col(self.field)
         compared = {
             "lt": column < self.value,
@@ -87,7 +101,7 @@ class TextMatch:
     field: TextField
     pattern: str
 
-    def expr(self) -> pl.Expr:
+    def expr(self, context: EvalContext) -> pl.Expr:
         return pl.col(TEXT_COLUMNS[self.field]).str.contains(self.pattern).fill_null(False)
 
 
@@ -95,16 +109,16 @@ class TextMatch:
 class AnyOf:
     conditions: tuple[Condition, ...]
 
-    def expr(self) -> pl.Expr:
-        return _any_true(condition.expr() for condition in self.conditions)
+    def expr(self, context: EvalContext) -> pl.Expr:
+        return _any_true(condition.expr(context) for condition in self.conditions)
 
 
 @dataclass(frozen=True)
 class Not:
     condition: Condition
 
-    def expr(self) -> pl.Expr:
-        return ~self.condition.expr()
+    def expr(self, context: EvalContext) -> pl.Expr:
+        return ~self.condition.expr(context)
 
 
 Clause = ValueIn | Bound | TextMatch | AnyOf | Not
@@ -116,12 +130,12 @@ class Condition:
 
     clauses: tuple[Clause, ...] = ()
 
-    def expr(self) -> pl.Expr:
+    def expr(self, context: EvalContext) -> pl.Expr:
         if not self.clauses:
             return pl.lit(True)
-        combined = self.clauses[0].expr()
+        combined = self.clauses[0].expr(context)
         for clause in self.clauses[1:]:
-            combined = combined & clause.expr()
+            combined = combined & clause.expr(context)
         return combined
 
     @property
@@ -144,6 +158,14 @@ class Condition:
     def needs_text(self) -> bool:
         return any(isinstance(clause, TextMatch) for clause in self.walk())
 
+    @property
+    def metadata_keys(self) -> set[str]:
+        return {
+            clause.field.removeprefix(METADATA_PREFIX)
+            for clause in self.walk()
+            if isinstance(clause, ValueIn) and clause.field.startswith(METADATA_PREFIX)
+        }
+
 
 ALWAYS = Condition()
 
@@ -155,20 +177,11 @@ def _any_true(expressions: Iterable[pl.Expr]) -> pl.Expr:
     return pl.lit(False) if combined is None else combined
 
 
-def _model_matches(value: str) -> pl.Expr:
-    """The logged model, the canonical id (``openai/gpt-4o``) or its model part equals ``value``;
-    ``*`` and ``?`` are wildcards."""
-    candidates = (pl.col("model"), pl.col("model_id"), pl.col("model_id").str.split("/").list.last())
+def _name_matches(name: str, value: str) -> bool:
+    """A model name equals ``value`` (case-insensitive), or matches it as a glob (``*``, ``?``)."""
     if "*" in value or "?" in value:
-        pattern = glob_regex(value)
-        return _any_true(candidate.str.contains(pattern).fill_null(False) for candidate in candidates)
-    return _any_true((candidate == value).fill_null(False) for candidate in candidates)
-
-
-def glob_regex(pattern: str) -> str:
-    """A shell-style glob as an anchored, case-insensitive regex."""
-    parts = [".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern]
-    return "(?i)^" + "".join(parts) + "$"
+        return fnmatch.fnmatchcase(name.lower(), value.lower())
+    return name.lower() == value.lower()
 
 
 def keywords_regex(keywords: list[str]) -> str:

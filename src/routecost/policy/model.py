@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from routecost.categories import UNCATEGORIZED, metadata_value_expr, tag_value_expr
-from routecost.policy.conditions import ALWAYS, Condition
+from routecost.categories import UNCATEGORIZED, tag_value_expr
+from routecost.policy.conditions import ALWAYS, METADATA_PREFIX, Condition, EvalContext
 
 KEEP = "keep"
 """A route target meaning: the model the request was logged on."""
@@ -26,12 +26,12 @@ class CategoryRule:
     when: Condition = ALWAYS
     from_field: str | None = None
 
-    def value_expr(self) -> pl.Expr:
+    def value_expr(self, context: EvalContext) -> pl.Expr:
         """The category this rule gives a request, null where it does not apply."""
         if self.from_field is None:
-            return pl.when(self.when.expr()).then(pl.lit(self.name))
-        if self.from_field.startswith("metadata."):
-            return metadata_value_expr(self.from_field.removeprefix("metadata."))
+            return pl.when(self.when.expr(context)).then(pl.lit(self.name))
+        if self.from_field.startswith(METADATA_PREFIX):
+            return pl.col(self.from_field)
         if self.from_field.startswith("tag."):
             return tag_value_expr(self.from_field.removeprefix("tag."))
         return pl.col(self.from_field).cast(pl.String)
@@ -78,15 +78,25 @@ class Policy:
         return any(condition.needs_text for condition in self.conditions)
 
     @property
+    def metadata_keys(self) -> set[str]:
+        """Metadata keys the policy reads (extracted from the JSON once, into ``metadata.<key>`` columns)."""
+        keys = {key for condition in self.conditions for key in condition.metadata_keys}
+        return keys | {
+            rule.from_field.removeprefix(METADATA_PREFIX)
+            for rule in self.categories
+            if rule.from_field is not None and rule.from_field.startswith(METADATA_PREFIX)
+        }
+
+    @property
     def target_models(self) -> list[str]:
         """Every model the policy may send traffic to (``keep`` excluded)."""
         models = [route.to for route in self.routes]
         models += [model for cascade in self.cascades for model in (cascade.try_model, cascade.escalate_to)]
         return sorted({model for model in models if model != KEEP})
 
-    def category_expr(self, logged_category: pl.Expr) -> pl.Expr:
+    def category_expr(self, logged_category: pl.Expr, context: EvalContext) -> pl.Expr:
         """First matching category rule; without rules, the category read from the logs."""
         if not self.categories:
             return logged_category
-        value = pl.coalesce(*(rule.value_expr() for rule in self.categories))
+        value = pl.coalesce(*(rule.value_expr(context) for rule in self.categories))
         return pl.when(value.is_null() | (value == "")).then(pl.lit(UNCATEGORIZED)).otherwise(value)

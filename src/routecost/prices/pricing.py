@@ -66,11 +66,10 @@ def apply_rates(
     the long-context band and ``requests`` the number of requests (per-request fees). ``extra``
     columns are computed while the rates are joined (for ``cost_parts``)."""
     frame = frame.with_columns(price_instant=_instant_expr(priced_models, as_of))
-    cards, thresholds, rates, assumptions = _rate_tables(frame, priced_models, book)
-    threshold_columns = [name for name in thresholds.columns if name != "card_key"]
+    cards, rates, assumptions = _rate_tables(frame, priced_models, book)
+    threshold_columns = [name for name in cards.columns if name.startswith("threshold_")]
     frame = (
         frame.join(cards, on=["model_key", "price_context", "price_instant"], how="left", maintain_order="left")
-        .join(thresholds, on="card_key", how="left", maintain_order="left")
         .with_columns(band=band_expr(threshold_columns, input_tokens))
         .join(rates, on=["card_key", "band"], how="left", maintain_order="left")
         .with_columns(cost_usd=cost_expr() if requests is None else cost_parts(requests).total, **(extra or {}))
@@ -199,8 +198,9 @@ def window_start(time_of_day: pl.Expr, boundaries: tuple[int, ...]) -> pl.Expr:
 
 def _rate_tables(
     frame: pl.DataFrame, priced_models: list[PricedModel], book: PriceBook
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, Counter[str]]:
-    """Rate cards for each distinct (model, context, instant), as join-ready tables."""
+) -> tuple[pl.DataFrame, pl.DataFrame, Counter[str]]:
+    """Rate cards for each distinct (model, context, instant), as join-ready tables: the cards with
+    their long-context thresholds, and the rates of each card's bands."""
     distinct = (
         frame.filter(pl.col("model_key").is_not_null())
         .group_by("model_key", "price_context", "price_instant")
@@ -208,30 +208,22 @@ def _rate_tables(
         .sort("model_key", "price_context", "price_instant")
     )
     assumptions: Counter[str] = Counter()
-    card_rows: list[tuple[int, str, datetime, int]] = []
-    card_thresholds: list[tuple[int, ...]] = []
+    card_rows: list[tuple[int, str, datetime, int, tuple[int, ...]]] = []
     rate_rows: list[tuple[object, ...]] = []
     for card_key, (model_key, context, instant, requests) in enumerate(distinct.iter_rows()):
         priced = book.card(priced_models[model_key], instant, context)
         if priced.assumption:
             assumptions[priced.assumption] += requests
         card = priced.card
-        card_rows.append((model_key, context, instant, card_key))
-        card_thresholds.append(card.thresholds)
+        card_rows.append((model_key, context, instant, card_key, card.thresholds))
         for band in range(len(card.thresholds) + 1):
             rate_rows.append((card_key, band, *(card.rate(rate_class, band) for rate_class in RATE_CLASSES)))
-    most = max((len(thresholds) for thresholds in card_thresholds), default=0)
+    most = max((len(row[-1]) for row in card_rows), default=0)
     threshold_names = [f"threshold_{index + 1}" for index in range(most)]
-    thresholds_table = pl.DataFrame(
-        [(card_key, *thresholds, *([None] * (most - len(thresholds))))
-         for card_key, thresholds in enumerate(card_thresholds)],
-        schema={"card_key": pl.Int64(), **dict.fromkeys(threshold_names, pl.Int64())},
-        orient="row",
-    )
     cards = pl.DataFrame(
-        card_rows,
+        [(*row[:-1], *row[-1], *([None] * (most - len(row[-1])))) for row in card_rows],
         schema={"model_key": pl.Int32(), "price_context": pl.String(), "price_instant": pl.Datetime("us", "UTC"),
-                "card_key": pl.Int64()},
+                "card_key": pl.Int64(), **dict.fromkeys(threshold_names, pl.Int64())},
         orient="row",
     )
     rates = pl.DataFrame(
@@ -239,4 +231,4 @@ def _rate_tables(
         schema={"card_key": pl.Int64(), "band": pl.Int8(), **dict.fromkeys(RATE_COLUMNS, pl.Float64())},
         orient="row",
     )
-    return cards, thresholds_table, rates, assumptions
+    return cards, rates, assumptions

@@ -16,18 +16,21 @@ from datetime import datetime
 
 import polars as pl
 
+from routecost.categories import metadata_value_expr
 from routecost.errors import UsageError
+from routecost.policy.conditions import METADATA_PREFIX, EvalContext
 from routecost.policy.model import KEEP, Policy
 from routecost.prices.catalog import PriceBook, PricedModel, Unpriced
 from routecost.prices.pricing import apply_rates, cost_parts
 from routecost.records import BILLED_STATUSES
 from routecost.simulate.counterfactual import OUTPUT_RATIO_RANGE, counterfactual_tokens, input_ratio
 from routecost.simulate.text_ratios import exact_openai_ratios
+from routecost.sources.texts import text_columns
 from routecost.tokens import tokenizer_family
 
 POLICY_INPUTS = (
-    "model", "model_id", "provider", "status", "mode", "user", "tags", "metadata", "category", "ts",
-    "price_context", "gateway_cache_hit", "cost_usd", "input_tokens", "cache_read_tokens", "cache_write_tokens",
+    "model", "model_id", "provider", "status", "mode", "user", "tags", "category", "ts", "price_context",
+    "gateway_cache_hit", "cost_usd", "input_tokens", "cache_read_tokens", "cache_write_tokens",
     "cache_write_1h_tokens", "output_tokens", "reasoning_tokens", "web_search_requests",
     "source", "offset", "format", "request_source", "request_offset",
 )
@@ -36,6 +39,7 @@ LEG_COLUMNS = (
     "cache_write_tokens", "cache_write_1h_tokens", "output_tokens", "reasoning_tokens", "web_search_requests",
     "status", "gateway_cache_hit",
 )
+ROW_OUTPUTS = ("category", "routed_model", "projected_cost_usd", "projected_low_usd", "projected_high_usd")
 
 OutputRatios = Mapping[tuple[str, str], float]
 """Measured output-length ratios by (category, target model), from replay."""
@@ -95,63 +99,91 @@ class PolicyProjection:
         return 100.0 * self.savings_usd / baseline if baseline else 0.0
 
 
+@dataclass(frozen=True)
+class PolicyInputs:
+    """The columns every policy reads, prepared once for all of them: the request text when a
+    policy has prompt conditions, and each metadata key the policies use, read out of the JSON."""
+
+    frame: pl.DataFrame
+    context: EvalContext
+
+
+def prepare_inputs(priced: pl.DataFrame, policies: Sequence[Policy]) -> PolicyInputs:
+    frame = priced.select(POLICY_INPUTS).with_row_index("_row")
+    if any(policy.needs_text for policy in policies):
+        frame = frame.hstack(text_columns(priced))
+    keys = sorted({key for policy in policies for key in policy.metadata_keys})
+    if keys:
+        frame = frame.hstack(priced.select(
+            metadata_value_expr(key).alias(f"{METADATA_PREFIX}{key}") for key in keys
+        ))
+    context = EvalContext(
+        logged_models=tuple(priced["model"].drop_nulls().unique().sort().to_list()),
+        model_ids=tuple(priced["model_id"].drop_nulls().unique().sort().to_list()),
+    )
+    return PolicyInputs(frame=frame, context=context)
+
+
 def project_policy(
-    priced: pl.DataFrame,
+    inputs: PolicyInputs,
     policy: Policy,
     book: PriceBook,
     as_of: datetime,
     *,
-    text_columns: pl.DataFrame | None = None,
     tokenizer_ratios: Mapping[str, float] | None = None,
     output_ratios: OutputRatios | None = None,
 ) -> PolicyProjection:
     """The policy's projected cost per request and per category."""
-    base = priced.select(POLICY_INPUTS).with_row_index("_row")
-    if policy.needs_text:
-        if text_columns is None:
-            raise ValueError("the policy has prompt conditions: pass the requests' text columns")
-        base = base.hstack(text_columns)
-    base = base.with_columns(category=policy.category_expr(pl.col("category")))
-    base = base.with_columns(**_choices(policy)).with_columns(
+    base = inputs.frame.with_columns(category=policy.category_expr(pl.col("category"), inputs.context))
+    base = base.with_columns(**_choices(policy, inputs.context)).with_columns(
         in_scope=pl.col("cost_usd").is_not_null() & pl.col("status").is_in(BILLED_STATUSES)
         & ~pl.col("gateway_cache_hit").fill_null(False),
     )
-    legs, pair_notes = _leg_tokens(base, book, tokenizer_ratios, output_ratios)
-    projected = _price_legs(legs, book, as_of)
-    rows = base.join(projected, on="_row", how="left", maintain_order="left").with_columns(
-        projected_cost_usd=pl.when(pl.col("in_scope")).then(pl.col("leg_cost")).when(pl.col("cost_usd") == 0)
-        .then(pl.lit(0.0)),
-        projected_low_usd=pl.when(pl.col("in_scope")).then(pl.col("leg_low")).when(pl.col("cost_usd") == 0)
-        .then(pl.lit(0.0)),
-        projected_high_usd=pl.when(pl.col("in_scope")).then(pl.col("leg_high")).when(pl.col("cost_usd") == 0)
-        .then(pl.lit(0.0)),
+    main_legs = base.select(*LEG_COLUMNS, "in_scope", leg_model=pl.col("routed_model"), weight=pl.lit(1.0))
+    escalations = base.filter(pl.col("in_scope") & pl.col("cascade_try").is_not_null()).select(
+        *LEG_COLUMNS, "in_scope", leg_model=pl.col("cascade_escalate"), weight=pl.col("escalate_rate")
     )
-    return PolicyProjection(
-        policy=policy,
-        categories=_by_category(rows),
-        rows=rows.select("category", "routed_model", "projected_cost_usd", "projected_low_usd", "projected_high_usd"),
-        assumptions=pair_notes,
+    notes: list[str] = []
+    main = _price_legs(_carry_tokens(main_legs, base, tokenizer_ratios, output_ratios, notes), book, as_of)
+    projected = main.select("_row", "in_scope", "leg_cost", "leg_low", "leg_high")
+    if not escalations.is_empty():
+        extra = _price_legs(_carry_tokens(escalations, base, tokenizer_ratios, output_ratios, notes), book, as_of)
+        sums = extra.group_by("_row").agg(pl.col("leg_cost", "leg_low", "leg_high").sum().name.prefix("extra_"))
+        projected = projected.join(sums, on="_row", how="left", maintain_order="left").with_columns(
+            (pl.col(name) + pl.col(f"extra_{name}").fill_null(0.0)).alias(name)
+            for name in ("leg_cost", "leg_low", "leg_high")
+        )
+    unbilled = pl.col("cost_usd") == 0
+    rows = base.select("category", "routed_model", "cost_usd").hstack(projected.select(
+        projected_cost_usd=pl.when(pl.col("in_scope")).then(pl.col("leg_cost")),
+        projected_low_usd=pl.when(pl.col("in_scope")).then(pl.col("leg_low")),
+        projected_high_usd=pl.when(pl.col("in_scope")).then(pl.col("leg_high")),
+        in_scope=pl.col("in_scope"),
+    )).with_columns(
+        pl.when(unbilled & ~pl.col("in_scope")).then(pl.lit(0.0)).otherwise(pl.col(name)).alias(name)
+        for name in ("projected_cost_usd", "projected_low_usd", "projected_high_usd")
     )
+    return PolicyProjection(policy=policy, categories=_by_category(rows), rows=rows.select(ROW_OUTPUTS),
+                            assumptions=sorted(set(notes)))
 
 
-def _choices(policy: Policy) -> dict[str, pl.Expr]:
+def _choices(policy: Policy, context: EvalContext) -> dict[str, pl.Expr]:
     """Per request: the route's target, and the cascade it falls in (first match wins in each list)."""
     keep = pl.col("model_id")
     route: pl.Expr = keep
     for rule in reversed(policy.routes):
-        route = pl.when(rule.when.expr()).then(keep if rule.to == KEEP else pl.lit(rule.to)).otherwise(route)
+        route = pl.when(rule.when.expr(context)).then(keep if rule.to == KEEP else pl.lit(rule.to)).otherwise(route)
     tried: pl.Expr = pl.lit(None, dtype=pl.String())
     escalated: pl.Expr = pl.lit(None, dtype=pl.String())
     rate: pl.Expr = pl.lit(None, dtype=pl.Float64())
     for cascade in reversed(policy.cascades):
-        condition = cascade.when.expr()
+        condition = cascade.when.expr(context)
         tried = pl.when(condition).then(pl.lit(cascade.try_model)).otherwise(tried)
         escalated = pl.when(condition).then(
             keep if cascade.escalate_to == KEEP else pl.lit(cascade.escalate_to)
         ).otherwise(escalated)
         rate = pl.when(condition).then(pl.lit(cascade.escalate_rate)).otherwise(rate)
     return {
-        "route_model": route,
         "cascade_try": tried,
         "cascade_escalate": escalated,
         "escalate_rate": rate,
@@ -159,22 +191,15 @@ def _choices(policy: Policy) -> dict[str, pl.Expr]:
     }
 
 
-def _leg_tokens(
+def _carry_tokens(
+    legs: pl.DataFrame,
     base: pl.DataFrame,
-    book: PriceBook,
     tokenizer_ratios: Mapping[str, float] | None,
     output_ratios: OutputRatios | None,
-) -> tuple[pl.DataFrame, list[str]]:
-    """One row per (request, model it would be sent to), with the tokens it would have used there."""
-    scoped = base.filter(pl.col("in_scope"))
-    in_cascade = pl.col("cascade_try").is_not_null()
-    legs = pl.concat([
-        scoped.filter(~in_cascade).select(*LEG_COLUMNS, leg_model=pl.col("route_model"), weight=pl.lit(1.0)),
-        scoped.filter(in_cascade).select(*LEG_COLUMNS, leg_model=pl.col("cascade_try"), weight=pl.lit(1.0)),
-        scoped.filter(in_cascade).select(*LEG_COLUMNS, leg_model=pl.col("cascade_escalate"),
-                                         weight=pl.col("escalate_rate")),
-    ])
-    pairs = legs.select("model_id", "leg_model").unique().sort("model_id", "leg_model")
+    notes: list[str],
+) -> pl.DataFrame:
+    """The legs' tokens as they would have been on each leg's model (counterfactual rules)."""
+    pairs = legs.filter(pl.col("in_scope")).select("model_id", "leg_model").unique().sort("model_id", "leg_model")
     ratios = [input_ratio(source, target, tokenizer_ratios) for source, target in pairs.iter_rows()]
     pair_table = pairs.with_columns(
         input_scale=pl.Series([ratio.point for ratio in ratios], dtype=pl.Float64()),
@@ -184,24 +209,22 @@ def _leg_tokens(
     legs = legs.join(pair_table, on=["model_id", "leg_model"], how="left", maintain_order="left")
     legs = exact_openai_ratios(legs, base)
     same = pl.col("leg_model") == pl.col("model_id")
-    measured = _output_ratio_table(output_ratios)
-    legs = legs.join(measured, on=["category", "leg_model"], how="left", maintain_order="left").with_columns(
+    legs = legs.join(_output_ratio_table(output_ratios), on=["category", "leg_model"], how="left",
+                     maintain_order="left").with_columns(
         output_scale=pl.when(same).then(1.0).otherwise(pl.col("measured_output").fill_null(1.0)),
         output_low=pl.when(same).then(1.0).when(pl.col("measured_output").is_not_null())
         .then(pl.col("measured_output")).otherwise(OUTPUT_RATIO_RANGE[0]),
         output_high=pl.when(same).then(1.0).when(pl.col("measured_output").is_not_null())
         .then(pl.col("measured_output")).otherwise(OUTPUT_RATIO_RANGE[1]),
-        same_model=same,
     )
-    legs = legs.with_columns(**counterfactual_tokens(pl.col("same_model"), pl.col("input_scale"),
-                                                     pl.col("output_scale")))
-    families = sorted({
+    families = {
         f"{tokenizer_family(source)}->{tokenizer_family(target)} x{ratio.point:.2f}"
         for (source, target), ratio in zip(pairs.iter_rows(), ratios, strict=True)
         if ratio.low != ratio.high
-    })
-    notes = [f"tokenizer table ratios used (+/-10%): {', '.join(families)}"] if families else []
-    return legs, notes
+    }
+    if families:
+        notes.append(f"tokenizer table ratios used (+/-10%): {', '.join(sorted(families))}")
+    return legs.with_columns(**counterfactual_tokens(same, pl.col("input_scale"), pl.col("output_scale")))
 
 
 def _output_ratio_table(output_ratios: OutputRatios | None) -> pl.DataFrame:
@@ -214,10 +237,12 @@ def _output_ratio_table(output_ratios: OutputRatios | None) -> pl.DataFrame:
 
 
 def _price_legs(legs: pl.DataFrame, book: PriceBook, as_of: datetime) -> pl.DataFrame:
-    """Price every leg on its model; sum each request's legs (weighted) into its projected cost."""
-    targets = _targets(legs["leg_model"].unique().sort().to_list(), book)
-    keyed = legs.with_columns(model_key=pl.col("leg_model").replace_strict(
-        {model.model_id: index for index, model in enumerate(targets)}, return_dtype=pl.Int32()
+    """Every leg priced on its model (rows kept in order), with its weighted cost and range."""
+    in_scope = legs.filter(pl.col("in_scope"))["leg_model"].drop_nulls().unique().sort().to_list()
+    targets = _targets(in_scope, book)
+    keys = {model.model_id: index for index, model in enumerate(targets)}
+    keyed = legs.with_columns(model_key=pl.when(pl.col("in_scope")).then(
+        pl.col("leg_model").replace_strict(keys, default=None, return_dtype=pl.Int32())
     ))
     parts = cost_parts(pl.lit(1))
     priced, _ = apply_rates(keyed, targets, book, as_of, extra={
@@ -228,11 +253,7 @@ def _price_legs(legs: pl.DataFrame, book: PriceBook, as_of: datetime) -> pl.Data
            + pl.col("output_cost") * pl.col("output_low") / pl.col("output_scale") + pl.col("fixed_cost"))
     high = (pl.col("input_cost") * pl.col("input_high") / pl.col("input_scale")
             + pl.col("output_cost") * pl.col("output_high") / pl.col("output_scale") + pl.col("fixed_cost"))
-    return priced.group_by("_row").agg(
-        leg_cost=(pl.col("cost_usd") * weight).sum(),
-        leg_low=(low * weight).sum(),
-        leg_high=(high * weight).sum(),
-    )
+    return priced.with_columns(leg_cost=pl.col("cost_usd") * weight, leg_low=low * weight, leg_high=high * weight)
 
 
 def _targets(model_ids: Sequence[str], book: PriceBook) -> list[PricedModel]:

@@ -19,7 +19,7 @@ OPENAI_ENCODINGS = (O200K, CL100K)
 def exact_openai_ratios(legs: pl.DataFrame, base: pl.DataFrame) -> pl.DataFrame:
     """Legs with ``input_scale``/``input_low``/``input_high`` replaced by the counted ratio where
     both models use OpenAI encodings that differ and the request's text can be read back."""
-    pairs = legs.select("model_id", "leg_model").unique()
+    pairs = legs.filter(pl.col("in_scope")).select("model_id", "leg_model").unique()
     crossing = [
         (source, target)
         for source, target in pairs.iter_rows()
@@ -29,8 +29,9 @@ def exact_openai_ratios(legs: pl.DataFrame, base: pl.DataFrame) -> pl.DataFrame:
         return legs
     crossing_frame = pl.DataFrame(crossing, schema={"model_id": pl.String(), "leg_model": pl.String()},
                                   orient="row")
-    rows = legs.join(crossing_frame, on=["model_id", "leg_model"], how="semi").select("_row", "model_id",
-                                                                                     "leg_model").unique()
+    rows = legs.filter(pl.col("in_scope")).join(crossing_frame, on=["model_id", "leg_model"], how="semi").select(
+        "_row", "model_id", "leg_model"
+    ).unique()
     located = rows.join(base.select("_row", "source", "offset", "format", "request_source", "request_offset"),
                         on="_row", how="left")
     texts = read_texts(TextRef.of(located))
