@@ -1,8 +1,9 @@
-"""Policy files: validation errors located at ``file:line:column``, the semantics of ``when:`` conditions and
-category rules on a hand-built frame, ``--what-if``/``--where`` one-off policies, and ``routecost policy check``.
+"""Policy files: validation errors located at ``file:line:column``, the semantics of ``when:`` conditions
+and category rules on a hand-built frame, ``--what-if``/``--where`` one-off policies, and
+``routecost policy check``.
 
-Models named in the tests are in the bundled genai-prices catalog (openai/gpt-4o-mini, anthropic/claude-haiku-4-5,
-anthropic/claude-sonnet-4-5); the others are made up so that they resolve nowhere.
+Models named in the tests are in the bundled genai-prices catalog (openai/gpt-4o-mini,
+anthropic/claude-haiku-4-5, anthropic/claude-sonnet-4-5); the others are made up so that they resolve nowhere.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def load_error(path: Path, book: PriceBook) -> str:
     return str(caught.value)
 
 
-# --- validation: every problem is reported at file:line:column --------------------------------------------
+# --- validation: every problem is reported at file:line:column ----------------------------------------------
 
 INVALID_POLICIES = [
     pytest.param("""
@@ -80,7 +81,8 @@ INVALID_POLICIES = [
         routes:
           - when: {user: u_1, team: growth}
             to: keep
-        """, 2, 23, "unknown condition 'team' (expected one of: category, model, provider,", id="unknown-condition"),
+        """, 2, 23, "unknown condition 'team' (expected one of: category, model, provider,",
+        id="unknown-condition"),
     pytest.param("""
         routes:
           - when: {input_tokens: {lessthan: 5}}
@@ -103,12 +105,6 @@ INVALID_POLICIES = [
             escalate_to: acme/big-model
             escalate_rate: 0.5
         """, 3, 5, "unknown model 'acme/big-model'", id="unknown-model-in-escalate-to"),
-    pytest.param("""
-        cascades:
-          - try: keep
-            escalate_to: openai/gpt-4o-mini
-            escalate_rate: 0.5
-        """, 2, 5, "unknown model 'keep'", id="keep-as-cascade-try"),
     pytest.param("""
         routes:
           - when:
@@ -135,7 +131,8 @@ INVALID_POLICIES = [
         routes:
           - when: {input_tokens: {gt: 500, lt: 100}}
             to: keep
-        """, 2, 12, "never matches: no token count satisfies {'gt': 500, 'lt': 100}", id="contradictory-bounds"),
+        """, 2, 12, "never matches: no token count satisfies {'gt': 500, 'lt': 100}",
+        id="contradictory-bounds"),
     pytest.param("""
         routes:
           - when: {output_tokens: {eq: 5, gt: 5}}
@@ -175,7 +172,8 @@ INVALID_POLICIES = [
             try: openai/gpt-4o-mini
             escalate_to: keep
             escalate_rate: 0.1
-        """, 5, 32, "never matches: no category rule assigns 'long'", id="unassigned-category-nested-in-cascade"),
+        """, 5, 32, "never matches: no category rule assigns 'long'",
+        id="unassigned-category-nested-in-cascade"),
     pytest.param("""
         categories:
           - name: short
@@ -188,8 +186,9 @@ INVALID_POLICIES = [
           - to: openai/gpt-4o-mini
           - when: {user: u_1}
             to: keep
-        """, 3, 5, "unreachable: rule 1 of `routes` above matches every request (no `when`), so this rule never "
-                   "applies", id="route-after-catch-all"),
+        """, 3, 5,
+        "unreachable: rule 1 of `routes` above matches every request (no `when`), so this rule never applies",
+        id="route-after-catch-all"),
     pytest.param("""
         categories:
           - name: short
@@ -198,7 +197,8 @@ INVALID_POLICIES = [
           - from: metadata.feature
         routes:
           - to: keep
-        """, 5, 5, "unreachable: rule 2 of `categories` above matches every request", id="category-after-catch-all"),
+        """, 5, 5, "unreachable: rule 2 of `categories` above matches every request",
+        id="category-after-catch-all"),
     pytest.param("""
         cascades:
           - try: openai/gpt-4o-mini
@@ -208,13 +208,15 @@ INVALID_POLICIES = [
             try: openai/gpt-4o-mini
             escalate_to: keep
             escalate_rate: 0.1
-        """, 5, 5, "unreachable: rule 1 of `cascades` above matches every request", id="cascade-after-catch-all"),
+        """, 5, 5, "unreachable: rule 1 of `cascades` above matches every request",
+        id="cascade-after-catch-all"),
     pytest.param("""
         # a policy that forgot what to do
         name: nothing
         categories:
           - name: all
-        """, 2, 1, "the policy has no `routes` or `cascades`: it would change nothing", id="no-routes-or-cascades"),
+        """, 2, 1, "the policy has no `routes` or `cascades`: it would change nothing",
+        id="no-routes-or-cascades"),
     pytest.param("""
         routes:
           - to: openai/gpt-4o-mini
@@ -244,11 +246,22 @@ def test_escalate_rate_must_be_a_share_between_0_and_1(tmp_path: Path, book: Pri
 
 @pytest.mark.parametrize("rate", [0, 1, 0.25])
 def test_escalate_rate_bounds_are_inclusive(book: PriceBook, rate: float) -> None:
-    policy = parse_policy(
-        f"cascades:\n  - {{try: openai/gpt-4o-mini, escalate_to: keep, escalate_rate: {rate}}}\n", "p.yaml", book
-    )
+    text = f"cascades:\n  - {{try: openai/gpt-4o-mini, escalate_to: keep, escalate_rate: {rate}}}\n"
+    policy = parse_policy(text, "p.yaml", book)
     assert policy.cascades[0].escalate_rate == rate
     assert (policy.cascades[0].try_model, policy.cascades[0].escalate_to) == ("openai/gpt-4o-mini", KEEP)
+
+
+def test_keep_is_not_a_cascade_first_try(tmp_path: Path, book: PriceBook) -> None:
+    path = write_yaml(tmp_path, """
+        cascades:
+          - try: keep
+            escalate_to: openai/gpt-4o-mini
+            escalate_rate: 0.5
+        """)
+    message = load_error(path, book)
+    assert message.startswith(f"{path}:2:5: ")
+    assert "'keep'" in message
 
 
 def test_not_without_a_condition_is_rejected_instead_of_never_matching(book: PriceBook) -> None:
@@ -299,12 +312,13 @@ def test_price_file_models_and_aliases_are_valid_targets(tmp_path: Path) -> None
             to: acme-llama-3-70b
           - to: smart-default
         """)
-    assert load_error(policy_path, PriceBook()).startswith(f"{policy_path}:3:5: unknown model 'acme-llama-3-70b'")
+    without_prices = load_error(policy_path, PriceBook())
+    assert without_prices.startswith(f"{policy_path}:3:5: unknown model 'acme-llama-3-70b'")
     policy = load_policy(str(policy_path), PriceBook(load_user_prices(str(prices))))
     assert [route.to for route in policy.routes] == ["acme-llama-3-70b", "anthropic/claude-sonnet-4-5"]
 
 
-# --- conditions evaluated on requests -------------------------------------------------------------------------
+# --- conditions evaluated on requests -----------------------------------------------------------------------
 
 REQUESTS = pl.DataFrame(
     {
@@ -315,7 +329,9 @@ REQUESTS = pl.DataFrame(
         "mode": ["realtime", "realtime", "batch", "realtime"],
         "user": ["u_1", "u_3", "u_2", None],
         "tags": [["env:prod", "vip"], ["env:dev", "category:coding"], [], None],
-        "metadata": ['{"feature": "triage", "a": {"b": "deep", "n": 5}}', "{}", None, '{"feature": "search"}'],
+        "metadata": [
+            '{"feature": "triage", "a": {"b": "deep", "n": 5}}', "{}", None, '{"feature": "search"}'
+        ],
         "category": ["coding", "writing", "writing", "search"],
         "input_tokens": [100, 250, 500, 800],
         "output_tokens": [10, 20, None, 300],
@@ -325,6 +341,11 @@ REQUESTS = pl.DataFrame(
     },
     schema_overrides={"tags": pl.List(pl.String())},
 )
+
+
+def condition_id(value: object) -> str:
+    """Test ids: the condition as written (the expected values add nothing)."""
+    return value if isinstance(value, str) else ""
 
 
 def evaluate(policy: Policy, expr: Callable[[EvalContext], pl.Expr]) -> list[Any]:
@@ -365,7 +386,7 @@ def matches(condition: str, book: PriceBook) -> list[bool]:
     ("{metadata.a: deep}", [False, False, False, False]),
     ("{tag: vip}", [True, False, False, False]),
     ("{tag: [vip, 'env:dev']}", [True, True, False, False]),
-], ids=lambda value: value if isinstance(value, str) else "")
+], ids=condition_id)
 def test_value_conditions(book: PriceBook, condition: str, expected: list[bool]) -> None:
     assert matches(condition, book) == expected
 
@@ -384,7 +405,7 @@ def test_value_conditions(book: PriceBook, condition: str, expected: list[bool])
     ("{provider: bedrock}", [False, True, False, False]),  # the logged provider
     ("{provider: hosted_vllm}", [False, False, False, True]),  # no canonical id
     ("{provider: [openai, bedrock]}", [True, True, False, False]),
-], ids=lambda value: value if isinstance(value, str) else "")
+], ids=condition_id)
 def test_model_and_provider_conditions(book: PriceBook, condition: str, expected: list[bool]) -> None:
     assert matches(condition, book) == expected
 
@@ -398,7 +419,7 @@ def test_model_and_provider_conditions(book: PriceBook, condition: str, expected
     ("{input_tokens: {gt: 100, lt: 800}}", [False, True, True, False]),
     ("{output_tokens: {lt: 1000}}", [True, True, False, True]),  # unknown output never matches
     ("{output_tokens: {gte: 0}}", [True, True, False, True]),
-], ids=lambda value: value if isinstance(value, str) else "")
+], ids=condition_id)
 def test_token_bounds(book: PriceBook, condition: str, expected: list[bool]) -> None:
     assert matches(condition, book) == expected
 
@@ -412,7 +433,7 @@ def test_token_bounds(book: PriceBook, condition: str, expected: list[bool]) -> 
     ("{prompt: {keywords: [.*]}}", [False, False, False, False]),
     ("{system: {keywords: [json, terse]}}", [True, False, False, True]),
     ("{system: {regex: '\\.$'}}", [True, True, False, True]),  # null text never matches
-], ids=lambda value: value if isinstance(value, str) else "")
+], ids=condition_id)
 def test_text_conditions(book: PriceBook, condition: str, expected: list[bool]) -> None:
     assert matches(condition, book) == expected
 
@@ -424,9 +445,10 @@ def test_text_conditions(book: PriceBook, condition: str, expected: list[bool]) 
     ("{not: {metadata.feature: triage}}", [False, True, True, True]),  # a missing value is "not triage"
     ("{not: {any: [{user: u_1}, {status: error}]}}", [False, True, False, True]),
     ("{provider: anthropic, mode: batch}", [False, False, True, False]),  # clauses of a mapping all hold
-    ("{category: coding, input_tokens: {lt: 500}, prompt: {keywords: [traceback]}}", [True, False, False, False]),
+    ("{category: coding, input_tokens: {lt: 500}, prompt: {keywords: [traceback]}}",
+     [True, False, False, False]),
     ("{category: writing, not: {tag: 'env:dev'}}", [False, False, True, False]),
-], ids=lambda value: value if isinstance(value, str) else "")
+], ids=condition_id)
 def test_combined_conditions(book: PriceBook, condition: str, expected: list[bool]) -> None:
     assert matches(condition, book) == expected
 
@@ -436,7 +458,7 @@ def test_only_text_conditions_need_the_prompt_text(book: PriceBook) -> None:
     assert not when("{any: [{user: u_1}, {not: {input_tokens: {lt: 5}}}]}", book).needs_text
 
 
-# --- categories ----------------------------------------------------------------------------------------------
+# --- categories ---------------------------------------------------------------------------------------------
 
 
 def categories(policy_text: str, book: PriceBook) -> list[str]:
@@ -480,12 +502,13 @@ def test_a_policy_without_categories_keeps_the_logged_category(book: PriceBook) 
     assert categories("routes:\n  - to: keep\n", book) == REQUESTS["category"].to_list()
 
 
-# --- --what-if MODEL --where CONDITION ------------------------------------------------------------------------
+# --- --what-if MODEL --where CONDITION ----------------------------------------------------------------------
 
 
 def test_what_if_without_where_sends_all_traffic_to_each_model(book: PriceBook) -> None:
     policies = what_if_policies(["gpt-4o-mini", "anthropic/claude-haiku-4-5"], [], book)
-    assert [policy.name for policy in policies] == ["what-if openai/gpt-4o-mini", "what-if anthropic/claude-haiku-4-5"]
+    assert [policy.name for policy in policies] == [
+        "what-if openai/gpt-4o-mini", "what-if anthropic/claude-haiku-4-5"]
     assert [[(route.to, route.when.always) for route in policy.routes] for policy in policies] == [
         [("openai/gpt-4o-mini", True)], [("anthropic/claude-haiku-4-5", True)]]
 
@@ -493,13 +516,13 @@ def test_what_if_without_where_sends_all_traffic_to_each_model(book: PriceBook) 
 def test_where_conditions_scope_the_route_and_keep_the_rest(book: PriceBook) -> None:
     [policy] = what_if_policies(["gpt-4o-mini"], ["category=coding", "metadata.feature = triage, search",
                                                   "input_tokens<500", "output_tokens>=10"], book)
-    assert policy.name == ("what-if openai/gpt-4o-mini where category=coding and metadata.feature = triage, search "
-                           "and input_tokens<500 and output_tokens>=10")
+    assert policy.name == ("what-if openai/gpt-4o-mini where category=coding and "
+                           "metadata.feature = triage, search and input_tokens<500 and output_tokens>=10")
     route, rest = policy.routes
     assert (route.to, rest.to, rest.when.always) == ("openai/gpt-4o-mini", KEEP, True)
     assert evaluate(policy, route.when.expr) == [True, False, False, False]
-    [wider] = what_if_policies(["gpt-4o-mini"], ["category=coding,search", "input_tokens<=800", "output_tokens>10"],
-                               book)
+    wider_where = ["category=coding,search", "input_tokens<=800", "output_tokens>10"]
+    [wider] = what_if_policies(["gpt-4o-mini"], wider_where, book)
     assert evaluate(wider, wider.routes[0].when.expr) == [False, False, False, True]
 
 
@@ -512,9 +535,9 @@ def test_where_token_comparisons(book: PriceBook, where: str, comparison: str) -
 
 @pytest.mark.parametrize(("models", "where", "message"), [
     (["gpt-4o-mini"], ["category"], "--where 'category': expected field=value, or field<N for token counts"),
-    (["gpt-4o-mini"], ["input_tokens<lots"], "--where 'input_tokens<lots': < compares a token count with a whole "
-                                             "number"),
-    (["gpt-4o-mini"], ["user=u_1", "user=u_2"], "--where: user is given twice; list the values instead: user=a,b"),
+    (["gpt-4o-mini"], ["input_tokens<lots"], "--where 'input_tokens<lots': < compares a token count"),
+    (["gpt-4o-mini"], ["user=u_1", "user=u_2"],
+     "--where: user is given twice; list the values instead: user=a,b"),
     (["gpt-4o-mini"], ["team=growth"], "--where: unknown condition 'team'"),
     (["gpt-4o-mini"], ["status=failed"], "--where: never matches: status is one of"),
     (["gpt-4o-mini"], ["input_tokens>500", "input_tokens<100"], "--where: input_tokens is given twice"),
@@ -529,12 +552,12 @@ def test_what_if_usage_errors(book: PriceBook, models: list[str], where: list[st
     assert str(caught.value).startswith(message)
 
 
-# --- routecost policy check ------------------------------------------------------------------------------------
+# --- routecost policy check ---------------------------------------------------------------------------------
 
 
 def routecost(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "routecost", *args], capture_output=True, text=True, cwd=REPO,
-                          timeout=60, check=False)
+    return subprocess.run([sys.executable, "-m", "routecost", *args], capture_output=True, text=True,
+                          cwd=REPO, timeout=60, check=False)
 
 
 def test_policy_check_prints_one_ok_line_per_valid_file() -> None:
@@ -543,8 +566,9 @@ def test_policy_check_prints_one_ok_line_per_valid_file() -> None:
     assert (result.returncode, result.stderr) == (0, "")
     lines = result.stdout.splitlines()
     assert [line.split(": ok: ")[0] for line in lines] == list(map(str, EXAMPLE_POLICIES))
-    assert f"{REPO / 'policies' / 'code-cascade.yaml'}: ok: 'code-cascade': 2 category rules, 1 routes, 1 cascades; " \
-           "sends traffic to: anthropic/claude-haiku-4-5" in lines
+    code_cascade = REPO / "policies" / "code-cascade.yaml"
+    assert (f"{code_cascade}: ok: 'code-cascade': 2 category rules, 1 routes, 1 cascades; "
+            "sends traffic to: anthropic/claude-haiku-4-5") in lines
 
 
 def test_policy_check_accepts_price_file_models_with_prices(tmp_path: Path) -> None:

@@ -12,9 +12,10 @@ Prices used (USD per million tokens, the providers' published price sheets):
   Batch API:         50% of the standard prices (requests dated before the catalog's batch prices)
 
 Counterfactual rules (``simulate/counterfactual.py``): input tokens carry over exactly between
-models sharing an encoding; across families they scale by ``tokens.TOKENIZER_DEFAULTS`` (o200k 1.00,
-anthropic 1.15) with a ±10% range; output keeps its length with a 0.8-1.25 range on another model;
-prompt-cache reads and writes stay warm on the same model and go cold (plain input) on another.
+models sharing an encoding; across families they scale by ``tokens.TOKENIZER_DEFAULTS`` (o200k
+1.00, anthropic 1.15, gemini 1.03) with a ±10% range; output keeps its length with a 0.8-1.25
+range on another model; prompt-cache reads and writes stay warm on the same model and go cold
+(plain input) on another.
 """
 
 from __future__ import annotations
@@ -90,22 +91,19 @@ def batch_output_line(model: str, prompt: int, completion: int) -> dict[str, Any
             "response": {"status_code": 200, "request_id": "r", "body": body}}
 
 
+def write_text(path: Path, text: str) -> str:
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
 def project(tmp_path: Path, records: Sequence[dict[str, Any]], policies: Sequence[str] = (), *,
             prices: str | None = None, what_if: Sequence[str] = (), where: Sequence[str] = ()) -> Audit:
     """Audit the records with the given policy files (YAML text) and price file."""
     log = write_jsonl(tmp_path / "log.jsonl", records)
-    policy_paths = []
-    for index, text in enumerate(policies):
-        path = tmp_path / f"policy{index}.yaml"
-        path.write_text(text, encoding="utf-8")
-        policy_paths.append(str(path))
-    prices_path = None
-    if prices is not None:
-        prices_path = tmp_path / "prices.yaml"
-        prices_path.write_text(prices, encoding="utf-8")
-    return run_audit(AuditOptions(paths=[str(log)], reader=ReaderConfig(workers=1), policy_paths=policy_paths,
-                                  what_if=what_if, where=where, as_of=AS_OF,
-                                  prices_path=None if prices_path is None else str(prices_path)))
+    policy_paths = [write_text(tmp_path / f"policy{index}.yaml", text) for index, text in enumerate(policies)]
+    prices_path = None if prices is None else write_text(tmp_path / "prices.yaml", prices)
+    return run_audit(AuditOptions(paths=[str(log)], reader=ReaderConfig(workers=1), prices_path=prices_path,
+                                  policy_paths=policy_paths, what_if=what_if, where=where, as_of=AS_OF))
 
 
 def column(audit: Audit, policy: str, name: str) -> list[Any]:
@@ -201,10 +199,11 @@ def test_model_condition_matches_the_canonical_name_exactly_or_by_glob(tmp_path:
     audit = project(tmp_path, records, [policy])
     # gpt-4o-mini-2024-07-18 is not "gpt-4o" and not "gpt-4.*": it stays where it was
     assert column(audit, "p", "routed_model") == [MINI, MINI, "openai/gpt-4.1-mini"]
-    assert column(audit, "p", "projected_cost_usd") == pytest.approx([ON_MINI, ON_MINI, ON_GPT41_MINI], rel=REL)
+    assert column(audit, "p", "projected_cost_usd") == pytest.approx(
+        [ON_MINI, ON_MINI, ON_GPT41_MINI], rel=REL)
     # baseline 4500 + 270 + 3600 (gpt-4.1), projected 270 + 270 + 720
-    assert audit.report.policies[0].savings_usd == pytest.approx(((4500 + 270 + 3600) - (270 + 270 + 720)) / MTOK,
-                                                                 rel=REL)
+    assert audit.report.policies[0].savings_usd == pytest.approx(
+        ((4500 + 270 + 3600) - (270 + 270 + 720)) / MTOK, rel=REL)
 
 
 def test_provider_condition_routes_only_that_providers_requests(tmp_path: Path) -> None:
@@ -223,7 +222,8 @@ def test_failed_requests_cost_nothing_under_every_policy(tmp_path: Path) -> None
     records = [failed_record("gpt-4o"), chat_record(GPT4O, 1000, 200)]
     route = ("name: route\nroutes:\n  - when: {status: error}\n    to: gpt-4.1\n"
              "  - when: {status: ok}\n    to: gpt-4o-mini\n")
-    cascade = "name: cascade\ncascades:\n  - try: gpt-4o-mini\n    escalate_to: gpt-4.1\n    escalate_rate: 0.5\n"
+    cascade = ("name: cascade\ncascades:\n"
+               "  - try: gpt-4o-mini\n    escalate_to: gpt-4.1\n    escalate_rate: 0.5\n")
     audit = project(tmp_path, records, [route, cascade])
     assert column(audit, "route", "routed_model") == ["openai/gpt-4.1", MINI]
     assert column(audit, "route", "projected_cost_usd") == pytest.approx([0.0, ON_MINI], rel=REL)
@@ -273,9 +273,10 @@ routes:
 
 def category_records() -> list[dict[str, Any]]:
     return [
-        chat_record(GPT4O, 1000, 200, tags=["team:support"], user="Traceback in my script"),  # code: first rule
-        chat_record(GPT4O, 1000, 200, tags=["team:support"], user="Reset my password"),       # support
-        chat_record(GPT4O, 1000, 200, user="Plan a trip"),                                     # other
+        # "code" (the first rule), though it is also tagged team:support
+        chat_record(GPT4O, 1000, 200, tags=["team:support"], user="Traceback in my script"),
+        chat_record(GPT4O, 1000, 200, tags=["team:support"], user="Reset my password"),  # support
+        chat_record(GPT4O, 1000, 200, user="Plan a trip"),  # other
     ]
 
 
@@ -284,7 +285,8 @@ def test_first_matching_category_rule_and_first_matching_route_win(tmp_path: Pat
     assert column(audit, "triage", "category") == ["code", "support", "other"]
     # support matches both routes and takes the first; no route matches "other", which stays on gpt-4o
     assert column(audit, "triage", "routed_model") == ["openai/gpt-4.1", MINI, "openai/gpt-4o"]
-    assert column(audit, "triage", "projected_cost_usd") == pytest.approx([ON_GPT41, ON_MINI, ON_GPT4O], rel=REL)
+    assert column(audit, "triage", "projected_cost_usd") == pytest.approx(
+        [ON_GPT41, ON_MINI, ON_GPT4O], rel=REL)
     by_name = categories(audit)
     code, support, other = by_name["code"], by_name["support"], by_name["other"]
     assert (code.requests, code.routed) == (1, {"openai/gpt-4.1": 100.0})
@@ -346,14 +348,16 @@ routes:
     ], rel=REL)
     projection = audit.report.policies[0]
     assert projection.cost_usd == pytest.approx((1070 + 2520 + 720) / MTOK, rel=REL)
-    assert projection.savings_usd == pytest.approx(((4000 + 4500 + 4500) - (1070 + 2520 + 720)) / MTOK, rel=REL)
+    assert projection.savings_usd == pytest.approx(
+        ((4000 + 4500 + 4500) - (1070 + 2520 + 720)) / MTOK, rel=REL)
 
 
 def test_cascade_range_covers_the_try_output_but_not_the_kept_escalation(tmp_path: Path) -> None:
     record = chat_record(GPT4O, 1000, 200, cached=400)
     policy = "name: c\ncascades:\n  - try: gpt-4o-mini\n    escalate_to: keep\n    escalate_rate: 0.2\n"
     row = only_category(project(tmp_path, [record], [policy]))
-    # input on gpt-4o-mini 1000 x $0.15 = 150 exactly; output 200 x $0.60 = 120 in 0.8-1.25; escalation 0.2 x 4000
+    # input on gpt-4o-mini 1000 x $0.15 = 150 exactly; output 200 x $0.60 = 120 in 0.8-1.25;
+    # escalation on the logged gpt-4o, cache warm and no range: 0.2 x 4000
     assert row.cost_usd == pytest.approx((150 + 120 + 0.2 * 4000) / MTOK, rel=REL)
     assert row.low_usd == pytest.approx((150 + 0.8 * 120 + 0.2 * 4000) / MTOK, rel=REL)
     assert row.high_usd == pytest.approx((150 + 1.25 * 120 + 0.2 * 4000) / MTOK, rel=REL)
@@ -380,11 +384,13 @@ def test_cached_tokens_go_cold_on_another_model_and_stay_cached_on_the_same(tmp_
     # baseline: 500 x $2.50 + 1500 x $1.25 + 100 x $10 = 4125 / MTOK
     baseline = (500 * 2.50 + 1500 * 1.25 + 100 * 10.00) / MTOK
     # on gpt-4o-mini all 2000 input tokens are plain input (not 500 x $0.15 + 1500 x $0.075)
-    assert column(audit, "mini", "projected_cost_usd") == pytest.approx([(2000 * 0.15 + 100 * 0.60) / MTOK], rel=REL)
+    assert column(audit, "mini", "projected_cost_usd") == pytest.approx(
+        [(2000 * 0.15 + 100 * 0.60) / MTOK], rel=REL)
     for index, name in ((1, "same"), (2, "kept")):
         assert column(audit, name, "projected_cost_usd") == pytest.approx([baseline], rel=REL)
         row = only_category(audit, index)
-        assert (row.cost_usd, row.low_usd, row.high_usd) == pytest.approx((baseline, baseline, baseline), rel=REL)
+        assert (row.cost_usd, row.low_usd, row.high_usd) == pytest.approx(
+            (baseline, baseline, baseline), rel=REL)
         assert row.savings_usd == pytest.approx(0.0, abs=1e-15)
 
 
@@ -393,8 +399,8 @@ def test_anthropic_cache_reads_and_writes_go_cold_on_another_model(tmp_path: Pat
     audit = project(tmp_path, [record], ["name: p\nroutes:\n  - to: claude-haiku-4-5\n"])
     row = only_category(audit)
     # baseline: 500 x $3 + 1000 reads x $0.30 + 2000 writes x $3.75 + 100 x $15 = 10800 / MTOK
-    assert row.baseline_cost_usd == pytest.approx((500 * 3.00 + 1000 * 0.30 + 2000 * 3.75 + 100 * 15.00) / MTOK,
-                                                  rel=REL)
+    assert row.baseline_cost_usd == pytest.approx(
+        (500 * 3.00 + 1000 * 0.30 + 2000 * 3.75 + 100 * 15.00) / MTOK, rel=REL)
     # haiku (same tokenizer): 3500 plain input x $1 + 100 x $5 (warm it would be 500 + 100 + 2500 + 500)
     assert row.cost_usd == pytest.approx((3500 * 1.00 + 100 * 5.00) / MTOK, rel=REL)
 
@@ -426,7 +432,7 @@ def test_cross_family_scales_input_with_a_range(tmp_path: Path, target: str, pri
 CL100K_CONVERSATION = [
     {"role": "system", "content": "Tu es un assistant méticuleux. Réponds en français, sans emoji 🤖."},
     {"role": "user", "content": "Explique la tokenisation: naïveté, café, straße, 東京, ½ + ¾ = 1¼."},
-    {"role": "assistant", "content": "Les mots rares sont découpés en sous-mots; les caractères CJK coûtent plus."},
+    {"role": "assistant", "content": "Les mots rares sont découpés; les caractères CJK coûtent plus."},
 ]
 CL100K_QUESTION = "Et pour du code? `def añadir(x): return x + 1` 👍"
 
@@ -444,7 +450,8 @@ def test_cl100k_to_o200k_counts_the_logged_prompt_with_both_encodings(tmp_path: 
                          history=CL100K_CONVERSATION[1:], user=CL100K_QUESTION)
     audit = project(tmp_path, [record], ["name: p\nroutes:\n  - to: gpt-4o\n"])
     # the logged cl100k prompt becomes exactly the o200k count on gpt-4o; output 50 x $10 in 0.8-1.25
-    assert column(audit, "p", "projected_cost_usd") == pytest.approx([(o200k * 2.50 + 50 * 10.00) / MTOK], rel=REL)
+    assert column(audit, "p", "projected_cost_usd") == pytest.approx(
+        [(o200k * 2.50 + 50 * 10.00) / MTOK], rel=REL)
     row = only_category(audit)
     assert row.baseline_cost_usd == pytest.approx((cl100k * 30.00 + 50 * 60.00) / MTOK, rel=REL)
     assert row.low_usd == pytest.approx((o200k * 2.50 + 0.8 * 50 * 10.00) / MTOK, rel=REL)
@@ -457,9 +464,10 @@ def test_cl100k_to_o200k_counts_the_logged_prompt_with_both_encodings(tmp_path: 
 
 def what_if_records() -> list[dict[str, Any]]:
     return [
-        chat_record(GPT4O, 300, 100, metadata={"feature": "triage"}),                # 300 x 2.50 + 100 x 10 = 1750
-        chat_record(GPT4O, 3000, 100, metadata={"feature": "triage"}),               # 3000 x 2.50 + 1000 = 8500
-        chat_record("gpt-4.1-2025-04-14", 300, 100, metadata={"feature": "chat"}),  # 300 x 2 + 100 x 8 = 1400
+        # baselines: 300 x $2.50 + 100 x $10 = 1750; 3000 x $2.50 + 1000 = 8500; 300 x $2 + 100 x $8 = 1400
+        chat_record(GPT4O, 300, 100, metadata={"feature": "triage"}),
+        chat_record(GPT4O, 3000, 100, metadata={"feature": "triage"}),
+        chat_record("gpt-4.1-2025-04-14", 300, 100, metadata={"feature": "chat"}),
     ]
 
 
@@ -497,15 +505,15 @@ def test_json_report_policies_follow_the_contract(tmp_path: Path) -> None:
     assert policy["cost_usd"] == pytest.approx((3600 + 270 + 4500) / MTOK, rel=REL)
     assert policy["savings_usd"] == pytest.approx((13500 - 8370) / MTOK, rel=REL)
     assert policy["savings_pct"] == pytest.approx(100 * 5130 / 13500, rel=REL)  # 38%
-    contract = {"category", "requests", "baseline_cost_usd", "cost_usd", "savings_usd", "savings_pct", "low_usd",
-                "high_usd", "routed"}
+    contract = {"category", "requests", "baseline_cost_usd", "cost_usd", "savings_usd", "savings_pct",
+                "low_usd", "high_usd", "routed"}
     by_name = {row["category"]: row for row in policy["categories"]}
     assert all(contract <= row.keys() for row in by_name.values())
     support = by_name["support"]
     assert support["requests"] == 1
     assert support["routed"] == {MINI: 100.0}
-    assert [support[key] for key in ("baseline_cost_usd", "cost_usd", "savings_usd", "savings_pct")] == pytest.approx(
-        [4500 / MTOK, 270 / MTOK, 4230 / MTOK, 94.0], rel=REL)
+    money = [support[key] for key in ("baseline_cost_usd", "cost_usd", "savings_usd", "savings_pct")]
+    assert money == pytest.approx([4500 / MTOK, 270 / MTOK, 4230 / MTOK, 94.0], rel=REL)
     # gpt-4o -> gpt-4o-mini: input 150 exact, output 120 in 0.8-1.25
     assert [support["low_usd"], support["high_usd"]] == pytest.approx(
         [(150 + 0.8 * 120) / MTOK, (150 + 1.25 * 120) / MTOK], rel=REL)
@@ -521,5 +529,6 @@ def test_requests_the_baseline_cannot_price_are_left_out_of_the_comparison(tmp_p
     row = only_category(audit)
     assert (row.requests, row.priced_requests) == (2, 1)
     assert (row.baseline_cost_usd, row.cost_usd) == pytest.approx((4500 / MTOK, 270 / MTOK), rel=REL)
-    assert row.savings_pct == pytest.approx(100 * 4230 / 4500, rel=REL)  # 94%, not diluted by the unpriced one
+    # 94%, not diluted by the unpriced request
+    assert row.savings_pct == pytest.approx(100 * 4230 / 4500, rel=REL)
     assert row.routed == {MINI: 100.0}

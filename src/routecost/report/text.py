@@ -133,12 +133,19 @@ def routed_text(routed: dict[str, float], limit: int = 2) -> str:
 
 
 def policy_category_rows(report: AuditReport, projection: PolicyProjection) -> list[list[str]]:
-    return [
+    """One row per category, then the policy's total."""
+    rows = [
         [row.category, format_count(row.requests), routed_text(row.routed), format_usd(row.baseline_cost_usd),
          format_usd(row.cost_usd), format_range(row.low_usd, row.high_usd), format_usd(row.savings_usd),
          format_pct(row.savings_pct), format_usd(report.over_30_days(row.cost_usd))]
         for row in projection.categories
     ]
+    rows.append(["total", format_count(sum(row.requests for row in projection.categories)), "",
+                 format_usd(projection.baseline_cost_usd), format_usd(projection.cost_usd),
+                 format_range(projection.total("low_usd"), projection.total("high_usd")),
+                 format_usd(projection.savings_usd), format_pct(projection.savings_pct),
+                 format_usd(report.over_30_days(projection.cost_usd))])
+    return rows
 
 
 def policy_notes(report: AuditReport) -> list[str]:
