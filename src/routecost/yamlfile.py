@@ -87,6 +87,9 @@ def _to_python(node: yaml.Node, key_path: KeyPath, positions: dict[KeyPath, Posi
             if not isinstance(key, str | int | float | bool):
                 raise YamlError(f"{name}:{key_node.start_mark.line + 1}: keys must be plain values")
             key_text = str(key)
+            if key_text in result:
+                raise YamlError(f"{name}:{key_node.start_mark.line + 1}:{key_node.start_mark.column + 1}: "
+                                f"duplicate key {key_text!r} (the earlier one would be silently replaced)")
             positions[(*key_path, key_text)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             result[key_text] = _to_python(value_node, (*key_path, key_text), positions, name)
         return result

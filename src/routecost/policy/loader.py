@@ -137,8 +137,10 @@ class PolicyParser:
     def _model(self, key_path: KeyPath, value: Any, allow_keep: bool = True) -> str:
         if not isinstance(value, str) or not value.strip():
             raise self.fail(key_path, "expected a model such as openai/gpt-4o-mini" + (" or keep" if allow_keep else ""))
-        if value == KEEP and allow_keep:
-            return KEEP
+        if value == KEEP:
+            if allow_keep:
+                return KEEP
+            raise self.fail(key_path, "`keep` is not a model here: name one such as openai/gpt-4o-mini")
         resolved = self.book.model(value.strip())
         if isinstance(resolved, Unpriced):
             raise self.fail(key_path, f"unknown model {value!r}: {resolved.reason}")
@@ -187,11 +189,13 @@ class PolicyParser:
 
     def _clauses(self, key_path: KeyPath, key: str, value: Any, category_names: set[str] | None) -> list[Clause]:
         if key == "any":
-            if not isinstance(value, list) or not value:
-                raise self.fail(key_path, "`any` is a non-empty list of conditions")
+            if not isinstance(value, list) or not value or any(item is None for item in value):
+                raise self.fail(key_path, "`any` is a non-empty list of conditions, none of them empty")
             return [AnyOf(tuple(self._condition((*key_path, index), item, category_names)
                                 for index, item in enumerate(value)))]
         if key == "not":
+            if value is None:
+                raise self.fail(key_path, "`not` needs a condition to negate")
             return [Not(self._condition(key_path, value, category_names))]
         if key in COUNT_FIELDS:
             return self._bounds(key_path, key, value)

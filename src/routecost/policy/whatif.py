@@ -50,6 +50,8 @@ def _where_mapping(conditions: Sequence[str]) -> dict[str, Any]:
             raise UsageError(f"--where: {field} is given twice; list the values instead: {field}=a,b")
         if operator == "=":
             values = [part.strip() for part in value.split(",") if part.strip()]
+            if not values:
+                raise UsageError(f"--where {text!r}: give at least one value after =")
             mapping[field] = values if len(values) > 1 else values[0]
             continue
         if not value.isdigit():
