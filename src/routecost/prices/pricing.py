@@ -15,7 +15,7 @@ from datetime import datetime
 import polars as pl
 
 from routecost.prices.catalog import BATCH, FLEX, PRIORITY, STANDARD, PriceBook, PricedModel, Unpriced
-from routecost.prices.rates import RATE_CLASSES
+from routecost.prices.rates import RATE_CLASSES, RateCard
 from routecost.records import BILLED_STATUSES, MODE_BATCH, TOKEN_COLUMNS
 
 NO_USAGE = "no usage logged and no text to count"
@@ -65,16 +65,21 @@ def apply_rates(
     Rows are requests by default; for summed groups, ``input_tokens`` gives the input that decides
     the long-context band and ``requests`` the number of requests (per-request fees). ``extra``
     columns are computed while the rates are joined (for ``cost_parts``)."""
-    frame = frame.with_columns(price_instant=_instant_expr(priced_models, as_of))
-    cards, rates, assumptions = _rate_tables(frame, priced_models, book)
+    card_of = ["model_key", "price_context", "price_instant"]
+    keys = frame.select(pl.col("model_key"), pl.col("price_context"),
+                        _instant_expr(priced_models, as_of).alias("price_instant"))
+    cards, rates, assumptions = _rate_tables(keys, priced_models, book)
     threshold_columns = [name for name in cards.columns if name.startswith("threshold_")]
-    frame = (
-        frame.join(cards, on=["model_key", "price_context", "price_instant"], how="left", maintain_order="left")
-        .with_columns(band=band_expr(threshold_columns, input_tokens))
-        .join(rates, on=["card_key", "band"], how="left", maintain_order="left")
-        .with_columns(cost_usd=cost_expr() if requests is None else cost_parts(requests).total, **(extra or {}))
+    # The card is found with a join on the three key columns alone, and the rates are gathered by
+    # position, so the (wide) frame itself is never copied by a join.
+    card_columns = keys.join(cards, on=card_of, how="left", maintain_order="left").drop(card_of)
+    bands = max(len(threshold_columns) + 1, 1)
+    rate_index = pl.col("card_key") * bands + band_expr(threshold_columns, input_tokens)
+    rate_values = {name: pl.lit(rates[name]).gather(rate_index) for name in RATE_COLUMNS}
+    priced = frame.hstack(card_columns).with_columns(**rate_values).with_columns(
+        cost_usd=cost_expr() if requests is None else cost_parts(requests).total, **(extra or {})
     )
-    return frame.drop("price_instant", "card_key", "band", *threshold_columns, *RATE_COLUMNS), assumptions
+    return priced.drop("card_key", *threshold_columns, *RATE_COLUMNS), assumptions
 
 
 def price_context_expr() -> pl.Expr:
@@ -199,8 +204,9 @@ def window_start(time_of_day: pl.Expr, boundaries: tuple[int, ...]) -> pl.Expr:
 def _rate_tables(
     frame: pl.DataFrame, priced_models: list[PricedModel], book: PriceBook
 ) -> tuple[pl.DataFrame, pl.DataFrame, Counter[str]]:
-    """Rate cards for each distinct (model, context, instant), as join-ready tables: the cards with
-    their long-context thresholds, and the rates of each card's bands."""
+    """Rate cards for each distinct (model, context, instant): the cards with their long-context
+    thresholds, to join on; and the rates, one row per (card, band) at position card * bands + band,
+    to gather from (a card with fewer thresholds repeats its last band's rates)."""
     distinct = (
         frame.filter(pl.col("model_key").is_not_null())
         .group_by("model_key", "price_context", "price_instant")
@@ -208,27 +214,24 @@ def _rate_tables(
         .sort("model_key", "price_context", "price_instant")
     )
     assumptions: Counter[str] = Counter()
-    card_rows: list[tuple[int, str, datetime, int, tuple[int, ...]]] = []
+    card_rows: list[tuple[int, str, datetime, int, RateCard]] = []
     rate_rows: list[tuple[object, ...]] = []
     for card_key, (model_key, context, instant, requests) in enumerate(distinct.iter_rows()):
         priced = book.card(priced_models[model_key], instant, context)
         if priced.assumption:
             assumptions[priced.assumption] += requests
-        card = priced.card
-        card_rows.append((model_key, context, instant, card_key, card.thresholds))
-        for band in range(len(card.thresholds) + 1):
-            rate_rows.append((card_key, band, *(card.rate(rate_class, band) for rate_class in RATE_CLASSES)))
-    most = max((len(row[-1]) for row in card_rows), default=0)
+        card_rows.append((model_key, context, instant, card_key, priced.card))
+    most = max((len(row[-1].thresholds) for row in card_rows), default=0)
+    for card_key, *_, card in card_rows:
+        for band in range(most + 1):
+            rates_band = min(band, len(card.thresholds))
+            rate_rows.append(tuple(card.rate(rate_class, rates_band) for rate_class in RATE_CLASSES))
     threshold_names = [f"threshold_{index + 1}" for index in range(most)]
     cards = pl.DataFrame(
-        [(*row[:-1], *row[-1], *([None] * (most - len(row[-1])))) for row in card_rows],
+        [(*row[:-1], *row[-1].thresholds, *([None] * (most - len(row[-1].thresholds)))) for row in card_rows],
         schema={"model_key": pl.Int32(), "price_context": pl.String(), "price_instant": pl.Datetime("us", "UTC"),
                 "card_key": pl.Int64(), **dict.fromkeys(threshold_names, pl.Int64())},
         orient="row",
     )
-    rates = pl.DataFrame(
-        rate_rows,
-        schema={"card_key": pl.Int64(), "band": pl.Int8(), **dict.fromkeys(RATE_COLUMNS, pl.Float64())},
-        orient="row",
-    )
+    rates = pl.DataFrame(rate_rows, schema=dict.fromkeys(RATE_COLUMNS, pl.Float64()), orient="row")
     return cards, rates, assumptions

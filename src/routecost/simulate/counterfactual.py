@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import polars as pl
@@ -46,14 +46,39 @@ class Ratio:
         return cls(value, value, value)
 
 
+def family_weight(family: str, overrides: Mapping[str, float] | None = None) -> float:
+    """Tokens per o200k token for a tokenizer family (the user's table first, then the defaults)."""
+    table = {**TOKENIZER_DEFAULTS, **(overrides or {})}
+    return table.get(family, table["other"])
+
+
 def input_ratio(source_model: str, target_model: str, overrides: Mapping[str, float] | None = None) -> Ratio:
     """Target tokens per source token for the same text (1 for the same encoding)."""
     source, target = tokenizer_family(source_model), tokenizer_family(target_model)
     if source == target:
         return Ratio.exact()
-    table = {**TOKENIZER_DEFAULTS, **(overrides or {})}
-    point = table.get(target, table["other"]) / table.get(source, table["other"])
+    point = family_weight(target, overrides) / family_weight(source, overrides)
     return Ratio(point, point * (1 - CROSS_FAMILY_UNCERTAINTY), point * (1 + CROSS_FAMILY_UNCERTAINTY))
+
+
+def input_ratio_exprs(
+    source: pl.Expr, target: pl.Expr, models: Iterable[str], overrides: Mapping[str, float] | None = None
+) -> dict[str, pl.Expr]:
+    """``input_ratio`` for every row at once: ``input_scale``, ``input_low``, ``input_high`` columns
+    from the source and target model-id columns (``models`` lists the ids they may hold)."""
+    families = {model: tokenizer_family(model) for model in models}
+    weights = {model: family_weight(family, overrides) for model, family in families.items()}
+    scale = target.replace_strict(weights, default=None, return_dtype=pl.Float64()) / source.replace_strict(
+        weights, default=None, return_dtype=pl.Float64()
+    )
+    same_family = source.replace_strict(families, default=None, return_dtype=pl.String()) == target.replace_strict(
+        families, default=None, return_dtype=pl.String()
+    )
+    return {
+        "input_scale": scale,
+        "input_low": pl.when(same_family).then(scale).otherwise(scale * (1 - CROSS_FAMILY_UNCERTAINTY)),
+        "input_high": pl.when(same_family).then(scale).otherwise(scale * (1 + CROSS_FAMILY_UNCERTAINTY)),
+    }
 
 
 def counterfactual_tokens(same_model: pl.Expr, input_scale: pl.Expr, output_scale: pl.Expr) -> dict[str, pl.Expr]:

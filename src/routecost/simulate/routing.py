@@ -23,7 +23,12 @@ from routecost.policy.model import KEEP, Policy
 from routecost.prices.catalog import PriceBook, PricedModel, Unpriced
 from routecost.prices.pricing import apply_rates, cost_parts
 from routecost.records import BILLED_STATUSES
-from routecost.simulate.counterfactual import OUTPUT_RATIO_RANGE, counterfactual_tokens, input_ratio
+from routecost.simulate.counterfactual import (
+    OUTPUT_RATIO_RANGE,
+    counterfactual_tokens,
+    input_ratio,
+    input_ratio_exprs,
+)
 from routecost.simulate.text_ratios import exact_openai_ratios
 from routecost.sources.texts import text_columns
 from routecost.tokens import tokenizer_family
@@ -200,40 +205,34 @@ def _carry_tokens(
 ) -> pl.DataFrame:
     """The legs' tokens as they would have been on each leg's model (counterfactual rules)."""
     pairs = legs.filter(pl.col("in_scope")).select("model_id", "leg_model").unique().sort("model_id", "leg_model")
-    ratios = [input_ratio(source, target, tokenizer_ratios) for source, target in pairs.iter_rows()]
-    pair_table = pairs.with_columns(
-        input_scale=pl.Series([ratio.point for ratio in ratios], dtype=pl.Float64()),
-        input_low=pl.Series([ratio.low for ratio in ratios], dtype=pl.Float64()),
-        input_high=pl.Series([ratio.high for ratio in ratios], dtype=pl.Float64()),
-    )
-    legs = legs.join(pair_table, on=["model_id", "leg_model"], how="left", maintain_order="left")
+    models = set(pairs["model_id"].to_list()) | set(pairs["leg_model"].to_list())
+    legs = legs.with_columns(**input_ratio_exprs(pl.col("model_id"), pl.col("leg_model"), models, tokenizer_ratios))
     legs = exact_openai_ratios(legs, base)
     same = pl.col("leg_model") == pl.col("model_id")
-    legs = legs.join(_output_ratio_table(output_ratios), on=["category", "leg_model"], how="left",
-                     maintain_order="left").with_columns(
-        output_scale=pl.when(same).then(1.0).otherwise(pl.col("measured_output").fill_null(1.0)),
-        output_low=pl.when(same).then(1.0).when(pl.col("measured_output").is_not_null())
-        .then(pl.col("measured_output")).otherwise(OUTPUT_RATIO_RANGE[0]),
-        output_high=pl.when(same).then(1.0).when(pl.col("measured_output").is_not_null())
-        .then(pl.col("measured_output")).otherwise(OUTPUT_RATIO_RANGE[1]),
+    measured = _measured_output_expr(output_ratios)
+    legs = legs.with_columns(
+        output_scale=pl.when(same).then(1.0).otherwise(measured.fill_null(1.0)),
+        output_low=pl.when(same).then(1.0).otherwise(measured.fill_null(OUTPUT_RATIO_RANGE[0])),
+        output_high=pl.when(same).then(1.0).otherwise(measured.fill_null(OUTPUT_RATIO_RANGE[1])),
     )
     families = {
         f"{tokenizer_family(source)}->{tokenizer_family(target)} x{ratio.point:.2f}"
-        for (source, target), ratio in zip(pairs.iter_rows(), ratios, strict=True)
-        if ratio.low != ratio.high
+        for source, target in pairs.iter_rows()
+        if (ratio := input_ratio(source, target, tokenizer_ratios)).low != ratio.high
     }
     if families:
         notes.append(f"tokenizer table ratios used (+/-10%): {', '.join(sorted(families))}")
     return legs.with_columns(**counterfactual_tokens(same, pl.col("input_scale"), pl.col("output_scale")))
 
 
-def _output_ratio_table(output_ratios: OutputRatios | None) -> pl.DataFrame:
-    items = sorted((output_ratios or {}).items())
-    return pl.DataFrame(
-        {"category": [category for (category, _), _ in items], "leg_model": [model for (_, model), _ in items],
-         "measured_output": [ratio for _, ratio in items]},
-        schema={"category": pl.String(), "leg_model": pl.String(), "measured_output": pl.Float64()},
-    )
+def _measured_output_expr(output_ratios: OutputRatios | None) -> pl.Expr:
+    """The measured output-length ratio of a leg's (category, model); null where not measured."""
+    expression: pl.Expr = pl.lit(None, dtype=pl.Float64())
+    for (category, model), ratio in sorted((output_ratios or {}).items()):
+        expression = pl.when((pl.col("category") == category) & (pl.col("leg_model") == model)).then(
+            pl.lit(ratio)
+        ).otherwise(expression)
+    return expression
 
 
 def _price_legs(legs: pl.DataFrame, book: PriceBook, as_of: datetime) -> pl.DataFrame:
