@@ -146,6 +146,7 @@ class PriceBook:
         self._snapshot = get_snapshot()
         self._resolved: dict[tuple[str | None, str], PricedModel | Unpriced] = {}
         self._by_id: dict[str, PricedModel] = {}
+        self._cards: dict[tuple[str, datetime, str], PricedCard] = {}
 
     @property
     def catalog_version(self) -> str:
@@ -201,7 +202,14 @@ class PriceBook:
         )
 
     def card(self, model: PricedModel, when: datetime, context: str = STANDARD) -> PricedCard:
-        """The model's rates at ``when`` (timezone-aware) under a price context."""
+        """The model's rates at ``when`` (timezone-aware) under a price context (cached: the
+        baseline, every policy and every reference ask for the same few cards)."""
+        key = (model.model_id, when, context)
+        if key not in self._cards:
+            self._cards[key] = self._card(model, when, context)
+        return self._cards[key]
+
+    def _card(self, model: PricedModel, when: datetime, context: str) -> PricedCard:
         if model.custom is not None:
             return PricedCard(flat_card(model.custom.rates_per_unit))
         priced = self._catalog_card(model, when, context)

@@ -144,29 +144,25 @@ def project_policy(
         in_scope=pl.col("cost_usd").is_not_null() & pl.col("status").is_in(BILLED_STATUSES)
         & ~pl.col("gateway_cache_hit").fill_null(False),
     )
-    main_legs = base.select(*LEG_COLUMNS, "in_scope", leg_model=pl.col("routed_model"), weight=pl.lit(1.0))
-    escalations = base.filter(pl.col("in_scope") & pl.col("cascade_try").is_not_null()).select(
-        *LEG_COLUMNS, "in_scope", leg_model=pl.col("cascade_escalate"), weight=pl.col("escalate_rate")
-    )
+    # A request that stays on its logged model costs what it cost; only moved requests are repriced.
+    moved = pl.col("in_scope") & ((pl.col("routed_model") != pl.col("model_id")) | pl.col("cascade_try").is_not_null())
+    legs = pl.concat([
+        base.filter(moved).select(*LEG_COLUMNS, "in_scope", leg_model=pl.col("routed_model"), weight=pl.lit(1.0)),
+        base.filter(moved & pl.col("cascade_try").is_not_null()).select(
+            *LEG_COLUMNS, "in_scope", leg_model=pl.col("cascade_escalate"), weight=pl.col("escalate_rate")
+        ),
+    ])
     notes: list[str] = []
-    main = _price_legs(_carry_tokens(main_legs, base, tokenizer_ratios, output_ratios, notes), book, as_of)
-    projected = main.select("_row", "in_scope", "leg_cost", "leg_low", "leg_high")
-    if not escalations.is_empty():
-        extra = _price_legs(_carry_tokens(escalations, base, tokenizer_ratios, output_ratios, notes), book, as_of)
-        sums = extra.group_by("_row").agg(pl.col("leg_cost", "leg_low", "leg_high").sum().name.prefix("extra_"))
-        projected = projected.join(sums, on="_row", how="left", maintain_order="left").with_columns(
-            (pl.col(name) + pl.col(f"extra_{name}").fill_null(0.0)).alias(name)
-            for name in ("leg_cost", "leg_low", "leg_high")
-        )
-    unbilled = pl.col("cost_usd") == 0
-    rows = base.select("category", "routed_model", "cost_usd").hstack(projected.select(
-        projected_cost_usd=pl.when(pl.col("in_scope")).then(pl.col("leg_cost")),
-        projected_low_usd=pl.when(pl.col("in_scope")).then(pl.col("leg_low")),
-        projected_high_usd=pl.when(pl.col("in_scope")).then(pl.col("leg_high")),
-        in_scope=pl.col("in_scope"),
-    )).with_columns(
-        pl.when(unbilled & ~pl.col("in_scope")).then(pl.lit(0.0)).otherwise(pl.col(name)).alias(name)
-        for name in ("projected_cost_usd", "projected_low_usd", "projected_high_usd")
+    priced = _price_legs(_carry_tokens(legs, base, tokenizer_ratios, output_ratios, notes), book, as_of)
+    sums = priced.group_by("_row").agg(pl.col("leg_cost", "leg_low", "leg_high").sum())
+    stays = base.select(
+        pl.when(pl.col("in_scope")).then(pl.col("cost_usd")).when(pl.col("cost_usd") == 0).then(pl.lit(0.0))
+    ).to_series()
+    rows = base.select("category", "routed_model", "cost_usd", "in_scope").with_columns(
+        # Series.scatter writes in place: each column scatters into its own copy
+        projected_cost_usd=stays.clone().scatter(sums["_row"], sums["leg_cost"]),
+        projected_low_usd=stays.clone().scatter(sums["_row"], sums["leg_low"]),
+        projected_high_usd=stays.clone().scatter(sums["_row"], sums["leg_high"]),
     )
     return PolicyProjection(policy=policy, categories=_by_category(rows), rows=rows.select(ROW_OUTPUTS),
                             assumptions=sorted(set(notes)))
