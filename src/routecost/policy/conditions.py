@@ -32,6 +32,8 @@ from typing import Literal
 
 import polars as pl
 
+from routecost.categories import METADATA_PREFIX
+
 Comparison = Literal["lt", "lte", "gt", "gte", "eq"]
 TextField = Literal["prompt", "system"]
 TEXT_COLUMNS: dict[TextField, str] = {"prompt": "last_user_message", "system": "system_prompt"}
@@ -39,7 +41,6 @@ VALUE_FIELDS = ("category", "model", "provider", "status", "mode", "user", "tag"
 COUNT_FIELDS = ("input_tokens", "output_tokens")
 STATUSES = ("ok", "error", "incomplete", "cancelled", "expired")
 MODES = ("batch", "realtime")
-METADATA_PREFIX = "metadata."
 
 
 @dataclass(frozen=True)

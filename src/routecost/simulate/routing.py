@@ -16,9 +16,9 @@ from datetime import datetime
 
 import polars as pl
 
-from routecost.categories import metadata_value_expr
+from routecost.categories import metadata_columns
 from routecost.errors import UsageError
-from routecost.policy.conditions import METADATA_PREFIX, EvalContext
+from routecost.policy.conditions import EvalContext
 from routecost.policy.model import KEEP, Policy
 from routecost.prices.catalog import PriceBook, PricedModel, Unpriced
 from routecost.prices.pricing import apply_rates, cost_parts
@@ -119,9 +119,7 @@ def prepare_inputs(priced: pl.DataFrame, policies: Sequence[Policy]) -> PolicyIn
         frame = frame.hstack(text_columns(priced))
     keys = sorted({key for policy in policies for key in policy.metadata_keys})
     if keys:
-        frame = frame.hstack(priced.select(
-            metadata_value_expr(key).alias(f"{METADATA_PREFIX}{key}") for key in keys
-        ))
+        frame = frame.hstack(metadata_columns(priced, keys))
     context = EvalContext(
         logged_models=tuple(priced["model"].drop_nulls().unique().sort().to_list()),
         model_ids=tuple(priced["model_id"].drop_nulls().unique().sort().to_list()),
@@ -164,7 +162,8 @@ def project_policy(
         projected_low_usd=stays.clone().scatter(sums["_row"], sums["leg_low"]),
         projected_high_usd=stays.clone().scatter(sums["_row"], sums["leg_high"]),
     )
-    return PolicyProjection(policy=policy, categories=_by_category(rows), rows=rows.select(ROW_OUTPUTS),
+    kept = rows.select(ROW_OUTPUTS).with_columns(pl.col("category", "routed_model").cast(pl.Categorical))
+    return PolicyProjection(policy=policy, categories=_by_category(rows), rows=kept,
                             assumptions=sorted(set(notes)))
 
 
