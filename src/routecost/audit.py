@@ -167,7 +167,9 @@ def run_audit(options: AuditOptions, on_progress: ProgressCallback | None = None
     policies = load_policies(options, book)
     read = read_logs(options.paths, options.reader, on_progress)
     requests = with_category(estimate_missing_usage(read.requests), options.category_key)
+    read.requests = requests.clear()  # the priced frame supersedes it; do not keep both alive
     priced = price_requests(requests, book, options.as_of)
+    del requests
     report = summarize(read, priced, book, options)
     report.policies = project_policies(priced, policies, book, options)
     return Audit(report=report, priced=priced, book=book, as_of=options.as_of)
