@@ -55,7 +55,7 @@ INVALID_POLICIES = [
         name: p
         route:
           - to: keep
-        """, 2, 1, "unknown key 'route' (expected one of: name, description, categories, routes, cascades)",
+        """, 2, 1, "unknown key 'route' (expected one of: name, description, categories, routes, cascades, cache, batch)",
         id="unknown-top-level-key"),
     pytest.param("""
         routes:
@@ -215,7 +215,7 @@ INVALID_POLICIES = [
         name: nothing
         categories:
           - name: all
-        """, 2, 1, "the policy has no `routes` or `cascades`: it would change nothing",
+        """, 2, 1, "the policy has no `routes`, `cascades`, `cache` or `batch`: it would change nothing",
         id="no-routes-or-cascades"),
     pytest.param("""
         routes:

@@ -51,6 +51,9 @@ SOURCE_COLUMNS: tuple[str, ...] = (
     "metadata",
     "gateway_cache_hit",
     "custom_id",
+    "prompt_print",
+    "temperature",
+    "has_tools",
 )
 
 CANONICAL_SCHEMA: dict[str, pl.DataType] = {
@@ -83,9 +86,19 @@ CANONICAL_SCHEMA: dict[str, pl.DataType] = {
     "custom_id": pl.String(),
     "request_source": pl.String(),
     "request_offset": pl.Int64(),
+    "system_key": pl.Int64(),
+    "system_bytes": pl.Int64(),
+    "history_key": pl.Int64(),
+    "history_bytes": pl.Int64(),
+    "prompt_key": pl.Int64(),
+    "prompt_bytes": pl.Int64(),
+    "temperature": pl.Float64(),
+    "has_tools": pl.Boolean(),
 }
+PROMPT_PRINT_COLUMNS = ("system_key", "system_bytes", "history_key", "history_bytes", "prompt_key", "prompt_bytes")
+"""Prompt fingerprints (``sources/prompts.py``), read only when a policy simulates caches."""
 
-_CONVERTED_IN_BULK = ("ts", "tags", "metadata")
+_CONVERTED_IN_BULK = ("ts", "tags", "metadata", "prompt_print")
 SOURCE_SCHEMA: dict[str, pl.DataType] = {
     name: CANONICAL_SCHEMA[name] for name in SOURCE_COLUMNS if name not in _CONVERTED_IN_BULK
 }
@@ -127,6 +140,9 @@ def source_row(
     metadata: Any = None,
     gateway_cache_hit: bool | None = None,
     custom_id: str | None = None,
+    prompt_print: tuple[int, ...] | None = None,
+    temperature: float | None = None,
+    has_tools: bool | None = None,
 ) -> tuple[Any, ...]:
     """One request as a tuple in ``SOURCE_COLUMNS`` order (a tuple, because a million of them are built).
 
@@ -159,6 +175,9 @@ def source_row(
         metadata,
         gateway_cache_hit,
         custom_id,
+        prompt_print,
+        temperature,
+        has_tools,
     )
 
 
@@ -182,6 +201,7 @@ def build_source_frame(
     }
     data.update((name, pl.Series(name, values, dtype=PROVENANCE_SCHEMA[name])) for name, values in provenance.items())
     timestamps, unreadable = _timestamps(columns["ts"])
+    data.update(_prompt_print_columns(columns["prompt_print"]))
     frame = pl.DataFrame(data).with_columns(
         ts=timestamps,
         tags=pl.Series([None if tags is None else TAG_SEPARATOR.join(tags) for tags in columns["tags"]],
@@ -216,3 +236,13 @@ def _epoch_number(value: Any) -> float | None:
     if value.__class__ is datetime:
         return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).timestamp()
     return value
+
+
+def _prompt_print_columns(prints: Sequence[tuple[int, ...] | None]) -> dict[str, pl.Series]:
+    """The fingerprint tuples as six columns (all null when prompts were not fingerprinted)."""
+    if list(prints).count(None) == len(prints):
+        return {name: pl.Series(name, [None] * len(prints), dtype=pl.Int64()) for name in PROMPT_PRINT_COLUMNS}
+    return {
+        name: pl.Series(name, [None if value is None else value[index] for value in prints], dtype=pl.Int64())
+        for index, name in enumerate(PROMPT_PRINT_COLUMNS)
+    }

@@ -7,6 +7,7 @@ conditions that can never be true, and rules that can never be reached.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from routecost.categories import UNCATEGORIZED
@@ -28,11 +29,31 @@ from routecost.policy.conditions import (
     keywords_regex,
     regex_problem,
 )
-from routecost.policy.model import KEEP, Cascade, CategoryRule, Policy, Route
+from routecost.policy.model import (
+    KEEP,
+    BatchRule,
+    Cascade,
+    CategoryRule,
+    ExactCache,
+    Policy,
+    PromptCache,
+    Route,
+    SemanticCache,
+)
 from routecost.prices.catalog import PriceBook, Unpriced
 from routecost.yamlfile import KeyPath, YamlDocument, load_yaml, parse_yaml
 
-POLICY_KEYS = ("name", "description", "categories", "routes", "cascades")
+POLICY_KEYS = ("name", "description", "categories", "routes", "cascades", "cache", "batch")
+CACHE_KEYS = ("exact", "semantic", "prompt")
+EXACT_KEYS = ("ttl", "when", "max_entries", "include")
+EXACT_INCLUDES = ("streaming", "sampled", "tools")
+SEMANTIC_KEYS = ("threshold", "ttl", "when", "false_hit_rate")
+PROMPT_KEYS = ("when", "ttl", "breakpoints")
+BREAKPOINTS = ("system", "history", "prompt")
+WRITE_TTLS = ("5m", "1h")
+BATCH_KEYS = ("when", "max_delay")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 CATEGORY_KEYS = ("name", "when", "from")
 ROUTE_KEYS = ("when", "to")
 CASCADE_KEYS = ("when", "try", "escalate_to", "escalate_rate")
@@ -66,17 +87,107 @@ class PolicyParser:
         names = {rule.name for rule in categories} | {UNCATEGORIZED}
         open_ended = not categories or any(rule.from_field for rule in categories)
         category_names = None if open_ended else names
+        cache = self._mapping(("cache",), data.get("cache", {}), CACHE_KEYS)
         policy = Policy(
             name=self._text(("name",), data.get("name", self.document.path)),
             description=self._text(("description",), data.get("description", "")),
             categories=categories,
             routes=self._routes(data.get("routes", []), category_names),
             cascades=self._cascades(data.get("cascades", []), category_names),
+            exact_cache=self._exact_cache(cache.get("exact"), category_names),
+            semantic_cache=self._semantic_cache(cache.get("semantic"), category_names),
+            prompt_cache=self._prompt_cache(cache.get("prompt"), category_names),
+            batch=self._batch(data.get("batch", []), category_names),
             source=self.document.path,
         )
-        if not policy.routes and not policy.cascades:
-            raise self.fail((), "the policy has no `routes` or `cascades`: it would change nothing")
+        if not policy.levers:
+            raise self.fail((), "the policy has no `routes`, `cascades`, `cache` or `batch`: it would change nothing")
         return policy
+
+    def _mapping(self, key_path: KeyPath, value: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(key_path, f"expected a mapping with {', '.join(allowed)}")
+        self.document.check_keys(key_path, value, allowed)
+        return value
+
+    def _duration(self, key_path: KeyPath, value: Any) -> float:
+        """``30s``, ``5m``, ``24h``, ``2d`` as seconds."""
+        match = _DURATION.match(value) if isinstance(value, str) else None
+        if match is None or float(match.group(1)) <= 0:
+            raise self.fail(key_path, "a duration such as 30s, 5m, 24h or 2d")
+        return float(match.group(1)) * _SECONDS[match.group(2)]
+
+    def _share(self, key_path: KeyPath, value: Any, low: float = 0.0, high: float = 1.0) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            raise self.fail(key_path, f"a number between {low:g} and {high:g}")
+        return float(value)
+
+    def _exact_cache(self, value: Any, category_names: set[str] | None) -> ExactCache | None:
+        if value is None:
+            return None
+        path: KeyPath = ("cache", "exact")
+        block = self._mapping(path, value, EXACT_KEYS)
+        if "ttl" not in block:
+            raise self.fail(path, "an exact cache needs a `ttl` (how long an answer is kept), e.g. 24h")
+        includes = block.get("include", [])
+        if not isinstance(includes, list) or any(item not in EXACT_INCLUDES for item in includes):
+            raise self.fail((*path, "include"), f"a list of: {', '.join(EXACT_INCLUDES)}")
+        max_entries = block.get("max_entries")
+        if max_entries is not None and (isinstance(max_entries, bool) or not isinstance(max_entries, int)
+                                        or max_entries < 1):
+            raise self.fail((*path, "max_entries"), "a whole number of entries, at least 1")
+        return ExactCache(
+            ttl_s=self._duration((*path, "ttl"), block["ttl"]),
+            when=self._condition((*path, "when"), block.get("when"), category_names),
+            max_entries=max_entries,
+            include_streaming="streaming" in includes,
+            include_sampled="sampled" in includes,
+            include_tools="tools" in includes,
+        )
+
+    def _semantic_cache(self, value: Any, category_names: set[str] | None) -> SemanticCache | None:
+        if value is None:
+            return None
+        path: KeyPath = ("cache", "semantic")
+        block = self._mapping(path, value, SEMANTIC_KEYS)
+        for key in ("threshold", "ttl"):
+            if key not in block:
+                raise self.fail(path, f"a semantic cache needs `{key}`")
+        return SemanticCache(
+            threshold=self._share((*path, "threshold"), block["threshold"], -1.0, 1.0),
+            ttl_s=self._duration((*path, "ttl"), block["ttl"]),
+            when=self._condition((*path, "when"), block.get("when"), category_names),
+            false_hit_rate=self._share((*path, "false_hit_rate"), block.get("false_hit_rate", 0.05)),
+        )
+
+    def _prompt_cache(self, value: Any, category_names: set[str] | None) -> PromptCache | None:
+        if value is None:
+            return None
+        path: KeyPath = ("cache", "prompt")
+        block = self._mapping(path, value or {}, PROMPT_KEYS)
+        write_ttl = block.get("ttl", "5m")
+        if write_ttl not in WRITE_TTLS:
+            raise self.fail((*path, "ttl"), f"Anthropic cache writes last {' or '.join(WRITE_TTLS)}")
+        breakpoints = block.get("breakpoints", ["system", "history"])
+        if not isinstance(breakpoints, list) or not breakpoints or any(b not in BREAKPOINTS for b in breakpoints):
+            raise self.fail((*path, "breakpoints"), f"a list of: {', '.join(BREAKPOINTS)}")
+        return PromptCache(
+            when=self._condition((*path, "when"), block.get("when"), category_names),
+            write_ttl=write_ttl,
+            breakpoints=tuple(breakpoint for breakpoint in BREAKPOINTS if breakpoint in breakpoints),
+        )
+
+    def _batch(self, value: Any, category_names: set[str] | None) -> tuple[BatchRule, ...]:
+        rules: list[BatchRule] = []
+        for index, raw in enumerate(self._list("batch", value)):
+            path: KeyPath = ("batch", index)
+            rule = self._rule(path, raw, BATCH_KEYS)
+            rules.append(BatchRule(
+                max_delay_s=self._duration((*path, "max_delay"), rule.get("max_delay", "24h")),
+                when=self._condition((*path, "when"), rule.get("when"), category_names),
+            ))
+        self._check_reachable("batch", [rule.when.always for rule in rules])
+        return tuple(rules)
 
     def _text(self, key_path: KeyPath, value: Any) -> str:
         if not isinstance(value, str | int | float) or isinstance(value, bool):

@@ -16,6 +16,8 @@ from routecost.policy.conditions import ALWAYS, METADATA_PREFIX, Condition, Eval
 
 KEEP = "keep"
 """A route target meaning: the model the request was logged on."""
+LEVERS = ("routing", "exact_cache", "semantic_cache", "prompt_cache", "batching")
+"""The cost levers, in the order the report lists their savings."""
 
 
 @dataclass(frozen=True)
@@ -56,26 +58,106 @@ class Cascade:
 
 
 @dataclass(frozen=True)
+class ExactCache:
+    """A response cache keyed on (routed model, prompt, sampling parameters)."""
+
+    ttl_s: float
+    when: Condition = ALWAYS
+    max_entries: int | None = None
+    include_streaming: bool = False
+    include_sampled: bool = False
+    """Requests with temperature > 0 (their answers vary) are left out unless opted in."""
+    include_tools: bool = False
+
+
+@dataclass(frozen=True)
+class SemanticCache:
+    """A cache answering a request with an earlier one whose prompt embeds close enough."""
+
+    threshold: float
+    ttl_s: float
+    when: Condition = ALWAYS
+    false_hit_rate: float = 0.05
+    """Share of semantic hits assumed to serve a wrong answer, until replay measures it."""
+
+
+@dataclass(frozen=True)
+class PromptCache:
+    """Providers' prefix caches on the routed traffic (automatic for OpenAI and Gemini; at the
+    breakpoints, with a 5-minute or 1-hour write, for Anthropic)."""
+
+    when: Condition = ALWAYS
+    write_ttl: str = "5m"
+    breakpoints: tuple[str, ...] = ("system", "history")
+
+
+@dataclass(frozen=True)
+class BatchRule:
+    """Latency-tolerant requests sent to the provider's batch API (about 50% off)."""
+
+    max_delay_s: float
+    when: Condition = ALWAYS
+
+
+@dataclass(frozen=True)
 class Policy:
     name: str
     categories: tuple[CategoryRule, ...] = ()
     routes: tuple[Route, ...] = ()
     cascades: tuple[Cascade, ...] = ()
+    exact_cache: ExactCache | None = None
+    semantic_cache: SemanticCache | None = None
+    prompt_cache: PromptCache | None = None
+    batch: tuple[BatchRule, ...] = ()
     description: str = ""
     source: str | None = None
 
     @property
+    def levers(self) -> tuple[str, ...]:
+        """The cost levers the policy pulls, in the order savings are attributed to them."""
+        present = {
+            "routing": bool(self.routes or self.cascades),
+            "exact_cache": self.exact_cache is not None,
+            "semantic_cache": self.semantic_cache is not None,
+            "prompt_cache": self.prompt_cache is not None,
+            "batching": bool(self.batch),
+        }
+        return tuple(lever for lever in LEVERS if present[lever])
+
+    def only(self, lever: str) -> Policy:
+        """The same policy pulling one lever alone (the others as logged)."""
+        return Policy(
+            name=f"{self.name} ({lever} only)",
+            categories=self.categories,
+            routes=self.routes if lever == "routing" else (),
+            cascades=self.cascades if lever == "routing" else (),
+            exact_cache=self.exact_cache if lever == "exact_cache" else None,
+            semantic_cache=self.semantic_cache if lever == "semantic_cache" else None,
+            prompt_cache=self.prompt_cache if lever == "prompt_cache" else None,
+            batch=self.batch if lever == "batching" else (),
+        )
+
+    @property
     def conditions(self) -> list[Condition]:
+        caches = [cache.when for cache in (self.exact_cache, self.semantic_cache, self.prompt_cache) if cache]
         return [
             *(rule.when for rule in self.categories),
             *(route.when for route in self.routes),
             *(cascade.when for cascade in self.cascades),
+            *caches,
+            *(rule.when for rule in self.batch),
         ]
 
     @property
+    def needs_fingerprints(self) -> bool:
+        """Whether the policy simulates caches (which compare prompts)."""
+        return self.exact_cache is not None or self.prompt_cache is not None
+
+    @property
     def needs_text(self) -> bool:
-        """Whether any condition reads the prompt text (which must then be read from the logs)."""
-        return any(condition.needs_text for condition in self.conditions)
+        """Whether the prompt text must be read from the logs: for prompt conditions, and to embed
+        prompts for a semantic cache."""
+        return self.semantic_cache is not None or any(condition.needs_text for condition in self.conditions)
 
     @property
     def metadata_keys(self) -> set[str]:

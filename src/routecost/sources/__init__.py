@@ -49,6 +49,9 @@ FORMATS: tuple[LogFormat, ...] = (
 
 FORMATS_BY_NAME: dict[str, LogFormat] = {log_format.name: log_format for log_format in FORMATS}
 
+PROMPTED_FORMATS: tuple[LogFormat, ...] = tuple(wrapper.PROMPTED.get(f.name, f) for f in FORMATS)
+"""The same formats, fingerprinting prompts where the request is logged (for cache simulations)."""
+
 
 def format_named(name: str) -> LogFormat:
     try:
@@ -57,4 +60,4 @@ def format_named(name: str) -> LogFormat:
         raise UsageError(f"unknown format {name!r}; known formats: {', '.join(FORMATS_BY_NAME)}") from None
 
 
-__all__ = ["FORMATS", "FORMATS_BY_NAME", "LogFormat", "RequestText", "format_named"]
+__all__ = ["FORMATS", "FORMATS_BY_NAME", "PROMPTED_FORMATS", "LogFormat", "RequestText", "format_named"]

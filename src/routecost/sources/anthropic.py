@@ -95,6 +95,9 @@ def message_row(message: Message, envelope: Envelope = NO_ENVELOPE) -> tuple[Any
         envelope.metadata,  # metadata
         None,  # gateway_cache_hit
         envelope.custom_id,  # custom_id
+        envelope.prompt_print,  # prompt_print
+        envelope.temperature,  # temperature
+        envelope.has_tools,  # has_tools
     )
 
 

@@ -116,6 +116,9 @@ def response_row(response: GenerateContentResponse, envelope: Envelope = NO_ENVE
         envelope.metadata,  # metadata
         None,  # gateway_cache_hit
         envelope.custom_id,  # custom_id
+        envelope.prompt_print,  # prompt_print
+        envelope.temperature,  # temperature
+        envelope.has_tools,  # has_tools
     )
 
 

@@ -120,6 +120,9 @@ def chat_row(body: ChatCompletion, envelope: Envelope = NO_ENVELOPE) -> tuple[An
         envelope.metadata,  # metadata
         None,  # gateway_cache_hit
         envelope.custom_id,  # custom_id
+        envelope.prompt_print,  # prompt_print
+        envelope.temperature,  # temperature
+        envelope.has_tools,  # has_tools
     )
 
 
@@ -151,6 +154,9 @@ def responses_row(body: ResponseObject, envelope: Envelope = NO_ENVELOPE) -> tup
         envelope.metadata or _raw_or_none(body.metadata),  # metadata
         None,  # gateway_cache_hit
         envelope.custom_id,  # custom_id
+        envelope.prompt_print,  # prompt_print
+        envelope.temperature,  # temperature
+        envelope.has_tools,  # has_tools
     )
 
 

@@ -30,7 +30,7 @@ import polars as pl
 
 from routecost.errors import InputError, UsageError
 from routecost.records import BILLED_STATUSES, build_source_frame, empty_requests
-from routecost.sources import FORMATS
+from routecost.sources import FORMATS, PROMPTED_FORMATS
 from routecost.sources.base import LogFormat, NotARequest, RecordError
 from routecost.sources.mapping import load_mapping, mapped_format
 from routecost.sources.parallel import RangeResult, load_frame, read_ranges, splittable
@@ -130,11 +130,14 @@ class ReaderConfig:
     mapping_path: str | None = None
     strict: bool = False
     workers: int = 1
+    fingerprint_prompts: bool = False
+    """Read each request's prompt fingerprints (``prompts.py``): only cache simulations need them."""
 
     def formats(self) -> tuple[LogFormat, ...]:
+        formats = PROMPTED_FORMATS if self.fingerprint_prompts else FORMATS
         if self.mapping_path is None:
-            return FORMATS
-        return (*FORMATS, mapped_format(load_mapping(self.mapping_path)))
+            return formats
+        return (*formats, mapped_format(load_mapping(self.mapping_path)))
 
     def forced(self) -> LogFormat | None:
         if self.forced_format is None:

@@ -11,7 +11,7 @@ request: it is counted and costs nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -26,6 +26,7 @@ from routecost.sources.base import (
     has_keys,
     sub,
 )
+from routecost.sources.prompts import ChatMessage, PromptPrint, fingerprint, sampling_bytes
 
 _FAILED_STATUSES = {"error", "failed", "failure", "errored"}
 
@@ -33,6 +34,48 @@ _FAILED_STATUSES = {"error", "failed", "failure", "errored"}
 class WrappedRequest(Struct):
     model: str | None = None
     stream: bool | None = None
+
+
+class PromptedRequest(WrappedRequest):
+    """The request with what the cache simulations fingerprint (see ``prompts.py``); read only when
+    a policy simulates caches, since it costs a little more to decode."""
+
+    messages: list[ChatMessage] | None = None
+    system: msgspec.Raw = msgspec.Raw(b"")
+    instructions: str | None = None
+    input: str | list[ChatMessage] | None = None
+    contents: list[ChatMessage] | None = None
+    systemInstruction: msgspec.Raw = msgspec.Raw(b"")
+    tools: msgspec.Raw = msgspec.Raw(b"")
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    max_completion_tokens: int | None = None
+    max_output_tokens: int | None = None
+    seed: int | None = None
+    n: int | None = None
+    response_format: msgspec.Raw = msgspec.Raw(b"")
+    tool_choice: msgspec.Raw = msgspec.Raw(b"")
+    stop: msgspec.Raw = msgspec.Raw(b"")
+
+
+def request_print(request: PromptedRequest) -> tuple[PromptPrint | None, float | None, bool]:
+    """A request's fingerprints, temperature and whether it offers tools."""
+    messages = request.messages or request.contents
+    if messages is None and isinstance(request.input, list):
+        messages = request.input
+    elif messages is None and isinstance(request.input, str):
+        messages = [ChatMessage(role="user", content=msgspec.Raw(msgspec.json.encode(request.input)))]
+    instructions = msgspec.json.encode(request.instructions) if request.instructions else b""
+    raw_sampling = {name: raw for name, raw in (("response_format", request.response_format),
+                                                ("tool_choice", request.tool_choice), ("stop", request.stop)) if raw}
+    sampling = sampling_bytes(temperature=request.temperature, top_p=request.top_p, seed=request.seed, n=request.n,
+                              max_tokens=request.max_tokens or request.max_completion_tokens
+                              or request.max_output_tokens, **raw_sampling)
+    print_ = fingerprint([request.system, request.systemInstruction, instructions, request.tools],
+                         messages or [], sampling)
+    has_tools = bool(request.tools) and bytes(request.tools) not in (b"null", b"[]")
+    return print_, request.temperature, has_tools
 
 
 class WrapperFields(Struct):
@@ -110,58 +153,61 @@ def _is_wrapper(record: Mapping[str, Any]) -> bool:
     return has_keys(record, "request", "response") and isinstance(record.get("request"), Mapping)
 
 
-def _wrapped(
-    name: str,
-    body_type: Any,
-    body_matches: Callable[[Mapping[str, Any]], bool],
-    body_row: Callable[[Any, Envelope], tuple[Any, ...]],
-    request_text: Callable[[Mapping[str, Any]], RequestText],
-    answer: Callable[[Mapping[str, Any]], str],
-) -> LogFormat:
-    """A wrapper around one provider body type, read with that provider's rules."""
-    struct = msgspec.defstruct(f"Wrapped{name.title().replace('-', '')}", [("response", body_type)],
+def prompted_envelope(fields: Any) -> Envelope:
+    """The envelope of a wrapper decoded with its request's fingerprints."""
+    prompt_print, temperature, has_tools = request_print(fields.request) if fields.request else (None, None, None)
+    return msgspec.structs.replace(envelope_of(fields), prompt_print=prompt_print, temperature=temperature,
+                                   has_tools=has_tools)
+
+
+class Body(NamedTuple):
+    """A provider body a wrapper may hold, and the provider's rules for reading it."""
+
+    struct: Any
+    matches: Callable[[Mapping[str, Any]], bool]
+    row: Callable[[Any, Envelope], tuple[Any, ...]]
+    request_text: Callable[[Mapping[str, Any]], RequestText]
+    answer: Callable[[Mapping[str, Any]], str]
+
+
+def _wrapped(name: str, body: Body, prompted: bool = False) -> LogFormat:
+    """A wrapper around one provider body type, read with that provider's rules (``prompted``: with
+    the request's fingerprints, for the cache simulations)."""
+    fields: list[tuple[Any, ...]] = [("response", body.struct)]
+    if prompted:
+        fields.append(("request", PromptedRequest | None, None))
+    struct = msgspec.defstruct(f"Wrapped{name.title().replace('-', '')}{'Prompted' if prompted else ''}", fields,
                                bases=(WrapperFields,), gc=False, kw_only=True)
+    envelope = prompted_envelope if prompted else envelope_of
 
     def texts(record: Mapping[str, Any]) -> RequestText:
-        asked = request_text(sub(record, "request"))
-        return RequestText(system=asked.system, messages=asked.messages, answer=answer(sub(record, "response")))
+        asked = body.request_text(sub(record, "request"))
+        return RequestText(system=asked.system, messages=asked.messages, answer=body.answer(sub(record, "response")))
 
     return LogFormat(
         name=f"wrapped-{name}",
         struct=struct,
-        matches=lambda record: _is_wrapper(record) and body_matches(sub(record, "response")),
-        to_row=lambda record: body_row(record.response, envelope_of(record)),
+        matches=lambda record: _is_wrapper(record) and body.matches(sub(record, "response")),
+        to_row=lambda record: body.row(record.response, envelope(record)),
         texts=texts,
     )
 
 
-WRAPPED_CHAT = _wrapped(
-    "openai-chat", openai.ChatBody, openai.is_chat_body, openai.chat_row, openai.chat_request_text, openai.chat_answer
+_BODIES: dict[str, Body] = {
+    "openai-chat": Body(openai.ChatBody, openai.is_chat_body, openai.chat_row, openai.chat_request_text,
+                    openai.chat_answer),
+    "openai-responses": Body(openai.ResponseObject, openai.is_responses_body, openai.responses_row,
+                         openai.chat_request_text, openai.responses_answer),
+    "anthropic-message": Body(anthropic.Message, anthropic.is_message, anthropic.message_row, anthropic.request_text,
+                          anthropic.message_answer),
+    "gemini-response": Body(gemini.GenerateContentResponse, gemini.is_response, gemini.response_row,
+                        gemini.request_text, gemini.response_answer),
+}
+WRAPPED_CHAT, WRAPPED_RESPONSES, WRAPPED_ANTHROPIC, WRAPPED_GEMINI = (
+    _wrapped(name, body) for name, body in _BODIES.items()
 )
-WRAPPED_RESPONSES = _wrapped(
-    "openai-responses",
-    openai.ResponseObject,
-    openai.is_responses_body,
-    openai.responses_row,
-    openai.chat_request_text,
-    openai.responses_answer,
-)
-WRAPPED_ANTHROPIC = _wrapped(
-    "anthropic-message",
-    anthropic.Message,
-    anthropic.is_message,
-    anthropic.message_row,
-    anthropic.request_text,
-    anthropic.message_answer,
-)
-WRAPPED_GEMINI = _wrapped(
-    "gemini-response",
-    gemini.GenerateContentResponse,
-    gemini.is_response,
-    gemini.response_row,
-    gemini.request_text,
-    gemini.response_answer,
-)
+PROMPTED = {f"wrapped-{name}": _wrapped(name, body, prompted=True) for name, body in _BODIES.items()}
+"""The same wrapper formats, fingerprinting each request's prompt (same names)."""
 
 
 def _request_text_any(request: Mapping[str, Any]) -> RequestText:
