@@ -7,6 +7,7 @@ the costs the logs carry themselves.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -165,7 +166,10 @@ def run_audit(options: AuditOptions, on_progress: ProgressCallback | None = None
     user_prices = load_user_prices(options.prices_path) if options.prices_path else NO_USER_PRICES
     book = PriceBook(user_prices)
     policies = load_policies(options, book)
-    read = read_logs(options.paths, options.reader, on_progress)
+    reader = options.reader
+    if any(policy.needs_fingerprints for policy in policies):
+        reader = dataclasses.replace(reader, fingerprint_prompts=True)
+    read = read_logs(options.paths, reader, on_progress)
     requests = with_category(estimate_missing_usage(read.requests), options.category_key)
     read.requests = requests.clear()  # the priced frame supersedes it; do not keep both alive
     priced = price_requests(requests, book, options.as_of)

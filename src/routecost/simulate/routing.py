@@ -1,11 +1,21 @@
-"""Apply a routing policy to the priced requests: where each request would go, and at what cost.
+"""Apply a policy to the priced requests: where each request would go, and at what cost.
+
+The levers are applied in time order over the whole log, in this order: routing (routes and
+cascades pick each request's model), the exact response cache and the semantic cache (a hit is
+answered without a model call and costs nothing), the providers' prompt caches (which prefixes
+are warm on the routed models), batching (latency-tolerant requests at batch prices).
 
 Every request the baseline could price and that was billed gets one or more "legs": the model it is
 routed to (weight 1), or for a cascade the cheap attempt (weight 1) plus the escalation model
-(weight = escalation rate). Each leg's tokens are carried over by the counterfactual rules
-(``counterfactual.py``) and priced with the same rate cards as the baseline, all legs of all
-requests in one vectorized pass. Failed requests cost nothing under any policy; requests the
-baseline could not price are left out of every comparison (and counted).
+(weight = escalation rate). A request the policy leaves as it was (same model, no cache, no batch)
+costs what it cost; the others' tokens are carried over by the counterfactual rules
+(``counterfactual.py``) and priced with the same rate cards as the baseline, all legs in one
+vectorized pass. Failed requests cost nothing under any policy; requests the baseline could not
+price are left out of every comparison (and counted).
+
+Savings are attributed to levers by pulling each lever alone against the logged baseline; the
+difference between the whole policy's savings and the sum of the levers alone is the interaction
+remainder (negative where levers overlap: a cached request cannot also be batch-discounted).
 """
 
 from __future__ import annotations
@@ -14,35 +24,40 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 import polars as pl
 
 from routecost.categories import metadata_columns
 from routecost.errors import UsageError
 from routecost.policy.conditions import EvalContext
 from routecost.policy.model import KEEP, Policy
-from routecost.prices.catalog import PriceBook, PricedModel, Unpriced
+from routecost.prices.catalog import BATCH, PriceBook, PricedModel, Unpriced
 from routecost.prices.pricing import apply_rates, cost_parts
-from routecost.records import BILLED_STATUSES
+from routecost.records import BILLED_STATUSES, PROMPT_PRINT_COLUMNS
 from routecost.simulate.counterfactual import (
     OUTPUT_RATIO_RANGE,
     counterfactual_tokens,
     input_ratio,
     input_ratio_exprs,
 )
+from routecost.simulate.exact_cache import exact_cache_hits
+from routecost.simulate.prompt_cache import apply_prompt_cache, warm_prefixes
+from routecost.simulate.semantic_cache import EmbeddingStore, best_earlier_match
 from routecost.simulate.text_ratios import exact_openai_ratios
 from routecost.sources.texts import text_columns
 from routecost.tokens import tokenizer_family
 
 POLICY_INPUTS = (
-    "model", "model_id", "provider", "status", "mode", "user", "tags", "category", "ts", "price_context",
+    "model", "model_id", "provider", "status", "mode", "stream", "user", "tags", "category", "ts", "price_context",
     "gateway_cache_hit", "cost_usd", "input_tokens", "cache_read_tokens", "cache_write_tokens",
     "cache_write_1h_tokens", "output_tokens", "reasoning_tokens", "web_search_requests",
-    "source", "offset", "format", "request_source", "request_offset",
+    "source", "offset", "format", "request_source", "request_offset", "temperature", "has_tools",
+    *PROMPT_PRINT_COLUMNS,
 )
 LEG_COLUMNS = (
     "_row", "model_id", "category", "ts", "price_context", "input_tokens", "cache_read_tokens",
     "cache_write_tokens", "cache_write_1h_tokens", "output_tokens", "reasoning_tokens", "web_search_requests",
-    "status", "gateway_cache_hit",
+    "status", "gateway_cache_hit", "prompt_cache_scope", "batch_scope", *PROMPT_PRINT_COLUMNS,
 )
 ROW_OUTPUTS = ("category", "routed_model", "projected_cost_usd", "projected_low_usd", "projected_high_usd")
 
@@ -61,6 +76,13 @@ class CategoryProjection:
     high_usd: float
     routed: dict[str, float]
     """Share (0-100) of the category's priced requests sent to each model (a cascade's first try)."""
+    exact_cache_hits: int = 0
+    semantic_cache_hits: int = 0
+    batched: int = 0
+    cache_read_share_before: float = 0.0
+    """Share (0-100) of the category's input tokens read from a prompt cache, as logged ..."""
+    cache_read_share_after: float = 0.0
+    """... and under the policy."""
 
     @property
     def savings_usd(self) -> float:
@@ -78,6 +100,8 @@ class PolicyProjection:
     rows: pl.DataFrame
     """Per request, in the priced frame's order: category, routed_model, projected_cost_usd (+ range)."""
     assumptions: list[str] = field(default_factory=list)
+    levers: dict[str, float] = field(default_factory=dict)
+    """Savings by lever (each alone against the baseline) and the ``interaction`` remainder."""
 
     @property
     def name(self) -> str:
@@ -135,36 +159,149 @@ def project_policy(
     *,
     tokenizer_ratios: Mapping[str, float] | None = None,
     output_ratios: OutputRatios | None = None,
+    embeddings: EmbeddingStore | None = None,
 ) -> PolicyProjection:
-    """The policy's projected cost per request and per category."""
-    base = inputs.frame.with_columns(category=policy.category_expr(pl.col("category"), inputs.context))
-    base = base.with_columns(**_choices(policy, inputs.context)).with_columns(
+    """The policy's projected cost per request and per category, with savings by lever."""
+    projection = _project(inputs, policy, book, as_of, tokenizer_ratios, output_ratios, embeddings)
+    levers = policy.levers
+    if len(levers) == 1:
+        projection.levers = {levers[0]: projection.savings_usd, "interaction": 0.0}
+        return projection
+    alone = {
+        lever: _project(inputs, policy.only(lever), book, as_of, tokenizer_ratios, output_ratios,
+                        embeddings).savings_usd
+        for lever in levers
+    }
+    projection.levers = {**alone, "interaction": projection.savings_usd - sum(alone.values())}
+    return projection
+
+
+def _project(
+    inputs: PolicyInputs,
+    policy: Policy,
+    book: PriceBook,
+    as_of: datetime,
+    tokenizer_ratios: Mapping[str, float] | None,
+    output_ratios: OutputRatios | None,
+    embeddings: EmbeddingStore | None,
+) -> PolicyProjection:
+    context = inputs.context
+    base = inputs.frame.with_columns(category=policy.category_expr(pl.col("category"), context))
+    base = base.with_columns(**_choices(policy, context)).with_columns(
         in_scope=pl.col("cost_usd").is_not_null() & pl.col("status").is_in(BILLED_STATUSES)
         & ~pl.col("gateway_cache_hit").fill_null(False),
     )
-    # A request that stays on its logged model costs what it cost; only moved requests are repriced.
-    moved = pl.col("in_scope") & ((pl.col("routed_model") != pl.col("model_id")) | pl.col("cascade_try").is_not_null())
+    base = base.with_columns(**_lever_scopes(policy, context))
+    if policy.prompt_cache is not None:
+        base = base.hstack(warm_prefixes(base, policy.prompt_cache, pl.col("prompt_cache_scope")))
+    notes: list[str] = []
+    base = base.with_columns(exact_cache_hit=_exact_hits(base, policy))
+    base = base.with_columns(semantic_cache_hit=_semantic_hits(base, policy, embeddings, notes))
+    served = pl.col("exact_cache_hit") | pl.col("semantic_cache_hit")
+    # A request that stays as logged (same model, no cache, no batch) costs what it cost; only the
+    # others are repriced. A cache hit costs nothing.
+    changed = pl.col("in_scope") & ~served & (
+        (pl.col("routed_model") != pl.col("model_id")) | pl.col("cascade_try").is_not_null()
+        | pl.col("prompt_cache_scope") | pl.col("batch_scope")
+    )
+    leg_columns = [*LEG_COLUMNS, "in_scope", "routed_model"]
+    if policy.prompt_cache is not None:
+        leg_columns += ["prompt_cache_read_bytes", "prompt_cache_write_bytes"]
     legs = pl.concat([
-        base.filter(moved).select(*LEG_COLUMNS, "in_scope", leg_model=pl.col("routed_model"), weight=pl.lit(1.0)),
-        base.filter(moved & pl.col("cascade_try").is_not_null()).select(
-            *LEG_COLUMNS, "in_scope", leg_model=pl.col("cascade_escalate"), weight=pl.col("escalate_rate")
+        base.filter(changed).select(*leg_columns, leg_model=pl.col("routed_model"), weight=pl.lit(1.0)),
+        base.filter(changed & pl.col("cascade_try").is_not_null()).select(
+            *leg_columns, leg_model=pl.col("cascade_escalate"), weight=pl.col("escalate_rate")
         ),
     ])
-    notes: list[str] = []
-    priced = _price_legs(_carry_tokens(legs, base, tokenizer_ratios, output_ratios, notes), book, as_of)
-    sums = priced.group_by("_row").agg(pl.col("leg_cost", "leg_low", "leg_high").sum())
-    stays = base.select(
-        pl.when(pl.col("in_scope")).then(pl.col("cost_usd")).when(pl.col("cost_usd") == 0).then(pl.lit(0.0))
+    legs = _carry_tokens(legs, base, tokenizer_ratios, output_ratios, notes)
+    if policy.prompt_cache is not None:
+        legs = apply_prompt_cache(legs, policy.prompt_cache)
+    legs = legs.with_columns(
+        price_context=pl.when(pl.col("batch_scope")).then(pl.lit(BATCH)).otherwise(pl.col("price_context"))
+    )
+    priced = _price_legs(legs, book, as_of)
+    sums = priced.group_by("_row").agg(pl.col("leg_cost", "leg_low", "leg_high", "cache_read_tokens",
+                                              "input_tokens").sum())
+    as_logged = base.select(
+        pl.when(pl.col("in_scope") & served).then(pl.lit(0.0))
+        .when(pl.col("in_scope")).then(pl.col("cost_usd"))
+        .when(pl.col("cost_usd") == 0).then(pl.lit(0.0))
     ).to_series()
-    rows = base.select("category", "routed_model", "cost_usd", "in_scope").with_columns(
+    rows = base.select(
+        "category", "routed_model", "cost_usd", "in_scope", "exact_cache_hit", "semantic_cache_hit", "batch_scope",
+        cache_read_before=pl.when(pl.col("in_scope")).then(pl.col("cache_read_tokens").fill_null(0)),
+        input_before=pl.when(pl.col("in_scope")).then(pl.col("input_tokens")),
+    ).with_columns(
         # Series.scatter writes in place: each column scatters into its own copy
-        projected_cost_usd=stays.clone().scatter(sums["_row"], sums["leg_cost"]),
-        projected_low_usd=stays.clone().scatter(sums["_row"], sums["leg_low"]),
-        projected_high_usd=stays.clone().scatter(sums["_row"], sums["leg_high"]),
+        projected_cost_usd=as_logged.clone().scatter(sums["_row"], sums["leg_cost"]),
+        projected_low_usd=as_logged.clone().scatter(sums["_row"], sums["leg_low"]),
+        projected_high_usd=as_logged.clone().scatter(sums["_row"], sums["leg_high"]),
+    )
+    rows = rows.with_columns(
+        cache_read_after=_scattered(rows["cache_read_before"], sums["_row"], sums["cache_read_tokens"]),
+        input_after=_scattered(rows["input_before"], sums["_row"], sums["input_tokens"]),
     )
     kept = rows.select(ROW_OUTPUTS).with_columns(pl.col("category", "routed_model").cast(pl.Categorical))
-    return PolicyProjection(policy=policy, categories=_by_category(rows), rows=kept,
-                            assumptions=sorted(set(notes)))
+    return PolicyProjection(policy=policy, categories=_by_category(rows), rows=kept, assumptions=sorted(set(notes)))
+
+
+def _scattered(values: pl.Series, positions: pl.Series, replacements: pl.Series) -> pl.Series:
+    """A copy of ``values`` with the given positions replaced."""
+    return values.clone().scatter(positions, replacements.cast(values.dtype))
+
+
+def _lever_scopes(policy: Policy, context: EvalContext) -> dict[str, pl.Expr]:
+    """Which requests each cache or batch lever may act on."""
+    in_scope = pl.col("in_scope")
+    never = pl.lit(False)
+    exact, semantic, prompt = policy.exact_cache, policy.semantic_cache, policy.prompt_cache
+    exact_scope = never
+    if exact is not None:
+        exact_scope = in_scope & exact.when.expr(context) & pl.col("prompt_key").is_not_null()
+        if not exact.include_streaming:
+            exact_scope &= ~pl.col("stream").fill_null(False)
+        if not exact.include_sampled:
+            exact_scope &= pl.col("temperature").fill_null(0.0) <= 0.0
+        if not exact.include_tools:
+            exact_scope &= ~pl.col("has_tools").fill_null(False)
+    batch_scope = never
+    for rule in policy.batch:
+        batch_scope |= rule.when.expr(context)
+    return {
+        "exact_cache_scope": exact_scope,
+        "semantic_cache_scope": in_scope & semantic.when.expr(context) & pl.col("last_user_message").is_not_null()
+        if semantic is not None else never,
+        "prompt_cache_scope": in_scope & prompt.when.expr(context) if prompt is not None else never,
+        "batch_scope": in_scope & batch_scope & ~pl.col("stream").fill_null(False),
+    }
+
+
+def _exact_hits(base: pl.DataFrame, policy: Policy) -> pl.Series:
+    if policy.exact_cache is None:
+        return pl.Series("exact_cache_hit", [False] * base.height)
+    keys = base.select(
+        pl.when(pl.col("exact_cache_scope")).then(pl.struct("routed_model", "prompt_key").hash(seed=0))
+    ).to_series()
+    times = base.select(pl.col("ts").dt.epoch("us") / 1_000_000).to_series()
+    return exact_cache_hits(keys, times, policy.exact_cache.ttl_s, policy.exact_cache.max_entries)
+
+
+def _semantic_hits(
+    base: pl.DataFrame, policy: Policy, embeddings: EmbeddingStore | None, notes: list[str]
+) -> pl.Series:
+    cache = policy.semantic_cache
+    if cache is None:
+        return pl.Series("semantic_cache_hit", [False] * base.height)
+    scoped = base.with_row_index("_position").filter(pl.col("semantic_cache_scope") & ~pl.col("exact_cache_hit"))
+    store = embeddings or EmbeddingStore()
+    vectors = store.embed(scoped["last_user_message"].to_list())
+    times = scoped.select(pl.col("ts").dt.epoch("us") / 1_000_000).to_series()
+    best, _ = best_earlier_match(scoped["routed_model"], times, vectors, cache.ttl_s)
+    hits = np.zeros(base.height, dtype=bool)
+    hits[scoped["_position"].to_numpy()] = best >= cache.threshold
+    notes.append(f"semantic cache: threshold {cache.threshold}, assumed false-hit rate "
+                 f"{100 * cache.false_hit_rate:.0f}% of hits (not measured)")
+    return pl.Series("semantic_cache_hit", hits)
 
 
 def _choices(policy: Policy, context: EvalContext) -> dict[str, pl.Expr]:
@@ -269,6 +406,11 @@ def _by_category(rows: pl.DataFrame) -> list[CategoryProjection]:
         cost_usd=pl.col("projected_cost_usd").sum(),
         low_usd=pl.col("projected_low_usd").sum(),
         high_usd=pl.col("projected_high_usd").sum(),
+        exact_cache_hits=(in_scope & pl.col("exact_cache_hit")).sum(),
+        semantic_cache_hits=(in_scope & pl.col("semantic_cache_hit")).sum(),
+        batched=(pl.col("batch_scope") & ~pl.col("exact_cache_hit") & ~pl.col("semantic_cache_hit")).sum(),
+        cache_read_share_before=100 * pl.col("cache_read_before").sum() / pl.col("input_before").sum(),
+        cache_read_share_after=100 * pl.col("cache_read_after").sum() / pl.col("input_after").sum(),
     ).sort("baseline_cost_usd", "category", descending=[True, False])
     shares = (
         rows.filter(in_scope).group_by("category", "routed_model").agg(count=pl.len())
@@ -276,14 +418,18 @@ def _by_category(rows: pl.DataFrame) -> list[CategoryProjection]:
         .with_columns(share=100.0 * pl.col("count") / pl.col("total"))
     )
     routed: dict[str, dict[str, float]] = {}
-    for category, model, share in shares.select("category", "routed_model", "share").sort("share",
-                                                                                       descending=True).iter_rows():
+    for category, model, share in shares.select("category", "routed_model", "share").sort(
+        "share", "routed_model", descending=[True, False]
+    ).iter_rows():
         routed.setdefault(category, {})[model] = share
     return [
         CategoryProjection(
             category=row["category"], requests=row["requests"], priced_requests=row["priced_requests"],
             baseline_cost_usd=row["baseline_cost_usd"], cost_usd=row["cost_usd"], low_usd=row["low_usd"],
             high_usd=row["high_usd"], routed=routed.get(row["category"], {}),
+            exact_cache_hits=row["exact_cache_hits"], semantic_cache_hits=row["semantic_cache_hits"],
+            batched=row["batched"], cache_read_share_before=row["cache_read_share_before"] or 0.0,
+            cache_read_share_after=row["cache_read_share_after"] or 0.0,
         )
         for row in totals.iter_rows(named=True)
     ]

@@ -1,0 +1,151 @@
+"""Providers' prompt (prefix) caches, replayed on the routed traffic.
+
+Each request's prompt has three fingerprinted boundaries (``sources/prompts.py``): the system
+prompt with the tools, the conversation history, the whole prompt. A boundary's prefix is warm on a
+model when an earlier request on that model had the same prefix within the cache's lifetime (every
+use refreshes it). A request reads the longest warm prefix it may read, if the prefix is at least
+the model's minimum cacheable length:
+
+- OpenAI (and Azure): automatic, any boundary, in 128-token steps past the first 1,024 tokens;
+  an unused prefix lives about 5 minutes;
+- Google Gemini: implicit caching, any boundary, about 5 minutes;
+- Anthropic (and Claude on Bedrock/Vertex): only at the policy's breakpoints; a cold breakpoint is
+  written, at 1.25x the input price for a 5-minute entry or 2x for a 1-hour one.
+
+A prefix's tokens are the request's input tokens (on the routed model) times the prefix's share of
+the prompt's bytes; logs that clip long prompts understate it. Which prefixes are warm is decided
+over all the traffic the lever covers, kept or rerouted; a kept request that logged cache activity
+keeps what it logged (that is what happened), the others get the replay. Lifetimes and minimums are
+the providers' published figures as of 2026-11 (``cache_rules``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from routecost.policy.model import PromptCache
+
+
+@dataclass(frozen=True)
+class CacheRules:
+    lifetime_s: float
+    min_tokens: int
+    step_tokens: int
+    explicit: bool
+
+
+AUTOMATIC_OPENAI = CacheRules(lifetime_s=300, min_tokens=1024, step_tokens=128, explicit=False)
+IMPLICIT_GEMINI = CacheRules(lifetime_s=300, min_tokens=1024, step_tokens=1, explicit=False)
+EXPLICIT_ANTHROPIC = CacheRules(lifetime_s=300, min_tokens=1024, step_tokens=1, explicit=True)
+WRITE_TTL_S = {"5m": 300.0, "1h": 3600.0}
+MIN_TOKENS_BY_MODEL = (
+    ("haiku-4", 4096),
+    ("opus-4-5", 4096),
+    ("claude-3-haiku", 2048),
+    ("claude-3-5-haiku", 2048),
+    ("gemini-2.5-pro", 2048),
+    ("gemini-3", 2048),
+)
+"""Models whose minimum cacheable prefix differs from their provider's."""
+
+BOUNDARIES = ("system", "history", "prompt")
+
+
+def cache_rules(model_id: str, write_ttl: str) -> CacheRules | None:
+    """How a model caches prompts; None for models without prompt caching in routecost's table."""
+    provider, _, model = model_id.lower().rpartition("/")
+    if "claude" in model or provider == "anthropic":
+        rules = EXPLICIT_ANTHROPIC
+        rules = CacheRules(WRITE_TTL_S[write_ttl], rules.min_tokens, rules.step_tokens, rules.explicit)
+    elif provider in ("openai", "azure"):
+        rules = AUTOMATIC_OPENAI
+    elif provider == "google" or "gemini" in model:
+        rules = IMPLICIT_GEMINI
+    else:
+        return None
+    minimum = next((tokens for marker, tokens in MIN_TOKENS_BY_MODEL if marker in model), rules.min_tokens)
+    return CacheRules(rules.lifetime_s, minimum, rules.step_tokens, rules.explicit)
+
+
+def warm_prefixes(base: pl.DataFrame, cache: PromptCache, in_scope: pl.Expr) -> pl.DataFrame:
+    """Per request: the bytes of the longest warm prefix it may read on its routed model, and of
+    the prefix it would write (Anthropic breakpoints), as ``prompt_cache_read_bytes`` and
+    ``prompt_cache_write_bytes`` (null outside the lever's scope)."""
+    models = base["routed_model"].drop_nulls().unique().to_list()
+    rules = {model: rule for model in models if (rule := cache_rules(model, cache.write_ttl)) is not None}
+    empty = pl.lit(None, dtype=pl.Int64())
+    if not rules:
+        return base.select(prompt_cache_read_bytes=empty, prompt_cache_write_bytes=empty)
+    model = pl.col("routed_model")
+    lifetime = _per_model(model, rules, "lifetime_s", pl.Float64())
+    explicit = _per_model(model, rules, "explicit", pl.Boolean())
+    scoped = in_scope & model.is_in(list(rules)) & pl.col("prompt_key").is_not_null()
+    frame = base.select(
+        "routed_model", *(f"{boundary}_{part}" for boundary in BOUNDARIES for part in ("key", "bytes")),
+        _scoped=scoped, _t=pl.col("ts").dt.epoch("us") / 1_000_000, _lifetime=lifetime, _explicit=explicit,
+    )
+    warm_bytes: list[pl.Expr] = []
+    written_bytes: list[pl.Expr] = []
+    for boundary in BOUNDARIES:
+        previous = pl.when(pl.col("_scoped")).then(pl.col("_t")).shift(1).forward_fill().over(
+            ["routed_model", f"{boundary}_key"], order_by="_t"
+        )
+        warm = (pl.col("_t") - previous <= pl.col("_lifetime")).fill_null(False)
+        readable = pl.lit(True) if boundary in cache.breakpoints else ~pl.col("_explicit")
+        warm_bytes.append(pl.when(warm & readable).then(pl.col(f"{boundary}_bytes")).otherwise(0))
+        if boundary in cache.breakpoints:
+            written_bytes.append(pl.when(pl.col("_explicit")).then(pl.col(f"{boundary}_bytes")).otherwise(0))
+    return frame.select(
+        prompt_cache_read_bytes=pl.when(pl.col("_scoped")).then(pl.max_horizontal(warm_bytes)),
+        prompt_cache_write_bytes=pl.when(pl.col("_scoped")).then(
+            pl.max_horizontal(written_bytes) if written_bytes else pl.lit(0)
+        ),
+    )
+
+
+def apply_prompt_cache(legs: pl.DataFrame, cache: PromptCache) -> pl.DataFrame:
+    """Legs with their cache-read and cache-write tokens from the replay, where it covers them.
+
+    Tokens are the leg's (carried-over) input times the prefix's share of the prompt's bytes,
+    below the model's minimum nothing is cached, OpenAI reads in 128-token steps, and a write
+    covers what the breakpoint prefix adds beyond the read. A leg that stays on its logged model
+    and logged cache activity keeps it."""
+    models = legs["leg_model"].drop_nulls().unique().to_list()
+    rules = {model: rule for model in models if (rule := cache_rules(model, cache.write_ttl)) is not None}
+    if not rules:
+        return legs
+    model = pl.col("leg_model")
+    minimum = _per_model(model, rules, "min_tokens", pl.Int64())
+    step = _per_model(model, rules, "step_tokens", pl.Int64())
+
+    def tokens(column: str) -> pl.Expr:
+        share = (pl.col("input_tokens") * pl.col(column) / pl.col("prompt_bytes")).floor().cast(pl.Int64)
+        return pl.when(share >= minimum).then(share).otherwise(0)
+
+    read = pl.when(tokens("prompt_cache_read_bytes") >= minimum).then(
+        minimum + (tokens("prompt_cache_read_bytes") - minimum) // step * step
+    ).otherwise(0)
+    logged_activity = (pl.col("cache_read_tokens").fill_null(0) + pl.col("cache_write_tokens").fill_null(0)) > 0
+    replayed = (
+        pl.col("prompt_cache_read_bytes").is_not_null() & model.is_in(list(rules))
+        & (pl.col("leg_model") == pl.col("routed_model"))
+        & ~((pl.col("leg_model") == pl.col("model_id")) & logged_activity)
+    )
+    written = tokens("prompt_cache_write_bytes")
+    one_hour = cache.write_ttl == "1h"
+    return legs.with_columns(_read=read).with_columns(
+        _write=pl.when(written > pl.col("_read")).then(written - pl.col("_read")).otherwise(0)
+    ).with_columns(
+        cache_read_tokens=pl.when(replayed).then(pl.col("_read")).otherwise(pl.col("cache_read_tokens")),
+        cache_write_tokens=pl.when(replayed).then(pl.col("_write")).otherwise(pl.col("cache_write_tokens")),
+        cache_write_1h_tokens=pl.when(replayed).then(pl.col("_write") if one_hour else pl.lit(0))
+        .otherwise(pl.col("cache_write_1h_tokens")),
+    ).drop("_read", "_write")
+
+
+def _per_model(model: pl.Expr, rules: dict[str, CacheRules], attribute: str, dtype: pl.DataType) -> pl.Expr:
+    """A rule's value for each row's model."""
+    values = pl.Series([getattr(rule, attribute) for rule in rules.values()], dtype=dtype, strict=False)
+    return model.replace_strict(list(rules), values, default=None, return_dtype=dtype)
