@@ -198,6 +198,73 @@ def policy_init(
         stderr.print(f"wrote a starter policy to {out}", highlight=False)
 
 
+cache_app = typer.Typer(help="Semantic-cache threshold sweeps.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("sweep")
+def cache_sweep(
+    logs: Annotated[list[str], typer.Argument(help="Log files, directories, globs, or - for stdin.")],
+    policy: Annotated[
+        Path | None, typer.Option("--policy", "-p", help="Route first, and take the semantic cache's scope and TTL.")
+    ] = None,
+    when: Annotated[list[str] | None, typer.Option(help="Only requests matching field=value / field<N.")] = None,
+    ttl: Annotated[str | None, typer.Option(help="Cache lifetime, e.g. 1h (default: the policy's, else 1h).")] = None,
+    pairs: Annotated[Path | None, typer.Option(help="Write a sample of would-be hit pairs here (.jsonl).")] = None,
+    sample: Annotated[int, typer.Option(min=0, help="How many pairs to sample.")] = 50,
+    report_format: Annotated[ReportFormat, typer.Option("--format", "-f", help="table or json.")] = ReportFormat.table,
+    prices: Annotated[Path | None, typer.Option(help="Price file: aliases, custom prices, discounts.")] = None,
+    category_key: Annotated[str, typer.Option(help="Metadata field (or tag prefix) holding the category.")] = "category",
+) -> None:
+    """Hit rate of a semantic cache for thresholds 0.80 to 0.99, and sample pairs to review."""
+    import msgspec
+
+    from routecost.audit import AuditOptions, run_audit
+    from routecost.output import write_text
+    from routecost.policy.conditions import ALWAYS
+    from routecost.policy.loader import PolicyParser
+    from routecost.policy.whatif import where_mapping
+    from routecost.simulate.sweep import sweep
+    from routecost.sources.parallel import default_workers
+    from routecost.sources.reader import ReaderConfig
+    from routecost.yamlfile import YamlDocument
+
+    options = AuditOptions(paths=logs, reader=ReaderConfig(workers=default_workers()),
+                           prices_path=str(prices) if prices else None, category_key=category_key,
+                           policy_paths=[str(policy)] if policy else [])
+    with _progress(logs) as on_progress:
+        audit = run_audit(options, on_progress)
+    projection = audit.report.policies[0] if audit.report.policies else None
+    semantic = projection.policy.semantic_cache if projection else None
+    condition = semantic.when if semantic and not when else None
+    if when:
+        parser = PolicyParser(YamlDocument(path="--when", data=where_mapping(when)), audit.book)
+        condition = parser.condition_of(where_mapping(when))
+    parser = PolicyParser(YamlDocument(path="--ttl", data=None), audit.book)
+    ttl_s = parser.duration((), ttl) if ttl else (semantic.ttl_s if semantic else 3600.0)
+    result = sweep(
+        audit.priced.requests,
+        ttl_s=ttl_s,
+        when=condition or ALWAYS,
+        routed_model=projection.rows["routed_model"].cast(str) if projection else None,  # type: ignore[arg-type]
+        sample_pairs=sample,
+    )
+    if pairs is not None:
+        write_text(pairs, "".join(msgspec.json.encode(pair).decode() + "\n" for pair in result.pairs))
+    if report_format is ReportFormat.json:
+        sys.stdout.write(msgspec.json.format(msgspec.json.encode(result), indent=2).decode() + "\n")
+        return
+    console = Console(highlight=False)
+    console.print(f"semantic-cache sweep: {result.requests:,} requests, lifetime {ttl_s / 3600:g} h, "
+                  f"{result.embedded:,} texts embedded ({result.embed_seconds:.1f} s; the rest from the cache)")
+    for point in result.points:
+        console.print(f"  threshold {point.threshold:.2f}: {point.hits:6,} hits  {point.hit_rate_pct:5.1f}%  "
+                      f"saves ${point.saved_usd:,.4f}")
+    if pairs is not None:
+        console.print(f"wrote {len(result.pairs)} would-be hit pairs to {pairs} (review them: a false hit serves "
+                      "a wrong answer)")
+
+
 def _parse_as_of(text: str | None) -> datetime:
     if text is None:
         return datetime.now(UTC)

@@ -110,7 +110,7 @@ class PolicyParser:
         self.document.check_keys(key_path, value, allowed)
         return value
 
-    def _duration(self, key_path: KeyPath, value: Any) -> float:
+    def duration(self, key_path: KeyPath, value: Any) -> float:
         """``30s``, ``5m``, ``24h``, ``2d`` as seconds."""
         match = _DURATION.match(value) if isinstance(value, str) else None
         if match is None or float(match.group(1)) <= 0:
@@ -137,7 +137,7 @@ class PolicyParser:
                                         or max_entries < 1):
             raise self.fail((*path, "max_entries"), "a whole number of entries, at least 1")
         return ExactCache(
-            ttl_s=self._duration((*path, "ttl"), block["ttl"]),
+            ttl_s=self.duration((*path, "ttl"), block["ttl"]),
             when=self._condition((*path, "when"), block.get("when"), category_names),
             max_entries=max_entries,
             include_streaming="streaming" in includes,
@@ -155,7 +155,7 @@ class PolicyParser:
                 raise self.fail(path, f"a semantic cache needs `{key}`")
         return SemanticCache(
             threshold=self._share((*path, "threshold"), block["threshold"], -1.0, 1.0),
-            ttl_s=self._duration((*path, "ttl"), block["ttl"]),
+            ttl_s=self.duration((*path, "ttl"), block["ttl"]),
             when=self._condition((*path, "when"), block.get("when"), category_names),
             false_hit_rate=self._share((*path, "false_hit_rate"), block.get("false_hit_rate", 0.05)),
         )
@@ -183,7 +183,7 @@ class PolicyParser:
             path: KeyPath = ("batch", index)
             rule = self._rule(path, raw, BATCH_KEYS)
             rules.append(BatchRule(
-                max_delay_s=self._duration((*path, "max_delay"), rule.get("max_delay", "24h")),
+                max_delay_s=self.duration((*path, "max_delay"), rule.get("max_delay", "24h")),
                 when=self._condition((*path, "when"), rule.get("when"), category_names),
             ))
         self._check_reachable("batch", [rule.when.always for rule in rules])

@@ -27,7 +27,7 @@ def what_if_policies(models: Sequence[str], where: Sequence[str], book: PriceBoo
         raise UsageError("--where narrows a --what-if: name a model with --what-if")
     if not models:
         return []
-    document = YamlDocument(path="--where", data=_where_mapping(where))
+    document = YamlDocument(path="--where", data=where_mapping(where))
     parser = PolicyParser(document, book)
     condition = parser.condition_of(document.data) if where else None
     scope = f" where {' and '.join(where)}" if where else ""
@@ -39,7 +39,7 @@ def what_if_policies(models: Sequence[str], where: Sequence[str], book: PriceBoo
     return policies
 
 
-def _where_mapping(conditions: Sequence[str]) -> dict[str, Any]:
+def where_mapping(conditions: Sequence[str]) -> dict[str, Any]:
     mapping: dict[str, Any] = {}
     for text in conditions:
         match = _CONDITION.match(text)

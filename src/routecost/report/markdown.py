@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from routecost.audit import AuditReport
 from routecost.report.text import (
+    LEVER_HEADER,
     POLICY_CATEGORY_HEADER,
     POLICY_SUMMARY_HEADER,
     baseline_lines,
     category_rows,
     format_count,
+    lever_rows,
+    lever_savings_text,
     model_rows,
     notes,
     period_text,
@@ -33,7 +36,10 @@ def render(report: AuditReport) -> str:
     lines += ["### Policies and references", "", *_table(POLICY_SUMMARY_HEADER, policy_summary_rows(report)), ""]
     for projection in report.policies:
         lines += [f"#### {projection.name}", "",
-                  *_table(POLICY_CATEGORY_HEADER, policy_category_rows(report, projection), right_aligned_from=3), ""]
+                  *_table(POLICY_CATEGORY_HEADER, policy_category_rows(report, projection), right_aligned_from=3), "",
+                  lever_savings_text(projection), ""]
+        if lever_rows(projection):
+            lines += [*_table(LEVER_HEADER, lever_rows(projection)), ""]
     note_lines = notes(report) + policy_notes(report)
     if note_lines:
         lines += ["### Notes", "", *(f"- {line}" for line in note_lines), ""]

@@ -8,10 +8,13 @@ from rich.text import Text
 
 from routecost.audit import AuditReport
 from routecost.report.text import (
+    LEVER_HEADER,
     POLICY_CATEGORY_HEADER,
     POLICY_SUMMARY_HEADER,
     baseline_lines,
     category_rows,
+    lever_rows,
+    lever_savings_text,
     model_rows,
     notes,
     period_text,
@@ -48,6 +51,9 @@ def renderable(report: AuditReport) -> Group:
         parts.append(Text(""))
         parts.append(_table(f"Policy: {projection.name}", POLICY_CATEGORY_HEADER,
                             policy_category_rows(report, projection)))
+        parts.append(Text(lever_savings_text(projection)))
+        if lever_rows(projection):
+            parts.append(_table(f"Levers: {projection.name}", LEVER_HEADER, lever_rows(projection)))
     note_lines = notes(report) + policy_notes(report)
     if note_lines:
         parts.append(Text("\nNotes", style="bold"))

@@ -160,3 +160,31 @@ def policy_notes(report: AuditReport) -> list[str]:
             lines.append(f"{projection.name}: {format_count(unpriced)} requests not in the comparison "
                          "(failed, cached by a gateway, or unpriced in the baseline)")
     return lines
+
+
+LEVER_HEADER = ["category", "exact-cache hits", "semantic hits", "batched", "cache-read share (logged → policy)"]
+LEVER_NAMES = {"routing": "routing", "exact_cache": "exact cache", "semantic_cache": "semantic cache",
+               "prompt_cache": "prompt caching", "batching": "batching", "interaction": "interaction remainder"}
+
+
+def lever_savings_text(projection: PolicyProjection) -> str:
+    """Savings by lever, each alone against the baseline, and what their overlap takes back."""
+    return "savings by lever: " + ", ".join(
+        f"{LEVER_NAMES[lever]} {format_usd(amount)}" for lever, amount in projection.levers.items()
+    )
+
+
+def _rate(count: int, total: int) -> str:
+    return f"{format_count(count)} ({100 * count / total:.1f}%)" if total else "0"
+
+
+def lever_rows(projection: PolicyProjection) -> list[list[str]]:
+    """Per category: cache hits, batched requests, and the prompt-cache read share before and after."""
+    if not set(projection.policy.levers) - {"routing"}:
+        return []
+    return [
+        [row.category, _rate(row.exact_cache_hits, row.priced_requests),
+         _rate(row.semantic_cache_hits, row.priced_requests), _rate(row.batched, row.priced_requests),
+         f"{row.cache_read_share_before:.1f}% → {row.cache_read_share_after:.1f}%"]
+        for row in projection.categories
+    ]
