@@ -120,11 +120,11 @@ def _tree_rss_kb(pid: int) -> int:
     return total
 
 
-def run_measured(command: list[str]) -> tuple[float, int, str]:
+def run_measured(command: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
     """(seconds, peak tree RSS in MiB, stdout) of a command."""
     peak = 0
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     done = threading.Event()
 
     def sample() -> None:

@@ -140,7 +140,7 @@ def source_row(
     metadata: Any = None,
     gateway_cache_hit: bool | None = None,
     custom_id: str | None = None,
-    prompt_print: tuple[int, ...] | None = None,
+    prompt_print: tuple[bytes, bytes, bytes] | None = None,
     temperature: float | None = None,
     has_tools: bool | None = None,
 ) -> tuple[Any, ...]:
@@ -238,11 +238,29 @@ def _epoch_number(value: Any) -> float | None:
     return value
 
 
-def _prompt_print_columns(prints: Sequence[tuple[int, ...] | None]) -> dict[str, pl.Series]:
-    """The fingerprint tuples as six columns (all null when prompts were not fingerprinted)."""
+def _prompt_print_columns(prints: Sequence[tuple[bytes, bytes, bytes] | None]) -> dict[str, pl.Series]:
+    """Prompt fingerprints (see ``sources/prompts.py``) from each request's three segments: every
+    segment hashed in one vectorized pass, each boundary's key chained onto the previous one's."""
     if list(prints).count(None) == len(prints):
         return {name: pl.Series(name, [None] * len(prints), dtype=pl.Int64()) for name in PROMPT_PRINT_COLUMNS}
-    return {
-        name: pl.Series(name, [None if value is None else value[index] for value in prints], dtype=pl.Int64())
-        for index, name in enumerate(PROMPT_PRINT_COLUMNS)
+    segments = {
+        part: pl.Series([None if value is None else value[index] for value in prints], dtype=pl.Binary())
+        for index, part in enumerate(("system", "history", "last"))
     }
+    frame = pl.DataFrame(segments).select(
+        system_key=pl.col("system").hash(seed=0),
+        history_hash=pl.col("history").hash(seed=0),
+        last_hash=pl.col("last").hash(seed=0),
+        system_bytes=pl.col("system").bin.size().cast(pl.Int64),
+        history_bytes=(pl.col("system").bin.size() + pl.col("history").bin.size()).cast(pl.Int64),
+        prompt_bytes=(pl.col("system").bin.size() + pl.col("history").bin.size() + pl.col("last").bin.size())
+        .cast(pl.Int64),
+        present=pl.col("last").is_not_null(),
+    ).with_columns(history_key=pl.struct("system_key", "history_hash").hash(seed=0)).with_columns(
+        prompt_key=pl.struct("history_key", "last_hash").hash(seed=0)
+    ).select(
+        *(pl.when(pl.col("present")).then(pl.col(name).reinterpret(signed=True)).alias(name)
+          for name in ("system_key", "history_key", "prompt_key")),
+        "system_bytes", "history_bytes", "prompt_bytes",
+    )
+    return {name: frame[name] for name in PROMPT_PRINT_COLUMNS}

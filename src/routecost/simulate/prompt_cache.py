@@ -72,37 +72,53 @@ def cache_rules(model_id: str, write_ttl: str) -> CacheRules | None:
 def warm_prefixes(base: pl.DataFrame, cache: PromptCache, in_scope: pl.Expr) -> pl.DataFrame:
     """Per request: the bytes of the longest warm prefix it may read on its routed model, and of
     the prefix it would write (Anthropic breakpoints), as ``prompt_cache_read_bytes`` and
-    ``prompt_cache_write_bytes`` (null outside the lever's scope)."""
+    ``prompt_cache_write_bytes`` (null outside the lever's scope).
+
+    Each boundary is one sort of the requests in scope by (model, prefix key, time): a prefix is
+    warm when the row above is the same prefix on the same model, recently enough."""
     models = base["routed_model"].drop_nulls().unique().to_list()
     rules = {model: rule for model in models if (rule := cache_rules(model, cache.write_ttl)) is not None}
-    empty = pl.lit(None, dtype=pl.Int64())
+    nothing = pl.lit(None, dtype=pl.Int64())
     if not rules:
-        return base.select(prompt_cache_read_bytes=empty, prompt_cache_write_bytes=empty)
+        return base.select(prompt_cache_read_bytes=nothing, prompt_cache_write_bytes=nothing)
     model = pl.col("routed_model")
-    lifetime = _per_model(model, rules, "lifetime_s", pl.Float64())
-    explicit = _per_model(model, rules, "explicit", pl.Boolean())
-    scoped = in_scope & model.is_in(list(rules)) & pl.col("prompt_key").is_not_null()
-    frame = base.select(
-        "routed_model", *(f"{boundary}_{part}" for boundary in BOUNDARIES for part in ("key", "bytes")),
-        _scoped=scoped, _t=pl.col("ts").dt.epoch("us") / 1_000_000, _lifetime=lifetime, _explicit=explicit,
+    scoped = base.with_row_index("_position").filter(
+        in_scope & model.is_in(list(rules)) & pl.col("prompt_key").is_not_null()
+    ).select(
+        "_position", "routed_model", *(f"{boundary}_{part}" for boundary in BOUNDARIES for part in ("key", "bytes")),
+        _t=pl.col("ts").dt.epoch("us") / 1_000_000,
+        _lifetime=_per_model(model, rules, "lifetime_s", pl.Float64()),
+        _explicit=_per_model(model, rules, "explicit", pl.Boolean()),
     )
-    warm_bytes: list[pl.Expr] = []
-    written_bytes: list[pl.Expr] = []
     for boundary in BOUNDARIES:
-        previous = pl.when(pl.col("_scoped")).then(pl.col("_t")).shift(1).forward_fill().over(
-            ["routed_model", f"{boundary}_key"], order_by="_t"
+        key = f"{boundary}_key"
+        same = (pl.col("routed_model") == pl.col("routed_model").shift()) & (pl.col(key) == pl.col(key).shift())
+        scoped = scoped.sort("routed_model", key, "_t").with_columns(
+            (same & (pl.col("_t") - pl.col("_t").shift() <= pl.col("_lifetime"))).fill_null(False)
+            .alias(f"_{boundary}_warm")
         )
-        warm = (pl.col("_t") - previous <= pl.col("_lifetime")).fill_null(False)
-        readable = pl.lit(True) if boundary in cache.breakpoints else ~pl.col("_explicit")
-        warm_bytes.append(pl.when(warm & readable).then(pl.col(f"{boundary}_bytes")).otherwise(0))
-        if boundary in cache.breakpoints:
-            written_bytes.append(pl.when(pl.col("_explicit")).then(pl.col(f"{boundary}_bytes")).otherwise(0))
-    return frame.select(
-        prompt_cache_read_bytes=pl.when(pl.col("_scoped")).then(pl.max_horizontal(warm_bytes)),
-        prompt_cache_write_bytes=pl.when(pl.col("_scoped")).then(
-            pl.max_horizontal(written_bytes) if written_bytes else pl.lit(0)
+    readable = {boundary: pl.lit(True) if boundary in cache.breakpoints else ~pl.col("_explicit")
+                for boundary in BOUNDARIES}
+    written = [pl.when(pl.col("_explicit")).then(pl.col(f"{boundary}_bytes")).otherwise(0)
+               for boundary in BOUNDARIES if boundary in cache.breakpoints]
+    found = scoped.select(
+        "_position",
+        prompt_cache_read_bytes=pl.max_horizontal(
+            pl.when(pl.col(f"_{boundary}_warm") & readable[boundary]).then(pl.col(f"{boundary}_bytes")).otherwise(0)
+            for boundary in BOUNDARIES
         ),
+        prompt_cache_write_bytes=pl.max_horizontal(written) if written else pl.lit(0, dtype=pl.Int64()),
     )
+    return _scatter_back(base.height, found)
+
+
+def _scatter_back(height: int, found: pl.DataFrame) -> pl.DataFrame:
+    """Columns of ``found`` spread back over ``height`` rows at their ``_position`` (null elsewhere)."""
+    positions = found["_position"]
+    return pl.DataFrame({
+        name: pl.Series(name, [None] * height, dtype=pl.Int64()).scatter(positions, found[name].cast(pl.Int64))
+        for name in found.columns if name != "_position"
+    })
 
 
 def apply_prompt_cache(legs: pl.DataFrame, cache: PromptCache) -> pl.DataFrame:

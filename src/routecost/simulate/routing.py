@@ -280,7 +280,7 @@ def _exact_hits(base: pl.DataFrame, policy: Policy) -> pl.Series:
     if policy.exact_cache is None:
         return pl.Series("exact_cache_hit", [False] * base.height)
     keys = base.select(
-        pl.when(pl.col("exact_cache_scope")).then(pl.struct("routed_model", "prompt_key").hash(seed=0))
+        pl.when(pl.col("exact_cache_scope")).then(pl.struct("routed_model", "prompt_key", "temperature").hash(seed=0))
     ).to_series()
     times = base.select(pl.col("ts").dt.epoch("us") / 1_000_000).to_series()
     return exact_cache_hits(keys, times, policy.exact_cache.ttl_s, policy.exact_cache.max_entries)

@@ -111,7 +111,7 @@ class Envelope(msgspec.Struct, frozen=True, gc=False):
     tags: list[str] | None = None
     metadata: msgspec.Raw | bytes | None = None
     custom_id: str | None = None
-    prompt_print: tuple[int, ...] | None = None
+    prompt_print: tuple[bytes, bytes, bytes] | None = None
     temperature: float | None = None
     has_tools: bool | None = None
 

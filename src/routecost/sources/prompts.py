@@ -7,86 +7,55 @@ caches and cache breakpoints usually sit:
 - ``history``: that, plus every message but the last (the conversation so far);
 - ``prompt``: the whole request, plus its sampling parameters (the exact-cache key).
 
-Each fingerprint is a 64-bit key (CRC-32 and Adler-32 of the raw JSON of the parts, run over the
-prefix, so a longer prefix extends a shorter one's key) and the prefix's size in bytes. Sizes are
-what turns a cached prefix into tokens: a prefix holding 60% of the prompt's bytes is taken to hold
-60% of its input tokens. The raw JSON is sliced by msgspec without parsing the text.
+Each fingerprint is a 64-bit key (a prefix's key extends the shorter prefix's) and the prefix's size
+in bytes. Sizes are what turns a cached prefix into tokens: a prefix holding 60% of the prompt's
+bytes is taken to hold 60% of its input tokens. While reading, each request only slices its raw JSON
+(msgspec does that without parsing the text) into three segments; the reader hashes a whole chunk
+of segments at once in polars (``records.build_source_frame``).
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Sequence
-from typing import Any
 
 import msgspec
 
-from routecost.sources.base import Struct
+PromptSegments = tuple[bytes, bytes, bytes]
+"""The raw bytes the system, history and last-message boundaries add: system prompt and tools; the
+messages before the last; the last message and the sampling parameters."""
 
-PromptPrint = tuple[int, int, int, int, int, int]
-"""(system key, system bytes, history key, history bytes, prompt key, prompt bytes)."""
-
-SYSTEM_ROLES = (b"system", b"developer")
-
-
-class ChatMessage(Struct):
-    """One message of a request, kept as raw JSON apart from its role."""
-
-    role: str | None = None
-    content: msgspec.Raw = msgspec.Raw(b"")
-    tool_calls: msgspec.Raw = msgspec.Raw(b"")
-    parts: msgspec.Raw = msgspec.Raw(b"")
+SYSTEM_ROLES = ("system", "developer")
 
 
-class _Running:
-    """CRC-32 and Adler-32 over a growing prefix."""
-
-    def __init__(self) -> None:
-        self.crc = 0
-        self.adler = 1
-        self.size = 0
-
-    def add(self, *chunks: bytes | msgspec.Raw) -> None:
-        for chunk in chunks:
-            self.crc = zlib.crc32(chunk, self.crc)
-            self.adler = zlib.adler32(chunk, self.adler)
-            self.size += len(chunk)
-
-    @property
-    def key(self) -> int:
-        """The two checksums as one signed 64-bit integer (polars' Int64)."""
-        combined = (self.crc << 32) | self.adler
-        return combined - (1 << 64) if combined >= 1 << 63 else combined
+_SYSTEM_STARTS = tuple(
+    f'{{"role":{space}"{role}"'.encode() for role in SYSTEM_ROLES for space in ("", " ")
+)
+"""How a system message's JSON starts: loggers (and the SDKs' serializers) write ``role`` first."""
 
 
-def fingerprint(
-    system: Sequence[bytes | msgspec.Raw], messages: Sequence[ChatMessage], sampling: bytes
-) -> PromptPrint | None:
-    """The prompt's fingerprints; None when it has no messages (nothing to compare)."""
+def prompt_segments(
+    system: Sequence[bytes | msgspec.Raw], messages: Sequence[msgspec.Raw], sampling: bytes
+) -> PromptSegments | None:
+    """The prompt cut at its three boundaries; None when it has no messages (nothing to compare).
+
+    Each message is its raw JSON; leading system (or developer) messages belong to the system
+    segment. Straight-line code: this runs once per request on a million-line log."""
     if not messages:
         return None
-    running = _Running()
-    running.add(*system)
-    leading_system = 0
-    for message in messages:
-        if message.role is None or message.role.encode() not in SYSTEM_ROLES:
-            break
-        _add_message(running, message)
-        leading_system += 1
-    system_print = (running.key, running.size)
-    for message in messages[leading_system:-1]:
-        _add_message(running, message)
-    history_print = (running.key, running.size)
-    if len(messages) > leading_system:
-        _add_message(running, messages[-1])
-    running.add(sampling)
-    return (*system_print, *history_print, running.key, running.size)
+    count = len(messages)
+    leading = 0
+    while leading < count and _is_system(messages[leading]):
+        leading += 1
+    head = b"".join([*system, *messages[:leading]])
+    history = b"".join(messages[leading:-1])
+    last = b"".join((messages[-1], sampling)) if leading < count else sampling
+    return head, history, last
 
 
-def _add_message(running: _Running, message: ChatMessage) -> None:
-    running.add((message.role or "").encode(), message.content, message.tool_calls, message.parts)
+def _is_system(message: msgspec.Raw) -> bool:
+    return bytes(message).startswith(_SYSTEM_STARTS)
 
 
-def sampling_bytes(**parameters: Any) -> bytes:
-    """The parameters that change an answer, as canonical bytes (part of the exact-cache key)."""
-    return msgspec.json.encode({name: value for name, value in sorted(parameters.items()) if value is not None})
+def sampling_bytes(*parameters: float | None) -> bytes:
+    """The parameters that change an answer, in a fixed order, as bytes (part of the exact-cache key)."""
+    return repr(parameters).encode()

@@ -26,7 +26,7 @@ from routecost.sources.base import (
     has_keys,
     sub,
 )
-from routecost.sources.prompts import ChatMessage, PromptPrint, fingerprint, sampling_bytes
+from routecost.sources.prompts import PromptSegments, prompt_segments, sampling_bytes
 
 _FAILED_STATUSES = {"error", "failed", "failure", "errored"}
 
@@ -40,11 +40,11 @@ class PromptedRequest(WrappedRequest):
     """The request with what the cache simulations fingerprint (see ``prompts.py``); read only when
     a policy simulates caches, since it costs a little more to decode."""
 
-    messages: list[ChatMessage] | None = None
+    messages: list[msgspec.Raw] | None = None
     system: msgspec.Raw = msgspec.Raw(b"")
     instructions: str | None = None
-    input: str | list[ChatMessage] | None = None
-    contents: list[ChatMessage] | None = None
+    input: str | list[msgspec.Raw] | None = None
+    contents: list[msgspec.Raw] | None = None
     systemInstruction: msgspec.Raw = msgspec.Raw(b"")
     tools: msgspec.Raw = msgspec.Raw(b"")
     temperature: float | None = None
@@ -59,23 +59,24 @@ class PromptedRequest(WrappedRequest):
     stop: msgspec.Raw = msgspec.Raw(b"")
 
 
-def request_print(request: PromptedRequest) -> tuple[PromptPrint | None, float | None, bool]:
-    """A request's fingerprints, temperature and whether it offers tools."""
+def request_print(request: PromptedRequest) -> tuple[PromptSegments | None, float | None, bool]:
+    """A request's prompt segments (to fingerprint), temperature and whether it offers tools."""
     messages = request.messages or request.contents
     if messages is None and isinstance(request.input, list):
         messages = request.input
     elif messages is None and isinstance(request.input, str):
-        messages = [ChatMessage(role="user", content=msgspec.Raw(msgspec.json.encode(request.input)))]
+        messages = [msgspec.Raw(msgspec.json.encode({"role": "user", "content": request.input}))]
     instructions = msgspec.json.encode(request.instructions) if request.instructions else b""
-    raw_sampling = {name: raw for name, raw in (("response_format", request.response_format),
-                                                ("tool_choice", request.tool_choice), ("stop", request.stop)) if raw}
-    sampling = sampling_bytes(temperature=request.temperature, top_p=request.top_p, seed=request.seed, n=request.n,
-                              max_tokens=request.max_tokens or request.max_completion_tokens
-                              or request.max_output_tokens, **raw_sampling)
-    print_ = fingerprint([request.system, request.systemInstruction, instructions, request.tools],
-                         messages or [], sampling)
+    max_tokens = request.max_tokens or request.max_completion_tokens or request.max_output_tokens
+    unusual = request.top_p is not None or request.seed is not None or request.n is not None or max_tokens is not None
+    sampling = sampling_bytes(request.top_p, request.seed, request.n, max_tokens) if unusual else b""
+    segments = prompt_segments(
+        [request.system, request.systemInstruction, instructions, request.tools, request.response_format,
+         request.tool_choice, request.stop],
+        messages or [], sampling,
+    )
     has_tools = bool(request.tools) and bytes(request.tools) not in (b"null", b"[]")
-    return print_, request.temperature, has_tools
+    return segments, request.temperature, has_tools
 
 
 class WrapperFields(Struct):
@@ -113,7 +114,12 @@ def _failed(fields: WrapperFields) -> bool:
     return http_status is not None and http_status >= 400
 
 
-def envelope_of(fields: WrapperFields) -> Envelope:
+def envelope_of(
+    fields: WrapperFields,
+    prompt_print: PromptSegments | None = None,
+    temperature: float | None = None,
+    has_tools: bool | None = None,
+) -> Envelope:
     """The wrapper's fields as an envelope (straight-line code: this runs once per record)."""
     request = fields.request
     when = fields.ts
@@ -131,6 +137,9 @@ def envelope_of(fields: WrapperFields) -> Envelope:
         user=fields.user or fields.user_id,
         tags=fields.tags,
         metadata=fields.metadata,
+        prompt_print=prompt_print,
+        temperature=temperature,
+        has_tools=has_tools,
     )
 
 
@@ -155,9 +164,9 @@ def _is_wrapper(record: Mapping[str, Any]) -> bool:
 
 def prompted_envelope(fields: Any) -> Envelope:
     """The envelope of a wrapper decoded with its request's fingerprints."""
-    prompt_print, temperature, has_tools = request_print(fields.request) if fields.request else (None, None, None)
-    return msgspec.structs.replace(envelope_of(fields), prompt_print=prompt_print, temperature=temperature,
-                                   has_tools=has_tools)
+    if fields.request is None:
+        return envelope_of(fields)
+    return envelope_of(fields, *request_print(fields.request))
 
 
 class Body(NamedTuple):
