@@ -16,6 +16,7 @@ in the cache's scope).
 
 from __future__ import annotations
 
+import heapq
 from collections import OrderedDict
 
 import numpy as np
@@ -96,10 +97,12 @@ def _steps_to_end(tables: list[np.ndarray], end: int) -> np.ndarray:
 
 
 def _hits_with_lru(scoped: pl.DataFrame, ttl_s: float, max_entries: int) -> np.ndarray:
-    """Hits of a TTL cache holding at most ``max_entries`` entries, least recently used evicted."""
+    """Hits of a TTL cache holding at most ``max_entries`` entries. A full cache first drops its
+    expired entries, then the least recently used one."""
     order = scoped.with_row_index("_sorted").sort("t", "_position")
     hits = np.zeros(scoped.height, dtype=bool)
     entries: OrderedDict[object, float] = OrderedDict()
+    expiries: list[tuple[float, int, object]] = []
     for index, key, moment in order.select("_sorted", "key", "t").iter_rows():
         written = entries.get(key)
         if written is not None and moment - written <= ttl_s:
@@ -108,6 +111,11 @@ def _hits_with_lru(scoped: pl.DataFrame, ttl_s: float, max_entries: int) -> np.n
             continue
         entries[key] = moment
         entries.move_to_end(key)
+        heapq.heappush(expiries, (moment + ttl_s, index, key))
+        while len(entries) > max_entries and expiries and expiries[0][0] < moment:
+            _, _, expired = heapq.heappop(expiries)
+            if expired in entries and moment - entries[expired] > ttl_s:
+                del entries[expired]
         if len(entries) > max_entries:
             entries.popitem(last=False)
     return hits

@@ -42,7 +42,7 @@ from routecost.simulate.counterfactual import (
 )
 from routecost.simulate.exact_cache import exact_cache_hits
 from routecost.simulate.prompt_cache import apply_prompt_cache, warm_prefixes
-from routecost.simulate.semantic_cache import EmbeddingStore, best_earlier_match
+from routecost.simulate.semantic_cache import SIMILARITY_TOLERANCE, EmbeddingStore, best_earlier_match
 from routecost.simulate.text_ratios import exact_openai_ratios
 from routecost.sources.texts import text_columns
 from routecost.tokens import tokenizer_family
@@ -298,7 +298,7 @@ def _semantic_hits(
     times = scoped.select(pl.col("ts").dt.epoch("us") / 1_000_000).to_series()
     best, _ = best_earlier_match(scoped["routed_model"], times, vectors, cache.ttl_s)
     hits = np.zeros(base.height, dtype=bool)
-    hits[scoped["_position"].to_numpy()] = best >= cache.threshold
+    hits[scoped["_position"].to_numpy()] = best >= cache.threshold - SIMILARITY_TOLERANCE
     notes.append(f"semantic cache: threshold {cache.threshold}, assumed false-hit rate "
                  f"{100 * cache.false_hit_rate:.0f}% of hits (not measured)")
     return pl.Series("semantic_cache_hit", hits)

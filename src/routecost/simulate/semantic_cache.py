@@ -26,6 +26,8 @@ import polars as pl
 from routecost.tokens import cache_dir
 
 EMBEDDING_MODEL = "tokenlearn-static-model-0.1.1"
+SIMILARITY_TOLERANCE = 1e-6
+"""Float32 rounding: identical texts score 0.9999998, so a threshold of 1.0 still matches them."""
 BLOCK = 512
 
 

@@ -17,7 +17,7 @@ import polars as pl
 
 from routecost.policy.conditions import ALWAYS, Condition, EvalContext
 from routecost.records import BILLED_STATUSES
-from routecost.simulate.semantic_cache import EmbeddingStore, best_earlier_match
+from routecost.simulate.semantic_cache import SIMILARITY_TOLERANCE, EmbeddingStore, best_earlier_match
 from routecost.sources.texts import text_columns
 
 THRESHOLDS = tuple(round(0.80 + step / 100, 2) for step in range(20))
@@ -65,6 +65,7 @@ def sweep(
         & pl.col("last_user_message").is_not_null() & when.expr(context)
     )
     store = store or EmbeddingStore()
+    embedded_before = store.computed
     started = datetime.now()
     vectors = store.embed(scoped["last_user_message"].to_list())
     embed_seconds = (datetime.now() - started).total_seconds()
@@ -72,14 +73,14 @@ def sweep(
     best, match = best_earlier_match(scoped["_model"], times, vectors, ttl_s)
     costs = scoped["cost_usd"].to_numpy()
     points = [
-        SweepPoint(threshold, int((best >= threshold).sum()),
-                   100.0 * float((best >= threshold).mean()) if len(best) else 0.0,
-                   float(costs[best >= threshold].sum()))
+        SweepPoint(threshold, int(hit.sum()), 100.0 * float(hit.mean()) if len(hit) else 0.0, float(costs[hit].sum()))
         for threshold in THRESHOLDS
+        if (hit := best >= threshold - SIMILARITY_TOLERANCE) is not None
     ]
     return SweepResult(
         requests=scoped.height, ttl_s=ttl_s, points=points,
-        pairs=_pairs(scoped, best, match, sample_pairs, seed), embedded=store.computed, embed_seconds=embed_seconds,
+        pairs=_pairs(scoped, best, match, sample_pairs, seed), embedded=store.computed - embedded_before,
+        embed_seconds=embed_seconds,
     )
 
 
