@@ -91,9 +91,9 @@ def warm_prefixes(base: pl.DataFrame, cache: PromptCache, in_scope: pl.Expr) -> 
         _explicit=_per_model(model, rules, "explicit", pl.Boolean()),
     )
     for boundary in BOUNDARIES:
-        key = f"{boundary}_key"
-        same = (pl.col("routed_model") == pl.col("routed_model").shift()) & (pl.col(key) == pl.col(key).shift())
-        scoped = scoped.sort("routed_model", key, "_t").with_columns(
+        scoped = scoped.with_columns(_group=pl.struct("routed_model", f"{boundary}_key").hash(seed=0))
+        same = pl.col("_group") == pl.col("_group").shift()
+        scoped = scoped.sort("_group", "_t").with_columns(
             (same & (pl.col("_t") - pl.col("_t").shift() <= pl.col("_lifetime"))).fill_null(False)
             .alias(f"_{boundary}_warm")
         )

@@ -168,8 +168,8 @@ def project_policy(
         projection.levers = {levers[0]: projection.savings_usd, "interaction": 0.0}
         return projection
     alone = {
-        lever: _project(inputs, policy.only(lever), book, as_of, tokenizer_ratios, output_ratios,
-                        embeddings).savings_usd
+        lever: _project(inputs, policy.only(lever), book, as_of, tokenizer_ratios, output_ratios, embeddings,
+                        savings_only=True).savings_usd
         for lever in levers
     }
     projection.levers = {**alone, "interaction": projection.savings_usd - sum(alone.values())}
@@ -184,7 +184,9 @@ def _project(
     tokenizer_ratios: Mapping[str, float] | None,
     output_ratios: OutputRatios | None,
     embeddings: EmbeddingStore | None,
+    savings_only: bool = False,
 ) -> PolicyProjection:
+    """The projection; with ``savings_only``, just the totals (for attributing savings to levers)."""
     context = inputs.context
     base = inputs.frame.with_columns(category=policy.category_expr(pl.col("category"), context))
     base = base.with_columns(**_choices(policy, context)).with_columns(
@@ -213,7 +215,12 @@ def _project(
             *leg_columns, leg_model=pl.col("cascade_escalate"), weight=pl.col("escalate_rate")
         ),
     ])
-    legs = _carry_tokens(legs, base, tokenizer_ratios, output_ratios, notes)
+    if policy.routes or policy.cascades:
+        legs = _carry_tokens(legs, base, tokenizer_ratios, output_ratios, notes)
+    else:  # every request stays on its model: its tokens carry over exactly
+        legs = legs.with_columns(**dict.fromkeys(
+            ("input_scale", "input_low", "input_high", "output_scale", "output_low", "output_high"), pl.lit(1.0)
+        ))
     if policy.prompt_cache is not None:
         legs = apply_prompt_cache(legs, policy.prompt_cache)
     legs = legs.with_columns(
@@ -227,6 +234,12 @@ def _project(
         .when(pl.col("in_scope")).then(pl.col("cost_usd"))
         .when(pl.col("cost_usd") == 0).then(pl.lit(0.0))
     ).to_series()
+    if savings_only:
+        projected = as_logged.clone().scatter(sums["_row"], sums["leg_cost"])
+        baseline = base.select(pl.when(projected.is_not_null()).then(pl.col("cost_usd"))).to_series()
+        total = CategoryProjection("all", base.height, 0, float(baseline.sum() or 0.0), float(projected.sum() or 0.0),
+                                   0.0, 0.0, {})
+        return PolicyProjection(policy=policy, categories=[total], rows=pl.DataFrame())
     rows = base.select(
         "category", "routed_model", "cost_usd", "in_scope", "exact_cache_hit", "semantic_cache_hit", "batch_scope",
         cache_read_before=pl.when(pl.col("in_scope")).then(pl.col("cache_read_tokens").fill_null(0)),
