@@ -28,7 +28,10 @@ NO_REQUEST = -1
 def exact_cache_hits(keys: pl.Series, times_s: pl.Series, ttl_s: float, max_entries: int | None = None) -> pl.Series:
     """Whether each request would have been answered from the cache (null keys never hit)."""
     frame = pl.DataFrame({"key": keys, "t": times_s}).with_row_index("_position")
-    scoped = frame.filter(pl.col("key").is_not_null() & pl.col("t").is_not_null()).sort("key", "t", "_position")
+    present = pl.col("key").is_not_null() & pl.col("t").is_not_null()
+    if max_entries is None:  # without eviction, a key seen once is a miss: only repeated keys need replaying
+        present &= pl.len().over("key") > 1
+    scoped = frame.filter(present).sort("key", "t", "_position")
     hits = np.zeros(frame.height, dtype=bool)
     if scoped.height:
         positions = scoped["_position"].to_numpy()

@@ -90,10 +90,12 @@ def warm_prefixes(base: pl.DataFrame, cache: PromptCache, in_scope: pl.Expr) -> 
         _lifetime=_per_model(model, rules, "lifetime_s", pl.Float64()),
         _explicit=_per_model(model, rules, "explicit", pl.Boolean()),
     )
+    scoped = scoped.sort("_t")
     for boundary in BOUNDARIES:
+        # a stable sort on the (model, prefix) group keeps each group's requests in time order
         scoped = scoped.with_columns(_group=pl.struct("routed_model", f"{boundary}_key").hash(seed=0))
         same = pl.col("_group") == pl.col("_group").shift()
-        scoped = scoped.sort("_group", "_t").with_columns(
+        scoped = scoped.sort("_group", maintain_order=True).with_columns(
             (same & (pl.col("_t") - pl.col("_t").shift() <= pl.col("_lifetime"))).fill_null(False)
             .alias(f"_{boundary}_warm")
         )
@@ -116,7 +118,9 @@ def _scatter_back(height: int, found: pl.DataFrame) -> pl.DataFrame:
     """Columns of ``found`` spread back over ``height`` rows at their ``_position`` (null elsewhere)."""
     positions = found["_position"]
     return pl.DataFrame({
-        name: pl.Series(name, [None] * height, dtype=pl.Int64()).scatter(positions, found[name].cast(pl.Int64))
+        name: pl.repeat(None, height, dtype=pl.Int64(), eager=True).alias(name).scatter(
+            positions, found[name].cast(pl.Int64)
+        )
         for name in found.columns if name != "_position"
     })
 
@@ -140,16 +144,15 @@ def apply_prompt_cache(legs: pl.DataFrame, cache: PromptCache) -> pl.DataFrame:
         share = (pl.col("input_tokens") * pl.col(column) / pl.col("prompt_bytes")).floor().cast(pl.Int64)
         return pl.when(share >= minimum).then(share).otherwise(0)
 
-    read = pl.when(tokens("prompt_cache_read_bytes") >= minimum).then(
-        minimum + (tokens("prompt_cache_read_bytes") - minimum) // step * step
-    ).otherwise(0)
+    legs = legs.with_columns(_readable=tokens("prompt_cache_read_bytes"), _written=tokens("prompt_cache_write_bytes"))
+    read = pl.when(pl.col("_readable") > 0).then(minimum + (pl.col("_readable") - minimum) // step * step).otherwise(0)
     logged_activity = (pl.col("cache_read_tokens").fill_null(0) + pl.col("cache_write_tokens").fill_null(0)) > 0
     replayed = (
         pl.col("prompt_cache_read_bytes").is_not_null() & model.is_in(list(rules))
         & (pl.col("leg_model") == pl.col("routed_model"))
         & ~((pl.col("leg_model") == pl.col("model_id")) & logged_activity)
     )
-    written = tokens("prompt_cache_write_bytes")
+    written = pl.col("_written")
     one_hour = cache.write_ttl == "1h"
     return legs.with_columns(_read=read).with_columns(
         _write=pl.when(written > pl.col("_read")).then(written - pl.col("_read")).otherwise(0)
@@ -158,7 +161,7 @@ def apply_prompt_cache(legs: pl.DataFrame, cache: PromptCache) -> pl.DataFrame:
         cache_write_tokens=pl.when(replayed).then(pl.col("_write")).otherwise(pl.col("cache_write_tokens")),
         cache_write_1h_tokens=pl.when(replayed).then(pl.col("_write") if one_hour else pl.lit(0))
         .otherwise(pl.col("cache_write_1h_tokens")),
-    ).drop("_read", "_write")
+    ).drop("_readable", "_written", "_read", "_write")
 
 
 def _per_model(model: pl.Expr, rules: dict[str, CacheRules], attribute: str, dtype: pl.DataType) -> pl.Expr:

@@ -209,12 +209,11 @@ def _project(
     leg_columns = [*LEG_COLUMNS, "in_scope", "routed_model"]
     if policy.prompt_cache is not None:
         leg_columns += ["prompt_cache_read_bytes", "prompt_cache_write_bytes"]
-    legs = pl.concat([
-        base.filter(changed).select(*leg_columns, leg_model=pl.col("routed_model"), weight=pl.lit(1.0)),
-        base.filter(changed & pl.col("cascade_try").is_not_null()).select(
+    legs = base.filter(changed).select(*leg_columns, leg_model=pl.col("routed_model"), weight=pl.lit(1.0))
+    if policy.cascades:
+        legs = pl.concat([legs, base.filter(changed & pl.col("cascade_try").is_not_null()).select(
             *leg_columns, leg_model=pl.col("cascade_escalate"), weight=pl.col("escalate_rate")
-        ),
-    ])
+        )])
     if policy.routes or policy.cascades:
         legs = _carry_tokens(legs, base, tokenizer_ratios, output_ratios, notes)
     else:  # every request stays on its model: its tokens carry over exactly
@@ -227,8 +226,9 @@ def _project(
         price_context=pl.when(pl.col("batch_scope")).then(pl.lit(BATCH)).otherwise(pl.col("price_context"))
     )
     priced = _price_legs(legs, book, as_of)
-    sums = priced.group_by("_row").agg(pl.col("leg_cost", "leg_low", "leg_high", "cache_read_tokens",
-                                              "input_tokens").sum())
+    summed = ("_row", "leg_cost", "leg_low", "leg_high", "cache_read_tokens", "input_tokens")
+    # Without cascades every request has one leg: no need to sum legs per request.
+    sums = priced.group_by("_row").agg(pl.col(summed[1:]).sum()) if policy.cascades else priced.select(summed)
     as_logged = base.select(
         pl.when(pl.col("in_scope") & served).then(pl.lit(0.0))
         .when(pl.col("in_scope")).then(pl.col("cost_usd"))
