@@ -206,3 +206,90 @@ def test_frame_has_the_canonical_schema(tmp_path):
     assert dict(frame.schema) == CANONICAL_SCHEMA
     assert frame["tokens_estimated"].to_list() == [False]
     assert isinstance(frame, pl.DataFrame)
+
+
+# ---------------------------------------------------------------------------------------------
+# Prompt fingerprints (read when a policy simulates caches)
+# ---------------------------------------------------------------------------------------------
+
+def wrapped(messages: list[dict[str, str]], **request: object) -> dict[str, object]:
+    """An in-house wrapper record around a chat completion with these request messages."""
+    return {"ts": "2026-10-01T00:00:00Z", "request": {"model": "gpt-4o-mini", "messages": messages, **request},
+            "response": chat(1)}
+
+
+def fingerprints(tmp_path: Path, records: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Each record's fingerprint columns; the log is written the way Python's json module writes it
+    (``{"role": "system", ...}``, with spaces)."""
+    path = write_jsonl(tmp_path / "log.jsonl", records)
+    frame = read(path, fingerprint_prompts=True).requests  # type: ignore[attr-defined]
+    return frame.select("system_key", "system_bytes", "history_key", "history_bytes", "prompt_key",
+                        "prompt_bytes").to_dicts()
+
+
+def as_logged(value: object) -> int:
+    """Bytes of a value's JSON as ``write_jsonl`` writes it."""
+    return len(json.dumps(value).encode())
+
+
+SYSTEM = {"role": "system", "content": "You are a careful assistant."}
+ASK = {"role": "user", "content": "Summarize this ticket."}
+ANSWER = {"role": "assistant", "content": "The customer was billed twice."}
+FOLLOW_UP = {"role": "user", "content": "Draft a reply."}
+
+
+def test_fingerprint_sizes_are_the_logged_bytes_up_to_each_boundary(tmp_path):
+    [single, conversation] = fingerprints(tmp_path, [wrapped([SYSTEM, ASK]),
+                                                     wrapped([SYSTEM, ASK, ANSWER, FOLLOW_UP])])
+    assert single["system_bytes"] == single["history_bytes"] == as_logged(SYSTEM)
+    assert single["prompt_bytes"] == as_logged(SYSTEM) + as_logged(ASK)
+    assert conversation["system_bytes"] == as_logged(SYSTEM)
+    assert conversation["history_bytes"] == as_logged(SYSTEM) + as_logged(ASK) + as_logged(ANSWER)
+    assert conversation["prompt_bytes"] == conversation["history_bytes"] + as_logged(FOLLOW_UP)
+
+
+def test_fingerprint_keys_match_exactly_where_the_prefixes_match(tmp_path):
+    first, same, other_question, other_system, follow_up, follow_up_again = fingerprints(tmp_path, [
+        wrapped([SYSTEM, ASK]),
+        wrapped([SYSTEM, ASK]),
+        wrapped([SYSTEM, FOLLOW_UP]),
+        wrapped([{"role": "system", "content": "Be brief."}, ASK]),
+        wrapped([SYSTEM, ASK, ANSWER, FOLLOW_UP]),
+        wrapped([SYSTEM, ASK, ANSWER, {"role": "user", "content": "Translate it."}]),
+    ])
+    assert first == same
+    assert other_question["system_key"] == first["system_key"]
+    assert other_question["prompt_key"] != first["prompt_key"]
+    assert other_system["system_key"] != first["system_key"]
+    assert other_system["prompt_key"] != first["prompt_key"]
+    assert follow_up["system_key"] == first["system_key"]
+    assert follow_up_again["history_key"] == follow_up["history_key"]
+    assert follow_up_again["prompt_key"] != follow_up["prompt_key"]
+
+
+def test_sampling_parameters_change_only_the_whole_prompts_key(tmp_path):
+    plain, capped = fingerprints(tmp_path, [wrapped([SYSTEM, ASK]), wrapped([SYSTEM, ASK], max_tokens=50)])
+    assert capped["history_key"] == plain["history_key"]
+    assert capped["prompt_key"] != plain["prompt_key"]
+
+
+def test_system_prompt_outside_the_messages_belongs_to_the_system_segment(tmp_path):
+    """Anthropic's ``system`` field and OpenAI tools sit before the messages; a first message that is not
+    a system message starts the conversation."""
+    anthropic_style, tools, no_system = fingerprints(tmp_path, [
+        wrapped([ASK], system="You are a careful assistant."),
+        wrapped([SYSTEM, ASK], tools=[{"type": "function", "function": {"name": "lookup"}}]),
+        wrapped([ASK, ANSWER, FOLLOW_UP]),
+    ])
+    assert anthropic_style["system_bytes"] == as_logged("You are a careful assistant.")
+    assert anthropic_style["prompt_bytes"] == anthropic_style["system_bytes"] + as_logged(ASK)
+    tool_bytes = as_logged([{"type": "function", "function": {"name": "lookup"}}])
+    assert tools["system_bytes"] == tool_bytes + as_logged(SYSTEM)
+    assert no_system["system_bytes"] == 0
+    assert no_system["history_bytes"] == as_logged(ASK) + as_logged(ANSWER)
+
+
+def test_requests_without_messages_have_no_fingerprint(tmp_path):
+    [row] = fingerprints(tmp_path, [{"ts": "2026-10-01T00:00:00Z", "request": {"model": "gpt-4o-mini"},
+                                     "response": chat(1)}])
+    assert set(row.values()) == {None}

@@ -98,6 +98,11 @@ CANONICAL_SCHEMA: dict[str, pl.DataType] = {
 PROMPT_PRINT_COLUMNS = ("system_key", "system_bytes", "history_key", "history_bytes", "prompt_key", "prompt_bytes")
 """Prompt fingerprints (``sources/prompts.py``), read only when a policy simulates caches."""
 
+PromptPrint = tuple[bytes, bytes, int, int, bytes]
+"""What a request's prompt fingerprints are computed from (``sources/prompts.py``): the system prompt
+and tools, the messages' raw JSON back to back, where the conversation after the system messages
+starts in it and the size of the last message (in bytes), and the sampling parameters."""
+
 _CONVERTED_IN_BULK = ("ts", "tags", "metadata", "prompt_print")
 SOURCE_SCHEMA: dict[str, pl.DataType] = {
     name: CANONICAL_SCHEMA[name] for name in SOURCE_COLUMNS if name not in _CONVERTED_IN_BULK
@@ -140,7 +145,7 @@ def source_row(
     metadata: Any = None,
     gateway_cache_hit: bool | None = None,
     custom_id: str | None = None,
-    prompt_print: tuple[bytes, bytes, bytes] | None = None,
+    prompt_print: PromptPrint | None = None,
     temperature: float | None = None,
     has_tools: bool | None = None,
 ) -> tuple[Any, ...]:
@@ -238,29 +243,38 @@ def _epoch_number(value: Any) -> float | None:
     return value
 
 
-def _prompt_print_columns(prints: Sequence[tuple[bytes, bytes, bytes] | None]) -> dict[str, pl.Series]:
-    """Prompt fingerprints (see ``sources/prompts.py``) from each request's three segments: every
-    segment hashed in one vectorized pass, each boundary's key chained onto the previous one's."""
+def _prompt_print_columns(prints: Sequence[PromptPrint | None]) -> dict[str, pl.Series]:
+    """Prompt fingerprints (see ``sources/prompts.py``), every segment hashed in one vectorized pass.
+
+    A boundary's key combines the hash of the system segment with the hash of the messages up to
+    the boundary (multiply and xor: the hashes are already uniform 64-bit values)."""
     if list(prints).count(None) == len(prints):
         return {name: pl.Series(name, [None] * len(prints), dtype=pl.Int64()) for name in PROMPT_PRINT_COLUMNS}
-    segments = {
-        part: pl.Series([None if value is None else value[index] for value in prints], dtype=pl.Binary())
-        for index, part in enumerate(("system", "history", "last"))
+    parts = {
+        name: pl.Series([None if value is None else value[index] for value in prints], dtype=dtype)
+        for index, (name, dtype) in enumerate((("system", pl.Binary()), ("messages", pl.Binary()),
+                                               ("history_start", pl.Int64()), ("last_size", pl.Int64()),
+                                               ("sampling", pl.Binary())))
     }
-    frame = pl.DataFrame(segments).select(
-        system_key=pl.col("system").hash(seed=0),
-        history_hash=pl.col("history").hash(seed=0),
-        last_hash=pl.col("last").hash(seed=0),
-        system_bytes=pl.col("system").bin.size().cast(pl.Int64),
-        history_bytes=(pl.col("system").bin.size() + pl.col("history").bin.size()).cast(pl.Int64),
-        prompt_bytes=(pl.col("system").bin.size() + pl.col("history").bin.size() + pl.col("last").bin.size())
-        .cast(pl.Int64),
-        present=pl.col("last").is_not_null(),
-    ).with_columns(history_key=pl.struct("system_key", "history_hash").hash(seed=0)).with_columns(
-        prompt_key=pl.struct("history_key", "last_hash").hash(seed=0)
-    ).select(
-        *(pl.when(pl.col("present")).then(pl.col(name).reinterpret(signed=True)).alias(name)
-          for name in ("system_key", "history_key", "prompt_key")),
-        "system_bytes", "history_bytes", "prompt_bytes",
-    )
+    messages, history_start = pl.col("messages"), pl.col("history_start")
+    size = messages.bin.size().cast(pl.Int64)
+    last_start = pl.max_horizontal(size - pl.col("last_size"), history_start)
+    system_size = pl.col("system").bin.size().cast(pl.Int64)
+    system = pl.col("system").hash(seed=0) * _HASH_MULTIPLIER
+    keys = {
+        "system_key": system ^ messages.bin.slice(0, history_start).hash(seed=0),
+        "history_key": system ^ messages.bin.slice(0, last_start).hash(seed=0),
+        "prompt_key": (system ^ messages.hash(seed=0)) * _HASH_MULTIPLIER ^ pl.col("sampling").hash(seed=0),
+    }
+    frame = pl.DataFrame(parts).lazy().select(
+        *(pl.when(messages.is_not_null()).then(key.reinterpret(signed=True)).alias(name) for name, key in keys.items()),
+        system_bytes=system_size + history_start,
+        history_bytes=system_size + last_start,
+        prompt_bytes=system_size + size + pl.col("sampling").bin.size().cast(pl.Int64),
+    ).collect()
     return {name: frame[name] for name in PROMPT_PRINT_COLUMNS}
+
+
+_HASH_MULTIPLIER = 0x9E3779B97F4A7C15
+"""An odd 64-bit constant (2^64 / golden ratio): multiplying by it before the xor makes the
+combination depend on which hash is which."""

@@ -76,10 +76,10 @@ def apply_rates(
     bands = max(len(threshold_columns) + 1, 1)
     rate_index = pl.col("card_key") * bands + band_expr(threshold_columns, input_tokens)
     rate_values = {name: pl.lit(rates[name]).gather(rate_index) for name in RATE_COLUMNS}
-    priced = frame.hstack(card_columns).with_columns(**rate_values).with_columns(
+    priced = frame.hstack(card_columns).lazy().with_columns(**rate_values).with_columns(
         cost_usd=cost_expr() if requests is None else cost_parts(requests).total, **(extra or {})
     )
-    return priced.drop("card_key", *threshold_columns, *RATE_COLUMNS), assumptions
+    return priced.drop("card_key", *threshold_columns, *RATE_COLUMNS).collect(), assumptions
 
 
 def price_context_expr() -> pl.Expr:

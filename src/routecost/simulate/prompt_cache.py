@@ -51,6 +51,14 @@ MIN_TOKENS_BY_MODEL = (
 """Models whose minimum cacheable prefix differs from their provider's."""
 
 BOUNDARIES = ("system", "history", "prompt")
+_BOUNDARY_GROWS = {
+    "system": pl.col("system_bytes") > 0,
+    "history": pl.col("history_bytes") > pl.col("system_bytes"),
+    "prompt": pl.lit(True),
+}
+"""The requests whose prefix at each boundary is longer than at the one before. Only those need
+the boundary's warmth: the others' prefix there is the shorter one (same bytes, warm whenever the
+longer key is), and no longer prefix can share their key."""
 
 
 def cache_rules(model_id: str, write_ttl: str) -> CacheRules | None:
@@ -90,15 +98,12 @@ def warm_prefixes(base: pl.DataFrame, cache: PromptCache, in_scope: pl.Expr) -> 
         _lifetime=_per_model(model, rules, "lifetime_s", pl.Float64()),
         _explicit=_per_model(model, rules, "explicit", pl.Boolean()),
     )
-    scoped = scoped.sort("_t")
-    for boundary in BOUNDARIES:
-        # a stable sort on the (model, prefix) group keeps each group's requests in time order
-        scoped = scoped.with_columns(_group=pl.struct("routed_model", f"{boundary}_key").hash(seed=0))
-        same = pl.col("_group") == pl.col("_group").shift()
-        scoped = scoped.sort("_group", maintain_order=True).with_columns(
-            (same & (pl.col("_t") - pl.col("_t").shift() <= pl.col("_lifetime"))).fill_null(False)
-            .alias(f"_{boundary}_warm")
-        )
+    if not scoped["_t"].is_sorted():
+        scoped = scoped.sort("_t")
+    scoped = scoped.with_columns(
+        _warm_since(scoped, pl.struct("routed_model", f"{boundary}_key"), grows).alias(f"_{boundary}_warm")
+        for boundary, grows in _BOUNDARY_GROWS.items()
+    )
     readable = {boundary: pl.lit(True) if boundary in cache.breakpoints else ~pl.col("_explicit")
                 for boundary in BOUNDARIES}
     written = [pl.when(pl.col("_explicit")).then(pl.col(f"{boundary}_bytes")).otherwise(0)
@@ -112,6 +117,22 @@ def warm_prefixes(base: pl.DataFrame, cache: PromptCache, in_scope: pl.Expr) -> 
         prompt_cache_write_bytes=pl.max_horizontal(written) if written else pl.lit(0, dtype=pl.Int64()),
     )
     return _scatter_back(base.height, found)
+
+
+def _warm_since(requests: pl.DataFrame, group: pl.Expr, among: pl.Expr) -> pl.Series:
+    """Per request (in time order): whether the previous request of its group ``among`` those
+    selected came at most ``_lifetime`` seconds before it (False for the others). A stable sort of
+    just the group's hash, time and lifetime keeps each group's requests in time order; the answers
+    are scattered back into the requests' order."""
+    grouped = requests.select(
+        _group=group.hash(seed=0), _t=pl.col("_t"), _lifetime=pl.col("_lifetime"), _among=among
+    ).with_row_index("_index").filter("_among").sort("_group", maintain_order=True)
+    warm = grouped.select(
+        "_index",
+        _warm=((pl.col("_group") == pl.col("_group").shift()) & (pl.col("_t") - pl.col("_t").shift()
+                                                                 <= pl.col("_lifetime"))).fill_null(False),
+    )
+    return pl.repeat(False, requests.height, eager=True).scatter(warm["_index"], warm["_warm"])
 
 
 def _scatter_back(height: int, found: pl.DataFrame) -> pl.DataFrame:
@@ -137,31 +158,31 @@ def apply_prompt_cache(legs: pl.DataFrame, cache: PromptCache) -> pl.DataFrame:
     if not rules:
         return legs
     model = pl.col("leg_model")
-    minimum = _per_model(model, rules, "min_tokens", pl.Int64())
-    step = _per_model(model, rules, "step_tokens", pl.Int64())
+    minimum, step = pl.col("_minimum"), pl.col("_step")
 
     def tokens(column: str) -> pl.Expr:
         share = (pl.col("input_tokens") * pl.col(column) / pl.col("prompt_bytes")).floor().cast(pl.Int64)
         return pl.when(share >= minimum).then(share).otherwise(0)
 
-    legs = legs.with_columns(_readable=tokens("prompt_cache_read_bytes"), _written=tokens("prompt_cache_write_bytes"))
-    read = pl.when(pl.col("_readable") > 0).then(minimum + (pl.col("_readable") - minimum) // step * step).otherwise(0)
+    readable, written = tokens("prompt_cache_read_bytes"), tokens("prompt_cache_write_bytes")
+    read = pl.when(readable > 0).then(minimum + (readable - minimum) // step * step).otherwise(0)
     logged_activity = (pl.col("cache_read_tokens").fill_null(0) + pl.col("cache_write_tokens").fill_null(0)) > 0
     replayed = (
-        pl.col("prompt_cache_read_bytes").is_not_null() & model.is_in(list(rules))
+        pl.col("prompt_cache_read_bytes").is_not_null() & minimum.is_not_null()
         & (pl.col("leg_model") == pl.col("routed_model"))
         & ~((pl.col("leg_model") == pl.col("model_id")) & logged_activity)
     )
-    written = pl.col("_written")
+    write = pl.when(written > pl.col("_read")).then(written - pl.col("_read")).otherwise(0)
     one_hour = cache.write_ttl == "1h"
-    return legs.with_columns(_read=read).with_columns(
-        _write=pl.when(written > pl.col("_read")).then(written - pl.col("_read")).otherwise(0)
-    ).with_columns(
-        cache_read_tokens=pl.when(replayed).then(pl.col("_read")).otherwise(pl.col("cache_read_tokens")),
-        cache_write_tokens=pl.when(replayed).then(pl.col("_write")).otherwise(pl.col("cache_write_tokens")),
-        cache_write_1h_tokens=pl.when(replayed).then(pl.col("_write") if one_hour else pl.lit(0))
+    return legs.lazy().with_columns(
+        _minimum=_per_model(model, rules, "min_tokens", pl.Int64()),
+        _step=_per_model(model, rules, "step_tokens", pl.Int64()),
+    ).with_columns(_read=read).with_columns(_write=write, _replayed=replayed).with_columns(
+        cache_read_tokens=pl.when("_replayed").then(pl.col("_read")).otherwise(pl.col("cache_read_tokens")),
+        cache_write_tokens=pl.when("_replayed").then(pl.col("_write")).otherwise(pl.col("cache_write_tokens")),
+        cache_write_1h_tokens=pl.when("_replayed").then(pl.col("_write") if one_hour else pl.lit(0))
         .otherwise(pl.col("cache_write_1h_tokens")),
-    ).drop("_readable", "_written", "_read", "_write")
+    ).drop("_minimum", "_step", "_read", "_write", "_replayed").collect()
 
 
 def _per_model(model: pl.Expr, rules: dict[str, CacheRules], attribute: str, dtype: pl.DataType) -> pl.Expr:

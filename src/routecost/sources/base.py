@@ -15,7 +15,14 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from routecost.records import EPOCH_MILLIS_THRESHOLD, MODE_BATCH, MODE_REALTIME, STATUS_ERROR, STATUS_OK
+from routecost.records import (
+    EPOCH_MILLIS_THRESHOLD,
+    MODE_BATCH,
+    MODE_REALTIME,
+    STATUS_ERROR,
+    STATUS_OK,
+    PromptPrint,
+)
 
 Count = Annotated[int, msgspec.Meta(ge=0)]
 """A token count: an integer, never negative."""
@@ -111,7 +118,7 @@ class Envelope(msgspec.Struct, frozen=True, gc=False):
     tags: list[str] | None = None
     metadata: msgspec.Raw | bytes | None = None
     custom_id: str | None = None
-    prompt_print: tuple[bytes, bytes, bytes] | None = None
+    prompt_print: PromptPrint | None = None
     temperature: float | None = None
     has_tools: bool | None = None
 

@@ -3,15 +3,17 @@
 A request's prompt is fingerprinted at three message boundaries, the places providers' prefix
 caches and cache breakpoints usually sit:
 
-- ``system``: the system prompt and the tool definitions;
+- ``system``: the system prompt and the tool definitions (and a first message that is a system one);
 - ``history``: that, plus every message but the last (the conversation so far);
 - ``prompt``: the whole request, plus its sampling parameters (the exact-cache key).
 
-Each fingerprint is a 64-bit key (a prefix's key extends the shorter prefix's) and the prefix's size
-in bytes. Sizes are what turns a cached prefix into tokens: a prefix holding 60% of the prompt's
-bytes is taken to hold 60% of its input tokens. While reading, each request only slices its raw JSON
-(msgspec does that without parsing the text) into three segments; the reader hashes a whole chunk
-of segments at once in polars (``records.build_source_frame``).
+Each fingerprint is a 64-bit key of the prefix's bytes and the prefix's size in bytes. Sizes are what turns a cached prefix into tokens: a prefix holding 60% of the prompt's
+bytes is taken to hold 60% of its input tokens. While reading, each request only joins its raw
+message JSON (msgspec slices it out without parsing the text) and notes where its system messages
+end and its last message starts; the reader cuts and hashes a whole chunk of prompts at once in
+polars (``records.build_source_frame``). A first message that is a system (or developer) message belongs
+to the system segment: loggers and the SDKs' serializers write ``role`` first, so its JSON starts
+with ``{"role":"system"``.
 """
 
 from __future__ import annotations
@@ -20,40 +22,23 @@ from collections.abc import Sequence
 
 import msgspec
 
-PromptSegments = tuple[bytes, bytes, bytes]
-"""The raw bytes the system, history and last-message boundaries add: system prompt and tools; the
-messages before the last; the last message and the sampling parameters."""
+from routecost.records import PromptPrint
 
-SYSTEM_ROLES = ("system", "developer")
-
-
-_SYSTEM_STARTS = tuple(
-    f'{{"role":{space}"{role}"'.encode() for role in SYSTEM_ROLES for space in ("", " ")
+SYSTEM_MESSAGE_STARTS = tuple(
+    f'{{"role":{space}"{role}"'.encode() for role in ("system", "developer") for space in ("", " ")
 )
-"""How a system message's JSON starts: loggers (and the SDKs' serializers) write ``role`` first."""
+"""How a system message's JSON starts (``role`` first, as loggers and the SDKs write it)."""
 
 
-def prompt_segments(
-    system: Sequence[bytes | msgspec.Raw], messages: Sequence[msgspec.Raw], sampling: bytes
-) -> PromptSegments | None:
-    """The prompt cut at its three boundaries; None when it has no messages (nothing to compare).
-
-    Each message is its raw JSON; leading system (or developer) messages belong to the system
-    segment. Straight-line code: this runs once per request on a million-line log."""
+def prompt_boundaries(system: bytes, messages: Sequence[msgspec.Raw], sampling: bytes) -> PromptPrint | None:
+    """The prompt, where its system messages end and the size of its last message; None when it has
+    no messages (nothing to compare). Straight-line code: this runs once per request on a
+    million-line log."""
     if not messages:
         return None
-    count = len(messages)
-    leading = 0
-    while leading < count and _is_system(messages[leading]):
-        leading += 1
-    head = b"".join([*system, *messages[:leading]])
-    history = b"".join(messages[leading:-1])
-    last = b"".join((messages[-1], sampling)) if leading < count else sampling
-    return head, history, last
-
-
-def _is_system(message: msgspec.Raw) -> bool:
-    return bytes(message).startswith(_SYSTEM_STARTS)
+    joined = b"".join(messages)
+    return system, joined, len(messages[0]) if joined.startswith(SYSTEM_MESSAGE_STARTS) else 0, len(messages[-1]), \
+        sampling
 
 
 def sampling_bytes(*parameters: float | None) -> bytes:

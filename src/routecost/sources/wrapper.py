@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from routecost.records import STATUS_ERROR, source_row
+from routecost.records import STATUS_ERROR, PromptPrint, source_row
 from routecost.sources import anthropic, gemini, openai
 from routecost.sources.base import (
     Envelope,
@@ -26,7 +26,7 @@ from routecost.sources.base import (
     has_keys,
     sub,
 )
-from routecost.sources.prompts import PromptSegments, prompt_segments, sampling_bytes
+from routecost.sources.prompts import prompt_boundaries, sampling_bytes
 
 _FAILED_STATUSES = {"error", "failed", "failure", "errored"}
 
@@ -57,26 +57,6 @@ class PromptedRequest(WrappedRequest):
     response_format: msgspec.Raw = msgspec.Raw(b"")
     tool_choice: msgspec.Raw = msgspec.Raw(b"")
     stop: msgspec.Raw = msgspec.Raw(b"")
-
-
-def request_print(request: PromptedRequest) -> tuple[PromptSegments | None, float | None, bool]:
-    """A request's prompt segments (to fingerprint), temperature and whether it offers tools."""
-    messages = request.messages or request.contents
-    if messages is None and isinstance(request.input, list):
-        messages = request.input
-    elif messages is None and isinstance(request.input, str):
-        messages = [msgspec.Raw(msgspec.json.encode({"role": "user", "content": request.input}))]
-    instructions = msgspec.json.encode(request.instructions) if request.instructions else b""
-    max_tokens = request.max_tokens or request.max_completion_tokens or request.max_output_tokens
-    unusual = request.top_p is not None or request.seed is not None or request.n is not None or max_tokens is not None
-    sampling = sampling_bytes(request.top_p, request.seed, request.n, max_tokens) if unusual else b""
-    segments = prompt_segments(
-        [request.system, request.systemInstruction, instructions, request.tools, request.response_format,
-         request.tool_choice, request.stop],
-        messages or [], sampling,
-    )
-    has_tools = bool(request.tools) and bytes(request.tools) not in (b"null", b"[]")
-    return segments, request.temperature, has_tools
 
 
 class WrapperFields(Struct):
@@ -116,7 +96,7 @@ def _failed(fields: WrapperFields) -> bool:
 
 def envelope_of(
     fields: WrapperFields,
-    prompt_print: PromptSegments | None = None,
+    prompt_print: PromptPrint | None = None,
     temperature: float | None = None,
     has_tools: bool | None = None,
 ) -> Envelope:
@@ -163,10 +143,30 @@ def _is_wrapper(record: Mapping[str, Any]) -> bool:
 
 
 def prompted_envelope(fields: Any) -> Envelope:
-    """The envelope of a wrapper decoded with its request's fingerprints."""
-    if fields.request is None:
+    """The envelope of a wrapper decoded with its request's prompt (to fingerprint), temperature and
+    whether it offers tools."""
+    request: PromptedRequest | None = fields.request
+    if request is None:
         return envelope_of(fields)
-    return envelope_of(fields, *request_print(fields.request))
+    messages = request.messages or request.contents
+    if messages is None and request.input is not None:
+        prompt = request.input
+        messages = prompt if isinstance(prompt, list) else [
+            msgspec.Raw(msgspec.json.encode({"role": "user", "content": prompt}))
+        ]
+    tools = request.tools
+    system = b""
+    if request.system or request.systemInstruction or request.instructions or tools or request.response_format \
+            or request.tool_choice or request.stop:
+        instructions = msgspec.json.encode(request.instructions) if request.instructions else b""
+        system = b"".join((request.system, request.systemInstruction, instructions, tools, request.response_format,
+                           request.tool_choice, request.stop))
+    sampling = b""
+    max_tokens = request.max_tokens or request.max_completion_tokens or request.max_output_tokens
+    if request.top_p is not None or request.seed is not None or request.n is not None or max_tokens is not None:
+        sampling = sampling_bytes(request.top_p, request.seed, request.n, max_tokens)
+    has_tools = bool(tools) and bytes(tools) not in (b"null", b"[]")
+    return envelope_of(fields, prompt_boundaries(system, messages or (), sampling), request.temperature, has_tools)
 
 
 class Body(NamedTuple):
