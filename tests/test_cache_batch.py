@@ -322,6 +322,20 @@ def test_openai_reads_the_warm_system_prefix_in_128_token_steps(tmp_path: Path) 
     assert row.cache_read_share_after == pytest.approx(100 * cached / (3 * 3000), rel=REL)
 
 
+def test_a_request_answered_from_the_response_cache_does_not_keep_the_prefix_warm(tmp_path: Path) -> None:
+    """The repeat at 4 minutes never reaches the provider, so the prefix written at 0 is gone by 8 minutes
+    (5-minute lifetime); without the response cache the repeat itself refreshes it."""
+    first, repeat, later = (chat(GPT4O, 3000, 200, t=offset, system=LONG_SYSTEM, user=question)
+                            for offset, question in ((0, QUESTIONS[0]), (240, QUESTIONS[0]), (480, QUESTIONS[1])))
+    both = "name: both\ncache:\n  exact: {ttl: 1h}\n  prompt: {ttl: 5m, breakpoints: [system]}\n"
+    audit = project(tmp_path, [first, repeat, later], [both, PROMPT_5M])
+    cached = openai_cached(prefix_tokens(3000, long_system_shares(audit)[2]))
+    cold = (3000 * 2.50 + 200 * 10.00) / MTOK
+    warm = ((3000 - cached) * 2.50 + cached * 1.25 + 200 * 10.00) / MTOK
+    assert projected(audit, 0) == pytest.approx([cold, 0.0, cold], rel=REL)
+    assert projected(audit, 1)[2] == pytest.approx(warm, rel=REL)
+
+
 def test_openai_prefix_below_1024_tokens_is_not_cached(tmp_path: Path) -> None:
     # the 3000 tokens are a pasted document in each (different) user message; the system prompt is tiny
     records = [chat(GPT4O, 3000, 200, t=offset, system=SHORT_SYSTEM, user=LONG_SYSTEM + question)

@@ -194,12 +194,13 @@ def _project(
         & ~pl.col("gateway_cache_hit").fill_null(False),
     )
     base = base.with_columns(**_lever_scopes(policy, context))
-    if policy.prompt_cache is not None:
-        base = base.hstack(warm_prefixes(base, policy.prompt_cache, pl.col("prompt_cache_scope")))
     notes: list[str] = []
     base = base.with_columns(exact_cache_hit=_exact_hits(base, policy))
     base = base.with_columns(semantic_cache_hit=_semantic_hits(base, policy, embeddings, notes))
     served = pl.col("exact_cache_hit") | pl.col("semantic_cache_hit")
+    if policy.prompt_cache is not None:
+        # a request answered from a response cache never reaches the provider: it warms no prefix
+        base = base.hstack(warm_prefixes(base, policy.prompt_cache, pl.col("prompt_cache_scope") & ~served))
     # A request that stays as logged (same model, no cache, no batch) costs what it cost; only the
     # others are repriced. A cache hit costs nothing.
     changed = pl.col("in_scope") & ~served & (
@@ -291,7 +292,7 @@ def _lever_scopes(policy: Policy, context: EvalContext) -> dict[str, pl.Expr]:
 
 def _exact_hits(base: pl.DataFrame, policy: Policy) -> pl.Series:
     if policy.exact_cache is None:
-        return pl.Series("exact_cache_hit", [False] * base.height)
+        return pl.repeat(False, base.height, eager=True).alias("exact_cache_hit")
     keys = base.select(
         pl.when(pl.col("exact_cache_scope")).then(pl.struct("routed_model", "prompt_key", "temperature").hash(seed=0))
     ).to_series()
@@ -304,7 +305,7 @@ def _semantic_hits(
 ) -> pl.Series:
     cache = policy.semantic_cache
     if cache is None:
-        return pl.Series("semantic_cache_hit", [False] * base.height)
+        return pl.repeat(False, base.height, eager=True).alias("semantic_cache_hit")
     scoped = base.with_row_index("_position").filter(pl.col("semantic_cache_scope") & ~pl.col("exact_cache_hit"))
     store = embeddings or EmbeddingStore()
     vectors = store.embed(scoped["last_user_message"].to_list())
