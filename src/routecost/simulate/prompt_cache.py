@@ -15,9 +15,9 @@ the model's minimum cacheable length:
 A prefix's tokens are the request's input tokens (on the routed model) times the prefix's share of
 the prompt's bytes; logs that clip long prompts understate it. Which prefixes are warm is decided
 over all the traffic the lever covers that reaches a provider (kept or rerouted; not the requests a
-response cache answers); a kept request that logged cache activity
-keeps what it logged (that is what happened), the others get the replay. Lifetimes and minimums are
-the providers' published figures as of 2026-11 (``cache_rules``).
+response cache answers); a kept request that logged cache activity keeps what it logged (that is
+what happened), the others get the replay. Lifetimes and minimums are the providers' published
+figures as of 2026-11 (``cache_rules``).
 """
 
 from __future__ import annotations
