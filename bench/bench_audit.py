@@ -43,14 +43,31 @@ def _text(rng: random.Random, words: int) -> str:
 
 
 def generate(path: Path, records: int) -> None:
-    """Deterministic wrapper records, ~2 KB each (system prompt, user turn, answer)."""
+    """Deterministic wrapper records, ~2 KB each: a system prompt and a user turn; one in five
+    continues a recent conversation (its messages, the answer, a new user turn) and one in ten
+    repeats a recent request word for word, so the cache simulations have prefixes and prompts to find."""
     rng = random.Random(20261122)
     system_prompts = [_text(rng, rng.randint(60, 130)) for _ in range(12)]
     encoder = msgspec.json.Encoder()
     month = 31 * 86_400
+    recent: list[tuple[str, list[dict[str, str]]]] = []
     with path.open("wb") as out:
         for index in range(records):
             requested, responded = rng.choice(MODELS)
+            messages = [{"role": "system", "content": rng.choice(system_prompts)},
+                        {"role": "user", "content": _text(rng, rng.randint(10, 70))}]
+            answer = _text(rng, rng.randint(20, 90))
+            kind = rng.random()
+            if recent and kind < 0.1:
+                requested, messages = rng.choice(recent)
+                responded = dict(MODELS)[requested]
+            elif recent and kind < 0.3:
+                requested, earlier = rng.choice(recent)
+                responded = dict(MODELS)[requested]
+                if len(earlier) < 6:
+                    messages = [*earlier, {"role": "assistant", "content": _text(rng, rng.randint(20, 90))},
+                                {"role": "user", "content": _text(rng, rng.randint(5, 30))}]
+            recent = [*recent[-199:], (requested, messages)]
             created = BASE_EPOCH + index * month // records
             prompt_tokens = rng.randint(300, 3_000)
             completion_tokens = rng.randint(20, 700)
@@ -62,15 +79,12 @@ def generate(path: Path, records: int) -> None:
                 "user_id": f"u_{rng.randint(1, 500):03d}",
                 "tags": ["env:prod", f"category:{feature}"],
                 "metadata": {"feature": feature, "team": "platform"},
-                "request": {"model": requested, "temperature": 0.2, "stream": False, "messages": [
-                    {"role": "system", "content": rng.choice(system_prompts)},
-                    {"role": "user", "content": _text(rng, rng.randint(10, 70))},
-                ]},
+                "request": {"model": requested, "temperature": 0.0, "stream": False, "messages": messages},
                 "response": {
                     "id": f"chatcmpl-{index:09d}", "object": "chat.completion", "created": created,
                     "model": responded, "service_tier": "default",
                     "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": _text(rng, rng.randint(20, 90))}}],
+                                 "message": {"role": "assistant", "content": answer}}],
                     "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                               "total_tokens": prompt_tokens + completion_tokens,
                               "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},

@@ -598,6 +598,9 @@ INVALID_BLOCKS = [
                  id="bad-duration"),
     pytest.param("batch:\n  - max_delay: 1 day\n", 3, 5, "a duration such as 30s, 5m, 24h or 2d",
                  id="bad-batch-delay"),
+    pytest.param("batch:\n  - when: {mode: realtime}\n    max_delay: 1h\n", 4, 5,
+                 "the batch APIs promise results within 24h, not sooner: requests that cannot wait 24h cannot be "
+                 "batched", id="batch-delay-under-the-24h-window"),
     pytest.param("cache:\n  exact:\n    ttl: 1h\n    size: 100\n", 5, 5,
                  "unknown key 'size' (expected one of: ttl, when, max_entries, include)",
                  id="unknown-exact-key"),

@@ -51,6 +51,9 @@ SEMANTIC_KEYS = ("threshold", "ttl", "when", "false_hit_rate")
 PROMPT_KEYS = ("when", "ttl", "breakpoints")
 BREAKPOINTS = ("system", "history", "prompt")
 WRITE_TTLS = ("5m", "1h")
+BATCH_WINDOW_S = 24 * 3600.0
+"""The batch APIs' completion window (OpenAI, Anthropic, Google, Bedrock all promise results within
+24 hours): a request that cannot wait that long cannot be batched."""
 BATCH_KEYS = ("when", "max_delay")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -182,8 +185,12 @@ class PolicyParser:
         for index, raw in enumerate(self._list("batch", value)):
             path: KeyPath = ("batch", index)
             rule = self._rule(path, raw, BATCH_KEYS)
+            max_delay_s = self.duration((*path, "max_delay"), rule.get("max_delay", "24h"))
+            if max_delay_s < BATCH_WINDOW_S:
+                raise self.fail((*path, "max_delay"), "the batch APIs promise results within 24h, not sooner: "
+                                "requests that cannot wait 24h cannot be batched")
             rules.append(BatchRule(
-                max_delay_s=self.duration((*path, "max_delay"), rule.get("max_delay", "24h")),
+                max_delay_s=max_delay_s,
                 when=self._condition((*path, "when"), rule.get("when"), category_names),
             ))
         self._check_reachable("batch", [rule.when.always for rule in rules])
