@@ -91,14 +91,14 @@ def warm_prefixes(base: pl.DataFrame, cache: PromptCache, in_scope: pl.Expr) -> 
     if not rules:
         return base.select(prompt_cache_read_bytes=nothing, prompt_cache_write_bytes=nothing)
     model = pl.col("routed_model")
-    scoped = base.with_row_index("_position").filter(
+    scoped = base.lazy().with_row_index("_position").filter(
         in_scope & model.is_in(list(rules)) & pl.col("prompt_key").is_not_null()
     ).select(
         "_position", "routed_model", *(f"{boundary}_{part}" for boundary in BOUNDARIES for part in ("key", "bytes")),
         _t=pl.col("ts").dt.epoch("us") / 1_000_000,
         _lifetime=_per_model(model, rules, "lifetime_s", pl.Float64()),
         _explicit=_per_model(model, rules, "explicit", pl.Boolean()),
-    )
+    ).collect()
     if not scoped["_t"].is_sorted():
         scoped = scoped.sort("_t")
     scoped = scoped.with_columns(

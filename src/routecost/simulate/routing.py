@@ -21,6 +21,7 @@ remainder (negative where levers overlap: a cached request cannot also be batch-
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -161,18 +162,32 @@ def project_policy(
     output_ratios: OutputRatios | None = None,
     embeddings: EmbeddingStore | None = None,
 ) -> PolicyProjection:
-    """The policy's projected cost per request and per category, with savings by lever."""
-    projection = _project(inputs, policy, book, as_of, tokenizer_ratios, output_ratios, embeddings)
+    """The policy's projected cost per request and per category, with savings by lever.
+
+    The levers-alone projections run beside the whole policy's, in threads: polars and numpy
+    release the GIL. With a semantic cache the whole policy runs first, so the embeddings it
+    computes are stored before the semantic cache alone looks them up."""
+    def whole() -> PolicyProjection:
+        return _project(inputs, policy, book, as_of, tokenizer_ratios, output_ratios, embeddings)
+
+    def alone(lever: str) -> float:
+        return _project(inputs, policy.only(lever), book, as_of, tokenizer_ratios, output_ratios, embeddings,
+                        savings_only=True).savings_usd
+
     levers = policy.levers
     if len(levers) == 1:
+        projection = whole()
         projection.levers = {levers[0]: projection.savings_usd, "interaction": 0.0}
         return projection
-    alone = {
-        lever: _project(inputs, policy.only(lever), book, as_of, tokenizer_ratios, output_ratios, embeddings,
-                        savings_only=True).savings_usd
-        for lever in levers
-    }
-    projection.levers = {**alone, "interaction": projection.savings_usd - sum(alone.values())}
+    with ThreadPoolExecutor(max_workers=len(levers) + 1) as pool:
+        if policy.semantic_cache is not None:
+            projection = whole()
+            savings = dict(zip(levers, pool.map(alone, levers), strict=True))
+        else:
+            running = pool.submit(whole)
+            savings = dict(zip(levers, pool.map(alone, levers), strict=True))
+            projection = running.result()
+    projection.levers = {**savings, "interaction": projection.savings_usd - sum(savings.values())}
     return projection
 
 

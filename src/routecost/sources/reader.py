@@ -35,7 +35,7 @@ from routecost.sources.base import LogFormat, NotARequest, RecordError
 from routecost.sources.mapping import load_mapping, mapped_format
 from routecost.sources.parallel import RangeResult, load_frame, read_ranges, splittable
 
-CHUNK_ROWS = 50_000
+CHUNK_ROWS = 20_000
 MAX_EXAMPLES = 5
 STDIN = "-"
 STDIN_NAME = "<stdin>"
