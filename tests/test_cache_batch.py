@@ -625,3 +625,21 @@ def test_invalid_cache_or_batch_block_is_reported_at_its_line_and_column(
     with pytest.raises(UsageError) as caught:
         load_policy(str(path), PriceBook())
     assert str(caught.value) == f"{path}:{line}:{column}: {problem}"
+
+
+def test_without_routing_the_exact_cache_alone_saves_what_its_hits_cost(tmp_path: Path) -> None:
+    """Exact cache and prompt caching on gpt-4o: the repeat (t=60) is free with the exact cache alone; the
+    third request (t=120) reads the warm system prefix with prompt caching alone; together both happen."""
+    records = [chat(GPT4O, 3000, 200, t=offset, system=LONG_SYSTEM, user=question)
+               for offset, question in ((0, QUESTIONS[0]), (60, QUESTIONS[0]), (120, QUESTIONS[1]))]
+    policy = "name: both\ncache:\n  exact: {ttl: 1h}\n  prompt: {ttl: 5m, breakpoints: [system]}\n"
+    audit = project(tmp_path, records, [policy])
+    projection = audit.report.policies[0]
+    cold = (3000 * 2.50 + 200 * 10.00) / MTOK
+    repeat_cached = openai_cached(prefix_tokens(3000, long_system_shares(audit)[1]))
+    third_cached = openai_cached(prefix_tokens(3000, long_system_shares(audit)[2]))
+    prompt_alone = repeat_cached * (2.50 - 1.25) / MTOK + third_cached * (2.50 - 1.25) / MTOK
+    assert projection.levers["exact_cache"] == pytest.approx(cold, rel=REL)
+    assert projection.levers["prompt_cache"] == pytest.approx(prompt_alone, rel=REL)
+    assert projection.savings_usd == pytest.approx(cold + third_cached * (2.50 - 1.25) / MTOK, rel=REL)
+    assert projection.levers["interaction"] == pytest.approx(-repeat_cached * (2.50 - 1.25) / MTOK, rel=REL)

@@ -78,6 +78,8 @@ class CategoryProjection:
     routed: dict[str, float]
     """Share (0-100) of the category's priced requests sent to each model (a cascade's first try)."""
     exact_cache_hits: int = 0
+    exact_cache_hit_cost_usd: float = 0.0
+    """What the exact-cache hits cost as logged."""
     semantic_cache_hits: int = 0
     batched: int = 0
     cache_read_share_before: float = 0.0
@@ -166,7 +168,9 @@ def project_policy(
 
     The levers-alone projections run beside the whole policy's, in threads: polars and numpy
     release the GIL. With a semantic cache the whole policy runs first, so the embeddings it
-    computes are stored before the semantic cache alone looks them up."""
+    computes are stored before the semantic cache alone looks them up. Without routing, the exact
+    cache alone needs no run of its own: it has the same hits as in the whole policy (nothing
+    before it in the lever order changes a request's model or prompt), and saves what they cost."""
     def whole() -> PolicyProjection:
         return _project(inputs, policy, book, as_of, tokenizer_ratios, output_ratios, embeddings)
 
@@ -179,14 +183,18 @@ def project_policy(
         projection = whole()
         projection.levers = {levers[0]: projection.savings_usd, "interaction": 0.0}
         return projection
-    with ThreadPoolExecutor(max_workers=len(levers) + 1) as pool:
+    derived = {"exact_cache"} if not policy.routes and not policy.cascades else set()
+    separate = [lever for lever in levers if lever not in derived]
+    with ThreadPoolExecutor(max_workers=len(separate) + 1) as pool:
         if policy.semantic_cache is not None:
             projection = whole()
-            savings = dict(zip(levers, pool.map(alone, levers), strict=True))
+            savings = dict(zip(separate, pool.map(alone, separate), strict=True))
         else:
             running = pool.submit(whole)
-            savings = dict(zip(levers, pool.map(alone, levers), strict=True))
+            savings = dict(zip(separate, pool.map(alone, separate), strict=True))
             projection = running.result()
+    savings = {lever: savings[lever] if lever in savings else projection.total("exact_cache_hit_cost_usd")
+               for lever in levers}
     projection.levers = {**savings, "interaction": projection.savings_usd - sum(savings.values())}
     return projection
 
@@ -436,6 +444,7 @@ def _by_category(rows: pl.DataFrame) -> list[CategoryProjection]:
         low_usd=pl.col("projected_low_usd").sum(),
         high_usd=pl.col("projected_high_usd").sum(),
         exact_cache_hits=(in_scope & pl.col("exact_cache_hit")).sum(),
+        exact_cache_hit_cost_usd=pl.col("cost_usd").filter(in_scope & pl.col("exact_cache_hit")).sum(),
         semantic_cache_hits=(in_scope & pl.col("semantic_cache_hit")).sum(),
         batched=(pl.col("batch_scope") & ~pl.col("exact_cache_hit") & ~pl.col("semantic_cache_hit")).sum(),
         cache_read_share_before=100 * pl.col("cache_read_before").sum() / pl.col("input_before").sum(),
@@ -456,7 +465,8 @@ def _by_category(rows: pl.DataFrame) -> list[CategoryProjection]:
             category=row["category"], requests=row["requests"], priced_requests=row["priced_requests"],
             baseline_cost_usd=row["baseline_cost_usd"], cost_usd=row["cost_usd"], low_usd=row["low_usd"],
             high_usd=row["high_usd"], routed=routed.get(row["category"], {}),
-            exact_cache_hits=row["exact_cache_hits"], semantic_cache_hits=row["semantic_cache_hits"],
+            exact_cache_hits=row["exact_cache_hits"], exact_cache_hit_cost_usd=row["exact_cache_hit_cost_usd"],
+            semantic_cache_hits=row["semantic_cache_hits"],
             batched=row["batched"], cache_read_share_before=row["cache_read_share_before"] or 0.0,
             cache_read_share_after=row["cache_read_share_after"] or 0.0,
         )
