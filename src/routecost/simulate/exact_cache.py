@@ -35,7 +35,8 @@ def exact_cache_hits(keys: pl.Series, times_s: pl.Series, ttl_s: float, max_entr
     hits = np.zeros(frame.height, dtype=bool)
     if scoped.height:
         positions = scoped["_position"].to_numpy()
-        key_codes = scoped["key"].rank("dense").cast(pl.Int64).to_numpy()
+        sorted_keys = scoped["key"].to_numpy()
+        key_codes = np.r_[0, np.cumsum(sorted_keys[1:] != sorted_keys[:-1])]
         times = scoped["t"].to_numpy().astype(np.float64)
         if max_entries is None:
             scoped_hits = ~_misses_by_ttl(key_codes, times, ttl_s)
