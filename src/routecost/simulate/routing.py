@@ -195,8 +195,13 @@ def project_policy(
             projection = running.result()
     savings = {lever: savings[lever] if lever in savings else projection.total("exact_cache_hit_cost_usd")
                for lever in levers}
-    projection.levers = {**savings, "interaction": projection.savings_usd - sum(savings.values())}
+    projection.levers = _rounded({**savings, "interaction": projection.savings_usd - sum(savings.values())})
     return projection
+
+
+def _rounded(levers: dict[str, float]) -> dict[str, float]:
+    """Savings to a billionth of a dollar: float sums of equal costs leave 1e-15 residues."""
+    return {lever: round(amount, 9) + 0.0 for lever, amount in levers.items()}
 
 
 def _project(
@@ -233,7 +238,9 @@ def _project(
     leg_columns = [*LEG_COLUMNS, "in_scope", "routed_model"]
     if policy.prompt_cache is not None:
         leg_columns += ["prompt_cache_read_bytes", "prompt_cache_write_bytes"]
-    legs = base.filter(changed).select(*leg_columns, leg_model=pl.col("routed_model"), weight=pl.lit(1.0))
+    legs = base.lazy().filter(changed).select(
+        *leg_columns, leg_model=pl.col("routed_model"), weight=pl.lit(1.0)
+    ).collect()
     if policy.cascades:
         legs = pl.concat([legs, base.filter(changed & pl.col("cascade_try").is_not_null()).select(
             *leg_columns, leg_model=pl.col("cascade_escalate"), weight=pl.col("escalate_rate")
