@@ -12,10 +12,12 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
 
 from routecost.categories import DEFAULT_CATEGORY_KEY, with_category
+from routecost.errors import UsageError
 from routecost.policy.loader import load_policy
 from routecost.policy.model import Policy
 from routecost.policy.whatif import what_if_policies
@@ -24,11 +26,19 @@ from routecost.prices.pricing import PricedRequests, price_requests
 from routecost.prices.userfile import NO_USER_PRICES, load_user_prices
 from routecost.records import BILLED_STATUSES, STATUS_OK
 from routecost.simulate.references import Reference, cheapest_and_priciest
-from routecost.simulate.routing import PolicyProjection, prepare_inputs, project_policy
+from routecost.simulate.routing import (
+    MeasuredRatios,
+    PolicyInputs,
+    PolicyProjection,
+    prepare_inputs,
+    project_policy,
+)
 from routecost.sources.reader import Malformed, ReaderConfig, ReadResult, read_logs
 from routecost.tokens import estimate_missing_usage
 
 PROJECTION_DAYS = 30
+QUALITY_CI_WIDTH = 0.2
+"""The interval width ``n_for_width`` is computed for in the audit's quality figures."""
 RECONCILE_TOLERANCE = 0.01
 """A row disagrees with its logged cost when the two differ by more than 1%."""
 MAX_EXAMPLES = 5
@@ -47,6 +57,8 @@ class AuditOptions:
     policy_paths: Sequence[str] = ()
     what_if: Sequence[str] = ()
     where: Sequence[str] = ()
+    replay_store: str | None = None
+    """A replay store whose measurements the policies use (quality, output ratios, escalation)."""
 
 
 @dataclass(frozen=True)
@@ -191,10 +203,44 @@ def project_policies(
     if not policies:
         return []
     inputs = prepare_inputs(priced.requests, policies)
-    return [
+    projections = [
         project_policy(inputs, policy, book, options.as_of, tokenizer_ratios=book.user_prices.tokenizer_ratios)
         for policy in policies
     ]
+    if options.replay_store is None:
+        return projections
+    return [with_replay(projection, inputs, priced.requests, book, options) for projection in projections]
+
+
+def with_replay(projection: PolicyProjection, inputs: PolicyInputs, priced: pl.DataFrame, book: PriceBook,
+                options: AuditOptions) -> PolicyProjection:
+    """The projection again with what replay measured for the requests it moves: output-length ratios
+    and escalation rates in the costs, and the quality delta beside them."""
+    from routecost.replay.results import measured_for_policy
+    from routecost.replay.store import ReplayStore
+
+    assert options.replay_store is not None
+    if not Path(options.replay_store).exists():
+        raise UsageError(f"{options.replay_store}: no replay store there (run `routecost replay` first)")
+    with ReplayStore(options.replay_store) as store:
+        measured = measured_for_policy(store, priced, projection.rows, QUALITY_CI_WIDTH)
+    if not measured.categories:
+        projection.assumptions.append(f"replay: {options.replay_store} holds no calls for this policy's moved requests")
+        return projection
+    ratios = MeasuredRatios(output=measured.output_ratios, escalation=measured.escalation_rates)
+    projection = project_policy(inputs, projection.policy, book, options.as_of,
+                                tokenizer_ratios=book.user_prices.tokenizer_ratios, measured=ratios)
+    projection.categories = [
+        dataclasses.replace(category, quality=result.quality, escalation_measured=result.escalation_rate)
+        if (result := measured.categories.get(category.category)) is not None else category
+        for category in projection.categories
+    ]
+    judged = sum(result.quality.n for result in measured.categories.values())
+    projection.assumptions.append(
+        f"replay ({options.replay_store}): quality from {judged} judged requests; output-length ratios measured for "
+        f"{len(measured.output_ratios)} (category, model) pairs, assumed elsewhere"
+    )
+    return projection
 
 
 def summarize(read: ReadResult, priced: PricedRequests, book: PriceBook, options: AuditOptions) -> AuditReport:

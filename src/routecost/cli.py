@@ -102,6 +102,9 @@ def audit(
     where: Annotated[
         list[str] | None, typer.Option(help="Narrow --what-if: field=value or token_field<N (repeatable, all must hold).")
     ] = None,
+    replay_store: Annotated[
+        Path | None, typer.Option("--replay", help="A replay store: show measured quality, use measured ratios.")
+    ] = None,
 ) -> None:
     """Price every logged request and report the cost by model and by task category, and what each
     policy or --what-if model would have cost."""
@@ -127,6 +130,7 @@ def audit(
         policy_paths=[str(path) for path in policy or []],
         what_if=what_if or [],
         where=where or [],
+        replay_store=str(replay_store) if replay_store else None,
     )
     with _progress(logs) as on_progress:
         result = run_audit(options, on_progress)
@@ -263,6 +267,107 @@ def cache_sweep(
     if pairs is not None:
         console.print(f"wrote {len(result.pairs)} would-be hit pairs to {pairs} (review them: a false hit serves "
                       "a wrong answer)")
+
+
+class JudgeMode(str, Enum):
+    pairwise = "pairwise"
+    rubric = "rubric"
+
+
+@app.command()
+def replay(
+    logs: Annotated[list[str], typer.Argument(help="Log files, directories or globs.")],
+    policy: Annotated[Path, typer.Option("--policy", "-p", help="The policy whose moved requests to replay.")],
+    per_category: Annotated[
+        int | None, typer.Option(min=1, help="Requests to sample per category (default 20).")
+    ] = None,
+    sample: Annotated[int | None, typer.Option(min=1, help="Requests to sample in all, split by category.")] = None,
+    seed: Annotated[int, typer.Option(help="Sampling seed: the same seed draws the same requests.")] = 0,
+    judge: Annotated[str, typer.Option(help="The judge model (PROVIDER/MODEL).")] = "openai/gpt-4.1",
+    judge_mode: Annotated[JudgeMode, typer.Option(help="pairwise (both orders) or rubric (1-10 each).")] = (
+        JudgeMode.pairwise
+    ),
+    endpoints: Annotated[
+        Path | None, typer.Option(help="YAML file of endpoints: base URLs, key variable names, headers.")
+    ] = None,
+    store: Annotated[Path, typer.Option(help="SQLite store of calls and judgments (resumable).")] = Path(
+        ".routecost/replay.sqlite"
+    ),
+    concurrency: Annotated[int, typer.Option(min=1, help="Calls in flight at once.")] = 8,
+    max_spend: Annotated[float | None, typer.Option(min=0, help="Stop before the replay's spend passes USD.")] = None,
+    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds per call attempt.")] = 60.0,
+    retries: Annotated[int, typer.Option(min=0, help="Retries on 429, 5xx, timeouts and dropped connections.")] = 4,
+    ci_width: Annotated[
+        float | None, typer.Option(min=0.0, help="Interval width to size n for (default 0.2 pairwise, 1.0 rubric).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Print the plan and its estimated cost; send nothing.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Send without asking (prompts leave the machine).")] = False,
+    report_format: Annotated[ReportFormat, typer.Option("--format", "-f", help="table or json.")] = ReportFormat.table,
+    prices: Annotated[Path | None, typer.Option(help="Price file: aliases, custom prices, discounts.")] = None,
+    category_key: Annotated[str, typer.Option(help="Metadata field (or tag prefix) holding the category.")] = "category",
+) -> None:
+    """Send a sample of the requests a policy moves to their new models, judge the answers against the
+    logged ones, and report the quality delta per category."""
+    from routecost.audit import AuditOptions, run_audit
+    from routecost.replay.endpoints import load_endpoints
+    from routecost.replay.judge import load_template
+    from routecost.replay.runner import ReplaySettings, plan_replay, plan_results, run_replay
+    from routecost.replay.sample import SampleSize
+    from routecost.replay.store import ReplayStore
+    from routecost.report.replay import outcome_lines, plan_lines, results_json, results_table
+    from routecost.sources.parallel import default_workers
+    from routecost.sources.reader import ReaderConfig
+
+    settings = ReplaySettings(
+        size=SampleSize(per_category=None if sample else per_category or 20, total=sample), seed=seed, judge=judge,
+        judge_mode=judge_mode.value, concurrency=concurrency, max_spend_usd=max_spend, timeout_s=timeout,
+        retries=retries,
+    )
+    width = ci_width or (0.2 if judge_mode is JudgeMode.pairwise else 1.0)
+    configured = load_endpoints(str(endpoints) if endpoints else None)
+    options = AuditOptions(paths=logs, reader=ReaderConfig(workers=default_workers(), fingerprint_prompts=True),
+                           prices_path=str(prices) if prices else None, category_key=category_key,
+                           policy_paths=[str(policy)])
+    with _progress(logs) as on_progress:
+        audit = run_audit(options, on_progress)
+    with ReplayStore(store) as replay_store:
+        plan = plan_replay(audit, settings, load_template(judge_mode.value), configured, replay_store)
+        for line in plan_lines(plan):
+            stderr.print(line, highlight=False, markup=False, soft_wrap=True)
+        outcome = None
+        if not dry_run and plan.tasks:
+            _confirm_sending(yes)
+            with _count_progress("replaying", len(plan.tasks)) as on_progress:
+                outcome = run_replay(plan, settings, audit.book, replay_store, on_progress)
+            for line in outcome_lines(outcome):
+                stderr.print(line, highlight=False, markup=False, soft_wrap=True)
+        results = plan_results(plan, replay_store, width)
+    if report_format is ReportFormat.json:
+        sys.stdout.write(results_json(plan, outcome, results))
+    elif not dry_run:
+        Console(highlight=False, width=None if sys.stdout.isatty() else TABLE_WIDTH).print(results_table(results, width))
+
+
+def _confirm_sending(yes: bool) -> None:
+    """Prompts leave the machine only after the user says so: --yes, or a yes at the terminal."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError("nothing sent: replay sends logged prompts to the endpoints above; pass --yes to agree "
+                         "(or --dry-run to only see the plan)")
+    if not typer.confirm("Send these prompts to the endpoints above?", default=False, err=True):
+        raise UsageError("nothing sent")
+
+
+@contextmanager
+def _count_progress(label: str, total: int) -> Iterator[Callable[[int], None] | None]:
+    if not stderr.is_terminal:
+        yield None
+        return
+    with Progress(TextColumn(label), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeRemainingColumn(), console=stderr, transient=True) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda done: progress.advance(task, done)
 
 
 def _parse_as_of(text: str | None) -> datetime:

@@ -12,7 +12,8 @@ from typing import Any
 import msgspec
 
 from routecost.audit import AuditReport
-from routecost.simulate.routing import PolicyProjection
+from routecost.replay.stats import CI_METHOD, Quality
+from routecost.simulate.routing import CategoryProjection, PolicyProjection
 
 SCHEMA_VERSION = 1
 
@@ -95,12 +96,25 @@ def policy_dict(projection: PolicyProjection, report: AuditReport) -> dict[str, 
              "projected_30d_usd": report.over_30_days(row.cost_usd), "routed": row.routed,
              "exact_cache_hits": row.exact_cache_hits, "semantic_cache_hits": row.semantic_cache_hits,
              "batched_requests": row.batched, "cache_read_share_before_pct": row.cache_read_share_before,
-             "cache_read_share_after_pct": row.cache_read_share_after, "quality": None}
+             "cache_read_share_after_pct": row.cache_read_share_after, "quality": quality_dict(row)}
             for row in projection.categories
         ],
         "levers": projection.levers,
         "assumptions": projection.assumptions,
     }
+
+
+def quality_dict(row: CategoryProjection) -> dict[str, Any] | None:
+    """What replay measured for the category (null without ``--replay``)."""
+    if row.quality is None:
+        return None
+    return {**quality_fields(row.quality), "escalation_rate": row.escalation_measured}
+
+
+def quality_fields(quality: Quality) -> dict[str, Any]:
+    return {"n": quality.n, "wins": quality.wins, "ties": quality.ties, "losses": quality.losses,
+            "unparsed": quality.unparsed, "delta": quality.delta, "ci_low": quality.ci_low, "ci_high": quality.ci_high,
+            "ci_method": CI_METHOD, "n_for_width": quality.n_for_width}
 
 
 def render(report: AuditReport) -> str:

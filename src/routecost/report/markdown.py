@@ -7,6 +7,7 @@ from routecost.report.text import (
     LEVER_HEADER,
     POLICY_CATEGORY_HEADER,
     POLICY_SUMMARY_HEADER,
+    QUALITY_HEADER,
     baseline_lines,
     category_rows,
     format_count,
@@ -18,6 +19,7 @@ from routecost.report.text import (
     policy_category_rows,
     policy_notes,
     policy_summary_rows,
+    quality_rows,
 )
 
 
@@ -40,6 +42,8 @@ def render(report: AuditReport) -> str:
                   lever_savings_text(projection), ""]
         if lever_rows(projection):
             lines += [*_table(LEVER_HEADER, lever_rows(projection)), ""]
+        if quality_rows(projection):
+            lines += ["Quality measured by replay:", "", *_table(QUALITY_HEADER, quality_rows(projection)), ""]
     note_lines = notes(report) + policy_notes(report)
     if note_lines:
         lines += ["### Notes", "", *(f"- {line}" for line in note_lines), ""]

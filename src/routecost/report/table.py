@@ -11,6 +11,7 @@ from routecost.report.text import (
     LEVER_HEADER,
     POLICY_CATEGORY_HEADER,
     POLICY_SUMMARY_HEADER,
+    QUALITY_HEADER,
     baseline_lines,
     category_rows,
     lever_rows,
@@ -21,6 +22,7 @@ from routecost.report.text import (
     policy_category_rows,
     policy_notes,
     policy_summary_rows,
+    quality_rows,
 )
 
 
@@ -54,6 +56,8 @@ def renderable(report: AuditReport) -> Group:
         parts.append(Text(lever_savings_text(projection)))
         if lever_rows(projection):
             parts.append(_table(f"Levers: {projection.name}", LEVER_HEADER, lever_rows(projection)))
+        if quality_rows(projection):
+            parts.append(_table(f"Quality (replay): {projection.name}", QUALITY_HEADER, quality_rows(projection)))
     note_lines = notes(report) + policy_notes(report)
     if note_lines:
         parts.append(Text("\nNotes", style="bold"))

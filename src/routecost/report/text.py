@@ -188,3 +188,21 @@ def lever_rows(projection: PolicyProjection) -> list[list[str]]:
          f"{row.cache_read_share_before:.1f}% → {row.cache_read_share_after:.1f}%"]
         for row in projection.categories
     ]
+
+
+QUALITY_HEADER = ["category", "judged", "wins/ties/losses", "quality delta", "95% CI", "escalation (measured)"]
+
+
+def quality_rows(projection: PolicyProjection) -> list[list[str]]:
+    """Per category with replay measurements: the judged quality delta of the moved requests."""
+    rows = []
+    for row in projection.categories:
+        quality = row.quality
+        if quality is None or quality.n == 0:
+            continue
+        rows.append([
+            row.category, format_count(quality.n), f"{quality.wins}/{quality.ties}/{quality.losses}",
+            f"{quality.delta:+.2f}", f"{quality.ci_low:+.2f} to {quality.ci_high:+.2f}",
+            "" if row.escalation_measured is None else f"{100 * row.escalation_measured:.0f}%",
+        ])
+    return rows

@@ -111,10 +111,10 @@ def warm_prefixes(base: pl.DataFrame, cache: PromptCache, in_scope: pl.Expr) -> 
                for boundary in BOUNDARIES if boundary in cache.breakpoints]
     found = scoped.select(
         "_position",
-        prompt_cache_read_bytes=pl.max_horizontal(
+        prompt_cache_read_bytes=pl.max_horizontal([
             pl.when(pl.col(f"_{boundary}_warm") & readable[boundary]).then(pl.col(f"{boundary}_bytes")).otherwise(0)
             for boundary in BOUNDARIES
-        ),
+        ]),
         prompt_cache_write_bytes=pl.max_horizontal(written) if written else pl.lit(0, dtype=pl.Int64()),
     )
     return _scatter_back(base.height, found)

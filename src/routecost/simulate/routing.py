@@ -35,6 +35,7 @@ from routecost.policy.model import KEEP, Policy
 from routecost.prices.catalog import BATCH, PriceBook, PricedModel, Unpriced
 from routecost.prices.pricing import apply_rates, cost_parts
 from routecost.records import BILLED_STATUSES, PROMPT_PRINT_COLUMNS
+from routecost.replay.stats import Quality
 from routecost.simulate.counterfactual import (
     OUTPUT_RATIO_RANGE,
     counterfactual_tokens,
@@ -60,10 +61,18 @@ LEG_COLUMNS = (
     "cache_write_tokens", "cache_write_1h_tokens", "output_tokens", "reasoning_tokens", "web_search_requests",
     "status", "gateway_cache_hit", "prompt_cache_scope", "batch_scope", *PROMPT_PRINT_COLUMNS,
 )
-ROW_OUTPUTS = ("category", "routed_model", "projected_cost_usd", "projected_low_usd", "projected_high_usd")
+ROW_OUTPUTS = ("category", "routed_model", "escalate_to", "projected_cost_usd", "projected_low_usd",
+               "projected_high_usd")
+"""Per request: the policy's category, the model it is routed to (a cascade's first try), the
+model a cascade escalates to (null outside cascades), and the projected cost with its range."""
 
-OutputRatios = Mapping[tuple[str, str], float]
-"""Measured output-length ratios by (category, target model), from replay."""
+@dataclass(frozen=True)
+class MeasuredRatios:
+    """What replay measured: output-length ratios by (category, target model), and the share of a
+    cascade's first tries that had to escalate, by category."""
+
+    output: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    escalation: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,9 @@ class CategoryProjection:
     """Share (0-100) of the category's input tokens read from a prompt cache, as logged ..."""
     cache_read_share_after: float = 0.0
     """... and under the policy."""
+    quality: Quality | None = None
+    """The quality delta replay measured for the category's moved requests (``audit --replay``)."""
+    escalation_measured: float | None = None
 
     @property
     def savings_usd(self) -> float:
@@ -161,7 +173,7 @@ def project_policy(
     as_of: datetime,
     *,
     tokenizer_ratios: Mapping[str, float] | None = None,
-    output_ratios: OutputRatios | None = None,
+    measured: MeasuredRatios | None = None,
     embeddings: EmbeddingStore | None = None,
 ) -> PolicyProjection:
     """The policy's projected cost per request and per category, with savings by lever.
@@ -172,10 +184,10 @@ def project_policy(
     cache alone needs no run of its own: it has the same hits as in the whole policy (nothing
     before it in the lever order changes a request's model or prompt), and saves what they cost."""
     def whole() -> PolicyProjection:
-        return _project(inputs, policy, book, as_of, tokenizer_ratios, output_ratios, embeddings)
+        return _project(inputs, policy, book, as_of, tokenizer_ratios, measured, embeddings)
 
     def alone(lever: str) -> float:
-        return _project(inputs, policy.only(lever), book, as_of, tokenizer_ratios, output_ratios, embeddings,
+        return _project(inputs, policy.only(lever), book, as_of, tokenizer_ratios, measured, embeddings,
                         savings_only=True).savings_usd
 
     levers = policy.levers
@@ -210,14 +222,15 @@ def _project(
     book: PriceBook,
     as_of: datetime,
     tokenizer_ratios: Mapping[str, float] | None,
-    output_ratios: OutputRatios | None,
+    measured: MeasuredRatios | None,
     embeddings: EmbeddingStore | None,
     savings_only: bool = False,
 ) -> PolicyProjection:
     """The projection; with ``savings_only``, just the totals (for attributing savings to levers)."""
     context = inputs.context
     base = inputs.frame.with_columns(category=policy.category_expr(pl.col("category"), context))
-    base = base.with_columns(**_choices(policy, context)).with_columns(
+    measured = measured or MeasuredRatios()
+    base = base.with_columns(**_choices(policy, context, measured.escalation)).with_columns(
         in_scope=pl.col("cost_usd").is_not_null() & pl.col("status").is_in(BILLED_STATUSES)
         & ~pl.col("gateway_cache_hit").fill_null(False),
     )
@@ -246,7 +259,7 @@ def _project(
             *leg_columns, leg_model=pl.col("cascade_escalate"), weight=pl.col("escalate_rate")
         )])
     if policy.routes or policy.cascades:
-        legs = _carry_tokens(legs, base, tokenizer_ratios, output_ratios, notes)
+        legs = _carry_tokens(legs, base, tokenizer_ratios, measured.output, notes)
     else:  # every request stays on its model: its tokens carry over exactly
         legs = legs.with_columns(**dict.fromkeys(
             ("input_scale", "input_low", "input_high", "output_scale", "output_low", "output_high"), pl.lit(1.0)
@@ -273,6 +286,7 @@ def _project(
         return PolicyProjection(policy=policy, categories=[total], rows=pl.DataFrame())
     rows = base.select(
         "category", "routed_model", "cost_usd", "in_scope", "exact_cache_hit", "semantic_cache_hit", "batch_scope",
+        escalate_to=pl.col("cascade_escalate"),
         cache_read_before=pl.when(pl.col("in_scope")).then(pl.col("cache_read_tokens").fill_null(0)),
         input_before=pl.when(pl.col("in_scope")).then(pl.col("input_tokens")),
     ).with_columns(
@@ -285,7 +299,7 @@ def _project(
         cache_read_after=_scattered(rows["cache_read_before"], sums["_row"], sums["cache_read_tokens"]),
         input_after=_scattered(rows["input_before"], sums["_row"], sums["input_tokens"]),
     )
-    kept = rows.select(ROW_OUTPUTS).with_columns(pl.col("category", "routed_model").cast(pl.Categorical))
+    kept = rows.select(ROW_OUTPUTS).with_columns(pl.col("category", "routed_model", "escalate_to").cast(pl.Categorical))
     return PolicyProjection(policy=policy, categories=_by_category(rows), rows=kept, assumptions=sorted(set(notes)))
 
 
@@ -348,8 +362,9 @@ def _semantic_hits(
     return pl.Series("semantic_cache_hit", hits)
 
 
-def _choices(policy: Policy, context: EvalContext) -> dict[str, pl.Expr]:
-    """Per request: the route's target, and the cascade it falls in (first match wins in each list)."""
+def _choices(policy: Policy, context: EvalContext, escalation: Mapping[str, float]) -> dict[str, pl.Expr]:
+    """Per request: the route's target, and the cascade it falls in (first match wins in each list),
+    escalating at the rate replay measured for the request's category where it did."""
     keep = pl.col("model_id")
     route: pl.Expr = keep
     for rule in reversed(policy.routes):
@@ -363,7 +378,7 @@ def _choices(policy: Policy, context: EvalContext) -> dict[str, pl.Expr]:
         escalated = pl.when(condition).then(
             keep if cascade.escalate_to == KEEP else pl.lit(cascade.escalate_to)
         ).otherwise(escalated)
-        rate = pl.when(condition).then(pl.lit(cascade.escalate_rate)).otherwise(rate)
+        rate = pl.when(condition).then(_escalation_rate(cascade.escalate_rate, escalation)).otherwise(rate)
     return {
         "cascade_try": tried,
         "cascade_escalate": escalated,
@@ -376,7 +391,7 @@ def _carry_tokens(
     legs: pl.DataFrame,
     base: pl.DataFrame,
     tokenizer_ratios: Mapping[str, float] | None,
-    output_ratios: OutputRatios | None,
+    output_ratios: Mapping[tuple[str, str], float],
     notes: list[str],
 ) -> pl.DataFrame:
     """The legs' tokens as they would have been on each leg's model (counterfactual rules)."""
@@ -401,10 +416,17 @@ def _carry_tokens(
     return legs.with_columns(**counterfactual_tokens(same, pl.col("input_scale"), pl.col("output_scale")))
 
 
-def _measured_output_expr(output_ratios: OutputRatios | None) -> pl.Expr:
+def _escalation_rate(assumed: float, measured: Mapping[str, float]) -> pl.Expr:
+    rate: pl.Expr = pl.lit(assumed)
+    for category, share in sorted(measured.items()):
+        rate = pl.when(pl.col("category") == category).then(pl.lit(share)).otherwise(rate)
+    return rate
+
+
+def _measured_output_expr(output_ratios: Mapping[tuple[str, str], float]) -> pl.Expr:
     """The measured output-length ratio of a leg's (category, model); null where not measured."""
     expression: pl.Expr = pl.lit(None, dtype=pl.Float64())
-    for (category, model), ratio in sorted((output_ratios or {}).items()):
+    for (category, model), ratio in sorted(output_ratios.items()):
         expression = pl.when((pl.col("category") == category) & (pl.col("leg_model") == model)).then(
             pl.lit(ratio)
         ).otherwise(expression)

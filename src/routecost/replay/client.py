@@ -1,0 +1,214 @@
+"""Chat calls to OpenAI-compatible (``/chat/completions``) and Anthropic (``/messages``) endpoints.
+
+One ``httpx.AsyncClient`` serves every call; a semaphore bounds how many are in flight. A call is
+retried with exponential backoff and full jitter on 429, 5xx, timeouts, dropped connections and
+bodies that are not the JSON the API promises; a ``Retry-After`` header (seconds or an HTTP date)
+sets the wait instead. What finally happened, answer or error, is returned, never raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import os
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Self
+
+import httpx
+
+from routecost.replay.endpoints import Endpoint
+
+RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
+ANTHROPIC_VERSION = "2023-06-01"
+MAX_RETRY_WAIT_S = 60.0
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """A conversation to send: the system prompt, (role, text) turns, and sampling parameters."""
+
+    system: str
+    messages: tuple[tuple[str, str], ...]
+    max_tokens: int
+    temperature: float | None = None
+    json_schema: Mapping[str, Any] | None = None
+    """Ask for a JSON reply matching this schema (judges), the way the endpoint supports."""
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    ok: bool
+    text: str = ""
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    latency_ms: float = 0.0
+    attempts: int = 1
+    error: str | None = None
+
+
+@dataclass
+class RetryPolicy:
+    retries: int = 4
+    base_delay_s: float = 0.5
+    timeout_s: float = 60.0
+    sleep: Any = field(default=asyncio.sleep)
+    """Injected in tests to observe the waits."""
+
+    def backoff(self, attempt: int) -> float:
+        """Full jitter: a random wait up to base * 2^attempt."""
+        return random.uniform(0, self.base_delay_s * (2 ** attempt))
+
+
+class ChatClient:
+    def __init__(self, concurrency: int, retry: RetryPolicy | None = None) -> None:
+        self.retry = retry or RetryPolicy()
+        self._limit = asyncio.Semaphore(concurrency)
+        self._http = httpx.AsyncClient(limits=httpx.Limits(max_connections=concurrency,
+                                                           max_keepalive_connections=concurrency))
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._http.aclose()
+
+    async def complete(self, endpoint: Endpoint, model_id: str, request: ChatRequest) -> ChatResult:
+        url, body, headers = _http_request(endpoint, model_id, request)
+        timeout = endpoint.timeout_s or self.retry.timeout_s
+        async with self._limit:
+            error = "not sent"
+            started = time.perf_counter()
+            for attempt in range(self.retry.retries + 1):
+                wait: float | None = None
+                started = time.perf_counter()
+                try:
+                    response = await self._http.post(url, json=body, headers=headers, timeout=timeout)
+                except httpx.TimeoutException:
+                    error = f"timed out after {timeout:g} s"
+                except httpx.TransportError as failure:
+                    error = f"connection failed: {type(failure).__name__}"
+                else:
+                    if response.status_code < 400:
+                        parsed = _parse(endpoint.api, response)
+                        if isinstance(parsed, ChatResult):
+                            return ChatResult(True, parsed.text, parsed.input_tokens, parsed.output_tokens,
+                                              (time.perf_counter() - started) * 1000, attempt + 1)
+                        error = parsed
+                    else:
+                        error = f"HTTP {response.status_code}: {_error_message(response)}"
+                        if response.status_code not in RETRY_STATUSES:
+                            return ChatResult(False, latency_ms=(time.perf_counter() - started) * 1000,
+                                              attempts=attempt + 1, error=error)
+                        wait = retry_after_s(response.headers.get("retry-after"))
+                if attempt < self.retry.retries:
+                    await self.retry.sleep(min(wait if wait is not None else self.retry.backoff(attempt),
+                                               MAX_RETRY_WAIT_S))
+            return ChatResult(False, latency_ms=(time.perf_counter() - started) * 1000,
+                              attempts=self.retry.retries + 1, error=error)
+
+
+def retry_after_s(value: str | None, now: datetime | None = None) -> float | None:
+    """A ``Retry-After`` header as seconds to wait (delta-seconds or an HTTP date); None if absent."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max((moment - (now or datetime.now(UTC))).total_seconds(), 0.0)
+
+
+def _http_request(endpoint: Endpoint, model_id: str, request: ChatRequest) -> tuple[str, dict[str, Any],
+                                                                                    dict[str, str]]:
+    headers = {"content-type": "application/json", **endpoint.headers}
+    key = os.environ.get(endpoint.key_env) if endpoint.key_env else None
+    model = endpoint.model_name(model_id)
+    if endpoint.api == "anthropic":
+        if key:
+            headers["x-api-key"] = key
+        headers.setdefault("anthropic-version", ANTHROPIC_VERSION)
+        body: dict[str, Any] = {"model": model, "max_tokens": request.max_tokens,
+                                "messages": [{"role": role, "content": text} for role, text in request.messages]}
+        if request.system:
+            body["system"] = request.system
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        return f"{endpoint.base_url}/messages", body, headers
+    if key:
+        headers["authorization"] = f"Bearer {key}"
+    messages = ([{"role": "system", "content": request.system}] if request.system else []) + [
+        {"role": role, "content": text} for role, text in request.messages
+    ]
+    body = {"model": model, "messages": messages, "max_tokens": request.max_tokens}
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    if request.json_schema is not None and endpoint.json_mode == "openai":
+        body["response_format"] = {"type": "json_schema",
+                                   "json_schema": {"name": "verdict", "schema": request.json_schema, "strict": True}}
+    elif request.json_schema is not None and endpoint.json_mode == "llama-cpp":
+        body["response_format"] = {"type": "json_object", "schema": request.json_schema}
+    return f"{endpoint.base_url}/chat/completions", body, headers
+
+
+def _parse(api: str, response: httpx.Response) -> ChatResult | str:
+    """The answer and usage of a successful response, or what was wrong with it."""
+    try:
+        data = response.json()
+    except ValueError:
+        return "the response is not JSON"
+    if not isinstance(data, dict):
+        return "the response is not a JSON object"
+    try:
+        if api == "anthropic":
+            text = "".join(block.get("text", "") for block in data["content"] if block.get("type") == "text")
+            usage = data.get("usage") or {}
+            input_tokens = _tokens(usage, "input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+            return ChatResult(True, text, input_tokens, usage.get("output_tokens"))
+        message = data["choices"][0]["message"]
+        usage = data.get("usage") or {}
+        return ChatResult(True, message.get("content") or "", usage.get("prompt_tokens"), usage.get("completion_tokens"))
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return "the response has no answer where the API puts it"
+
+
+def _tokens(usage: Mapping[str, Any], *keys: str) -> int | None:
+    values = [usage.get(key) for key in keys]
+    return sum(value for value in values if isinstance(value, int)) if isinstance(values[0], int) else None
+
+
+def _error_message(response: httpx.Response) -> str:
+    """The provider's error message, short (never the request, which may hold a key in a header)."""
+    try:
+        data = response.json()
+    except ValueError:
+        return response.reason_phrase or "error"
+    error = data.get("error") if isinstance(data, dict) else None
+    message = error.get("message") if isinstance(error, dict) else error
+    return str(message or response.reason_phrase or "error")[:200]
+
+
+def turns(messages: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Logged turns as the APIs accept them: user and assistant only, alternating, starting with
+    the user (consecutive turns of one role merged)."""
+    merged: list[tuple[str, str]] = []
+    for role, text in messages:
+        if role not in ("user", "assistant") or not text:
+            continue
+        if merged and merged[-1][0] == role:
+            merged[-1] = (role, merged[-1][1] + "\n\n" + text)
+        else:
+            merged.append((role, text))
+    while merged and merged[0][0] != "user":
+        merged.pop(0)
+    return tuple(merged)

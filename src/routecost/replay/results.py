@@ -1,0 +1,175 @@
+"""What a replay store says, per category: quality deltas, output-length ratios, escalation rates.
+
+Everything is read back from the store, so a report covers every run so far, and ``audit --replay``
+can match stored calls to the requests a policy moves: a stored candidate counts for a request
+when it was logged at the same place (file and byte offset) and sent to the model the policy now
+routes it to.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from routecost.replay.judge import (
+    CANDIDATE,
+    CANDIDATE_FIRST,
+    LOGGED,
+    LOGGED_FIRST,
+    TIE,
+    UNPARSED,
+    pairwise_outcome,
+    rubric_outcome,
+)
+from routecost.replay.stats import Quality, quality
+from routecost.replay.store import CallRecord, ReplayStore
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One candidate's result: ``candidate``, ``logged``, ``tie`` or ``unparsed``, and its paired score."""
+
+    outcome: str
+    score: float | None
+
+
+@dataclass(frozen=True)
+class CategoryResult:
+    category: str
+    sampled: int
+    answered: int
+    failed: int
+    quality: Quality
+    output_ratios: dict[str, float]
+    """Candidate output tokens over logged output tokens, per target model (ratio of sums)."""
+    escalation_rate: float | None
+    """For cascades: the share of judged first tries whose answer lost to the logged one."""
+    cost_usd: float
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    model: str
+    template: str
+
+
+def judgments(records: Iterable[CallRecord], config: JudgeConfig | None = None) -> dict[str, Judged]:
+    """Each judged candidate's result, by candidate key, under one judge and template (by default the
+    one that judged the most candidates)."""
+    judge_rows = [record for record in records if record.kind == "judge" and record.ok]
+    if config is None:
+        counts = Counter(JudgeConfig(record.model, record.template or "") for record in judge_rows)
+        if not counts:
+            return {}
+        config = counts.most_common(1)[0][0]
+    chosen = [record for record in judge_rows if record.model == config.model and record.template == config.template]
+    by_candidate: dict[str, dict[str, CallRecord]] = defaultdict(dict)
+    logged_scores: dict[str, float | None] = {}
+    for record in chosen:
+        if record.position == "logged":
+            logged_scores[record.request] = record.score
+        elif record.candidate_key is not None and record.position is not None:
+            by_candidate[record.candidate_key][record.position] = record
+    results: dict[str, Judged] = {}
+    for candidate_key, positions in by_candidate.items():
+        if LOGGED_FIRST in positions or CANDIDATE_FIRST in positions:
+            first, second = positions.get(LOGGED_FIRST), positions.get(CANDIDATE_FIRST)
+            if first is None or second is None:
+                continue  # the other order is still to come
+            outcome = pairwise_outcome(first.verdict, second.verdict)
+            results[candidate_key] = Judged(outcome, {CANDIDATE: 1.0, LOGGED: -1.0, TIE: 0.0}.get(outcome))
+            continue
+        scored = positions.get("candidate")
+        if scored is None or scored.request not in logged_scores:
+            continue
+        logged = logged_scores[scored.request]
+        outcome = rubric_outcome(scored.score, logged)
+        results[candidate_key] = Judged(outcome, None if outcome == UNPARSED else scored.score - logged)  # type: ignore[operator]
+    return results
+
+
+def summarize(candidates: Sequence[CallRecord], judged: Mapping[str, Judged], escalating: set[str],
+              spend: Mapping[str, float], sampled: Mapping[str, int], width: float) -> list[CategoryResult]:
+    """Per category: the candidates' results. ``escalating`` holds the keys of cascade first tries;
+    ``spend`` is the replay's cost per category, ``sampled`` how many requests each had drawn."""
+    by_category: dict[str, list[CallRecord]] = defaultdict(list)
+    for record in candidates:
+        by_category[record.category or "uncategorized"].append(record)
+    results = []
+    for category in sorted(set(by_category) | set(sampled)):
+        records = by_category.get(category, [])
+        answered = [record for record in records if record.ok]
+        verdicts = [judged[record.key] for record in answered if record.key in judged]
+        scores = [verdict.score for verdict in verdicts if verdict.score is not None]
+        unparsed = sum(verdict.outcome == UNPARSED for verdict in verdicts)
+        tried = [judged[record.key] for record in answered if record.key in escalating and record.key in judged]
+        tried = [verdict for verdict in tried if verdict.outcome != UNPARSED]
+        results.append(CategoryResult(
+            category=category, sampled=sampled.get(category, len(records)), answered=len(answered),
+            failed=len(records) - len(answered), quality=quality(scores, unparsed, width),
+            output_ratios=_output_ratios(answered),
+            escalation_rate=sum(verdict.outcome == LOGGED for verdict in tried) / len(tried) if tried else None,
+            cost_usd=spend.get(category, 0.0),
+        ))
+    return results
+
+
+def _output_ratios(answered: Sequence[CallRecord]) -> dict[str, float]:
+    produced: dict[str, int] = defaultdict(int)
+    logged: dict[str, int] = defaultdict(int)
+    for record in answered:
+        if record.output_tokens is not None and record.logged_output_tokens:
+            produced[record.target_model] += record.output_tokens
+            logged[record.target_model] += record.logged_output_tokens
+    return {model: produced[model] / logged[model] for model in produced if logged[model]}
+
+
+def spend_by_category(records: Iterable[CallRecord]) -> dict[str, float]:
+    spend: dict[str, float] = defaultdict(float)
+    for record in records:
+        if record.cost_usd is not None:
+            spend[record.category or "uncategorized"] += record.cost_usd
+    return dict(spend)
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What replay measured for one policy, matched to its requests."""
+
+    categories: dict[str, CategoryResult]
+    output_ratios: dict[tuple[str, str], float]
+    escalation_rates: dict[str, float]
+
+
+def measured_for_policy(store: ReplayStore, priced: pl.DataFrame, rows: pl.DataFrame, width: float) -> Measured:
+    """The store's calls for the requests this policy moves, to the models it moves them to."""
+    records = list(store.records())
+    candidates = {(record.source, record.byte_offset, record.target_model): record
+                  for record in records if record.kind == "candidate" and record.source is not None}
+    sources = {source: os.path.abspath(source) for source in priced["source"].unique().drop_nulls().to_list()}
+    frame = priced.select(pl.col("source").replace_strict(sources, default=None), "offset").hstack(rows.select(pl.col("category", "routed_model", "escalate_to")
+                                                              .cast(pl.String)))
+    matched: list[CallRecord] = []
+    escalating: set[str] = set()
+    for source, offset, category, routed, escalate_to in frame.filter(pl.col("offset").is_not_null()).iter_rows():
+        record = candidates.get((source, offset, routed))
+        if record is None:
+            continue
+        matched.append(dataclasses.replace(record, category=category))
+        if escalate_to is not None:
+            escalating.add(record.key)
+    judged = judgments(records)
+    results = summarize(matched, judged, escalating, {}, {}, width)
+    return Measured(
+        categories={result.category: result for result in results},
+        output_ratios={(result.category, model): ratio for result in results
+                       for model, ratio in result.output_ratios.items()},
+        escalation_rates={result.category: result.escalation_rate for result in results
+                          if result.escalation_rate is not None},
+    )
+

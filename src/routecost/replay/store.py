@@ -1,0 +1,145 @@
+"""The replay store: one SQLite row per model call and per judgment, committed as each completes.
+
+A row's key is a digest of everything that decides the call's answer (what kind of call, the
+request's content, the model, the parameters, the judge template and its version, the order the
+answers were shown in), so a rerun, or a run resumed after an interruption, finds what was already
+paid for and sends only the rest. Failed calls are stored too (what went wrong, after how many
+attempts) and are tried again by the next run. The file is created readable by its owner only; it
+holds prompts and answers, never keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Self
+
+DEFAULT_STORE = Path(".routecost") / "replay.sqlite"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS calls (
+    key TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    request TEXT NOT NULL,
+    source TEXT,
+    byte_offset INTEGER,
+    line INTEGER,
+    category TEXT,
+    logged_model TEXT,
+    target_model TEXT NOT NULL,
+    model TEXT NOT NULL,
+    template TEXT,
+    position TEXT,
+    candidate_key TEXT,
+    ok INTEGER NOT NULL,
+    answer TEXT,
+    input_tokens INTEGER,
+    output_tokens INTEGER,
+    logged_output_tokens INTEGER,
+    cost_usd REAL,
+    latency_ms REAL,
+    attempts INTEGER,
+    error TEXT,
+    verdict TEXT,
+    score REAL,
+    created_at TEXT NOT NULL
+)
+"""
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """A stored call. ``kind`` is ``candidate`` (the request sent to ``target_model``) or ``judge``
+    (``model`` judging the candidate against the logged answer; ``position`` says which answer was
+    shown first, or which one a rubric scored). ``verdict`` is the judge's parsed reply
+    (``candidate``, ``logged`` or ``tie``; ``unparsed`` when the reply never parsed)."""
+
+    key: str
+    kind: str
+    request: str
+    target_model: str
+    model: str
+    ok: bool
+    source: str | None = None
+    byte_offset: int | None = None
+    line: int | None = None
+    category: str | None = None
+    logged_model: str | None = None
+    template: str | None = None
+    position: str | None = None
+    candidate_key: str | None = None
+    """For a judgment: the candidate call it judged (none for a rubric score of the logged answer)."""
+    answer: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    logged_output_tokens: int | None = None
+    cost_usd: float | None = None
+    latency_ms: float | None = None
+    attempts: int | None = None
+    error: str | None = None
+    verdict: str | None = None
+    score: float | None = None
+    created_at: str = ""
+
+
+COLUMNS = tuple(field.name for field in fields(CallRecord))
+
+
+def call_key(*parts: object) -> str:
+    """A stable digest of what decides a call's answer."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+class ReplayStore:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not self.path.exists():
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        self._database = sqlite3.connect(self.path)
+        self._database.execute("PRAGMA journal_mode=WAL")
+        self._database.execute("PRAGMA synchronous=NORMAL")
+        self._database.execute(SCHEMA)
+        self._database.commit()
+
+    def close(self) -> None:
+        self._database.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def get(self, key: str) -> CallRecord | None:
+        row = self._database.execute(f"SELECT {', '.join(COLUMNS)} FROM calls WHERE key = ?", (key,)).fetchone()
+        return _record(row) if row else None
+
+    def put(self, record: CallRecord) -> None:
+        """Store (or replace) a call and commit at once: an interrupted run loses at most the calls
+        in flight."""
+        values = asdict(record)
+        values["ok"] = int(record.ok)
+        values["created_at"] = record.created_at or datetime.now(UTC).isoformat(timespec="seconds")
+        self._database.execute(
+            f"INSERT OR REPLACE INTO calls ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+            [values[column] for column in COLUMNS],
+        )
+        self._database.commit()
+
+    def records(self, kind: str | None = None) -> Iterator[CallRecord]:
+        query = f"SELECT {', '.join(COLUMNS)} FROM calls"
+        rows = self._database.execute(query + " WHERE kind = ?", (kind,)) if kind else self._database.execute(query)
+        for row in rows:
+            yield _record(row)
+
+
+def _record(row: tuple[Any, ...]) -> CallRecord:
+    values = dict(zip(COLUMNS, row, strict=True))
+    values["ok"] = bool(values["ok"])
+    return CallRecord(**values)

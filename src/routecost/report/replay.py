@@ -1,0 +1,88 @@
+"""The replay's plan and results: a table on the terminal, or JSON."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from rich.table import Table
+
+from routecost.replay.endpoints import endpoint_summary
+from routecost.replay.results import CategoryResult
+from routecost.replay.runner import ReplayPlan, RunOutcome
+from routecost.replay.stats import CI_METHOD
+from routecost.report.json import quality_fields
+from routecost.report.text import format_usd
+
+
+def plan_lines(plan: ReplayPlan) -> list[str]:
+    """What a run would do: requests, calls per model, where prompts go, what it would cost."""
+    categories = Counter(task.category for task in plan.tasks)
+    lines = [
+        (f"policy {plan.policy}: {plan.candidates:,} requests change model; sampled {len(plan.tasks):,} "
+        f"({', '.join(f'{category} {count}' for category, count in sorted(categories.items())) or 'none'})"),
+    ]
+    lines += [f"  not replayable: {count} ({reason})" for reason, count in plan.skipped.most_common()]
+    calls = ", ".join(f"{model} {count}" for model, count in sorted(plan.calls_to_send.items())) or "none"
+    lines.append(f"calls to send: {calls} (already stored: {plan.stored_calls}); judge {plan.judge}, "
+                 f"{plan.template.mode} ({plan.template.version})")
+    lines.append(f"prompts would go to: {endpoint_summary(list({endpoint.name: endpoint for endpoint in plan.endpoints.values()}.values()))}")
+    estimate = f"estimated cost {format_usd(plan.estimated_usd)} at catalog prices"
+    if plan.unpriced_calls:
+        estimate += f", plus {plan.unpriced_calls} calls to unpriced models (not counted)"
+    lines.append(estimate)
+    return lines
+
+
+def outcome_lines(outcome: RunOutcome) -> list[str]:
+    sent, failed = sum(outcome.sent.values()), sum(outcome.failed.values())
+    lines = [f"sent {sent} calls, spent {format_usd(outcome.spent_usd)}"]
+    if failed:
+        lines.append(f"{failed} calls failed after retries: stored with their errors; a rerun tries them again")
+    if outcome.stopped_by_budget:
+        lines.append(f"stopped by --max-spend: {outcome.stopped_by_budget} calls not sent (they could have passed "
+                     "the limit); a rerun with a higher limit sends only those")
+    return lines
+
+
+def results_table(results: list[CategoryResult], width: float) -> Table:
+    table = Table(title=f"Quality by category (candidate vs logged answer; 95% CI: {CI_METHOD})")
+    for header in ("category", "sampled", "answered", "W/T/L", "delta", "95% CI", f"n for ±{width / 2:g}",
+                   "output ratio",
+                   "escalation", "unparsed", "replay cost"):
+        table.add_column(header, justify="left" if header == "category" else "right")
+    for result in results:
+        quality = result.quality
+        table.add_row(
+            result.category, str(result.sampled), str(result.answered),
+            f"{quality.wins}/{quality.ties}/{quality.losses}",
+            "" if quality.delta is None else f"{quality.delta:+.2f}",
+            "" if quality.ci_low is None else f"{quality.ci_low:+.2f} to {quality.ci_high:+.2f}",
+            "" if quality.n_for_width is None else f"{quality.n_for_width:,}",
+            ", ".join(f"{model.partition('/')[2] or model} {ratio:.2f}" for model, ratio in result.output_ratios.items()),
+            "" if result.escalation_rate is None else f"{100 * result.escalation_rate:.0f}%",
+            str(quality.unparsed), format_usd(result.cost_usd),
+        )
+    return table
+
+
+def results_json(plan: ReplayPlan, outcome: RunOutcome | None, results: list[CategoryResult]) -> str:
+    return json.dumps({
+        "policy": plan.policy,
+        "judge": plan.judge,
+        "judge_mode": plan.template.mode,
+        "template": plan.template.version,
+        "sampled": len(plan.tasks),
+        "skipped": dict(plan.skipped),
+        "estimated_usd": plan.estimated_usd,
+        "sent": None if outcome is None else dict(outcome.sent),
+        "failed": None if outcome is None else dict(outcome.failed),
+        "spent_usd": None if outcome is None else outcome.spent_usd,
+        "stopped_by_budget": None if outcome is None else outcome.stopped_by_budget,
+        "categories": [
+            {"category": result.category, "sampled": result.sampled, "answered": result.answered,
+             "failed": result.failed, "quality": quality_fields(result.quality), "output_ratios": result.output_ratios,
+             "escalation_rate": result.escalation_rate, "cost_usd": result.cost_usd}
+            for result in results
+        ],
+    }, indent=2) + "\n"

@@ -1,0 +1,454 @@
+"""Replay: sampling, the HTTP client against a real local server with injected faults, the store and
+resuming, the judge, the quality statistics, and ``audit --replay``.
+
+The server (``tests/mock_llm.py``) is a real HTTP server on 127.0.0.1: it answers with text derived
+from the request and usage counted from it, so nothing here depends on the code under test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from routecost.audit import Audit, AuditOptions, run_audit
+from routecost.replay.client import ChatClient, ChatRequest, RetryPolicy, retry_after_s, turns
+from routecost.replay.endpoints import Endpoint, load_endpoints
+from routecost.replay.judge import (
+    CANDIDATE,
+    CANDIDATE_FIRST,
+    LOGGED,
+    LOGGED_FIRST,
+    TIE,
+    UNPARSED,
+    load_template,
+    pairwise_outcome,
+    parse_pairwise,
+    parse_score,
+)
+from routecost.replay.runner import ReplayPlan, ReplaySettings, plan_replay, plan_results, run_replay
+from routecost.replay.sample import SampleSize, draw_sample
+from routecost.replay.stats import quality
+from routecost.replay.store import ReplayStore
+from routecost.sources.reader import ReaderConfig
+from tests.conftest import AS_OF, MTOK, write_jsonl
+from tests.mock_llm import MockLLM
+
+REL = 1e-9
+START = datetime(2026, 10, 20, 9, 0, tzinfo=UTC)
+KEY_ENV = "ROUTECOST_TEST_KEY"
+SECRET = "sk-test-DO-NOT-LEAK-4242"
+POLICY = """\
+name: cheaper
+categories:
+  - from: metadata.category
+routes:
+  - when: {category: support}
+    to: openai/gpt-4o-mini
+cascades:
+  - when: {category: code}
+    try: anthropic/claude-haiku-4-5
+    escalate_to: keep
+    escalate_rate: 0.3
+"""
+
+
+def record(index: int, category: str, question: str, *, output_tokens: int = 40,
+           answer: str = "The logged answer.") -> dict[str, Any]:
+    """An in-house wrapper around a gpt-4o chat completion (1000 input tokens)."""
+    return {
+        "ts": (START + timedelta(minutes=index)).isoformat(), "metadata": {"category": category},
+        "request": {"model": "gpt-4o", "temperature": 0.0, "messages": [
+            {"role": "system", "content": "You are a helpful assistant."}, {"role": "user", "content": question}]},
+        "response": {"id": f"chatcmpl-{index}", "object": "chat.completion", "created": 1_792_000_000 + index,
+                     "model": "gpt-4o-2024-08-06",
+                     "choices": [{"index": 0, "message": {"role": "assistant", "content": answer},
+                                  "finish_reason": "stop"}],
+                     "usage": {"prompt_tokens": 1000, "completion_tokens": output_tokens,
+                               "total_tokens": 1000 + output_tokens}},
+    }
+
+
+def logs(tmp_path: Path, support: int = 3, code: int = 2, chat: int = 2, marker: str = "") -> Path:
+    records = [record(index, "support", f"support question {index} {marker}") for index in range(support)]
+    records += [record(100 + index, "code", f"code question {index}") for index in range(code)]
+    records += [record(200 + index, "chat", f"chat question {index}") for index in range(chat)]
+    return write_jsonl(tmp_path / "logs.jsonl", records)
+
+
+def endpoints_file(tmp_path: Path, mock: MockLLM) -> Path:
+    path = tmp_path / "endpoints.yaml"
+    path.write_text(f"""\
+endpoints:
+  - name: mock-openai
+    base_url: {mock.url}/v1
+    key_env: {KEY_ENV}
+    models: ["openai/*"]
+    json_mode: prompt
+  - name: mock-anthropic
+    base_url: {mock.url}/v1
+    api: anthropic
+    key_env: {KEY_ENV}
+    providers: [anthropic]
+""", encoding="utf-8")
+    return path
+
+
+def audited(tmp_path: Path, log: Path, replay_store: str | None = None) -> Audit:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY, encoding="utf-8")
+    return run_audit(AuditOptions(paths=[str(log)], reader=ReaderConfig(workers=1, fingerprint_prompts=True),
+                                  policy_paths=[str(policy)], as_of=AS_OF, replay_store=replay_store))
+
+
+@pytest.fixture
+def mock(monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv(KEY_ENV, SECRET)
+    with MockLLM() as server:
+        yield server
+
+
+def replay(tmp_path: Path, mock: MockLLM, log: Path, **settings: Any) -> tuple[ReplayPlan, Any, ReplayStore]:
+    """Plan and run a replay of the log under POLICY; the store stays open for inspection."""
+    options = ReplaySettings(**{"retries": 2, "timeout_s": 5.0, "concurrency": 4, **settings})
+    audit = audited(tmp_path, log)
+    store = ReplayStore(tmp_path / "store.sqlite")
+    plan = plan_replay(audit, options, load_template(options.judge_mode), load_endpoints(str(endpoints_file(
+        tmp_path, mock))), store)
+    outcome = run_replay(plan, options, audit.book, store)
+    return plan, outcome, store
+
+
+# ---------------------------------------------------------------------------------------------
+# Sampling
+# ---------------------------------------------------------------------------------------------
+
+def candidates_frame(sizes: dict[str, int]) -> pl.DataFrame:
+    rows = [(f"f{category}", offset, category) for category, count in sizes.items() for offset in range(count)]
+    return pl.DataFrame(rows, schema=["source", "offset", "category"], orient="row")
+
+
+def test_the_same_seed_draws_the_same_sample_and_another_seed_another() -> None:
+    frame = candidates_frame({"a": 50, "b": 50})
+    first = set(draw_sample(frame, SampleSize(per_category=5), seed=1).rows())
+    assert first == set(draw_sample(frame.reverse(), SampleSize(per_category=5), seed=1).rows())
+    assert first != set(draw_sample(frame, SampleSize(per_category=5), seed=2).rows())
+    assert Counter(category for _, _, category in first) == {"a": 5, "b": 5}
+
+
+def test_a_total_sample_is_split_in_proportion_with_at_least_one_per_category() -> None:
+    def drawn(sizes: dict[str, int], total: int) -> Counter[str]:
+        sample = draw_sample(candidates_frame(sizes), SampleSize(per_category=None, total=total), seed=0)
+        return Counter(sample["category"].to_list())
+
+    # exact shares 9, 4.5, 1.5 -> 9, 4, 1, and the one left goes to the largest remainder (a tie: by name)
+    assert drawn({"big": 60, "mid": 30, "tiny": 10}, 15) == {"big": 9, "mid": 5, "tiny": 1}
+    # exact shares 9.9, 0.1 -> 9, and at least one for the small category
+    assert drawn({"big": 99, "tiny": 1}, 10) == {"big": 9, "tiny": 1}
+
+
+def test_only_requests_the_policy_moves_are_sampled(tmp_path: Path, mock: MockLLM) -> None:
+    plan, _, store = replay(tmp_path, mock, logs(tmp_path, support=3, code=2, chat=4))
+    assert plan.candidates == 5  # chat stays on gpt-4o
+    assert Counter(task.category for task in plan.tasks) == {"support": 3, "code": 2}
+    assert {task.target_model for task in plan.tasks} == {"openai/gpt-4o-mini", "anthropic/claude-haiku-4-5"}
+    store.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# The HTTP client: retries, Retry-After, timeouts, malformed bodies, dropped connections
+# ---------------------------------------------------------------------------------------------
+
+def call(mock: MockLLM, text: str, retries: int = 3, timeout_s: float = 5.0) -> tuple[Any, list[float]]:
+    waits: list[float] = []
+
+    async def record_wait(seconds: float) -> None:
+        waits.append(seconds)
+
+    async def go() -> Any:
+        endpoint = Endpoint("mock", f"{mock.url}/v1", key_env=KEY_ENV, models=("openai/*",))
+        async with ChatClient(2, RetryPolicy(retries=retries, timeout_s=timeout_s, sleep=record_wait)) as client:
+            return await client.complete(endpoint, "openai/gpt-4o-mini", ChatRequest("", (("user", text),), 64))
+
+    return asyncio.run(go()), waits
+
+
+@pytest.mark.parametrize("fault", ["429", "500", "malformed", "drop"])
+def test_a_transient_fault_is_retried_until_the_answer_comes(mock: MockLLM, fault: str) -> None:
+    mock.faults["[x]"] = [fault, fault]
+    result, waits = call(mock, "hello [x]")
+    assert result.ok and result.text == "gpt-4o-mini says: hello [x]"
+    assert result.attempts == 3 and mock.hits["hello [x]"] == 3 and len(waits) == 2
+    if fault == "429":
+        assert waits == [0.05, 0.05]  # the server's Retry-After, not the backoff
+
+
+def test_a_response_slower_than_the_timeout_is_retried(mock: MockLLM) -> None:
+    mock.faults["[slow]"] = ["slow"]
+    mock.slow_s = 1.5
+    result, _ = call(mock, "hi [slow]", timeout_s=0.5)
+    assert result.ok and result.attempts == 2
+
+
+def test_a_client_error_is_not_retried_and_the_last_error_is_reported(mock: MockLLM) -> None:
+    mock.always["[bad]"] = "400"
+    result, waits = call(mock, "hi [bad]")
+    assert not result.ok and result.attempts == 1 and waits == [] and result.error == "HTTP 400: bad request"
+    mock.always["[down]"] = "500"
+    result, waits = call(mock, "hi [down]", retries=2)
+    assert not result.ok and result.attempts == 3 and len(waits) == 2 and result.error == "HTTP 500: boom"
+
+
+def test_retry_after_is_read_as_seconds_or_an_http_date() -> None:
+    now = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
+    assert retry_after_s("7", now) == 7.0
+    assert retry_after_s("Sun, 22 Nov 2026 12:00:30 GMT", now) == 30.0
+    assert retry_after_s("Sun, 22 Nov 2026 11:00:00 GMT", now) == 0.0
+    assert retry_after_s("soon", now) is None and retry_after_s(None, now) is None
+
+
+def test_logged_turns_are_sent_as_alternating_user_and_assistant_turns() -> None:
+    assert turns((("assistant", "hi"), ("user", "a"), ("user", "b"), ("tool", "x"), ("assistant", "c"),
+                  ("user", "d"))) == (("user", "a\n\nb"), ("assistant", "c"), ("user", "d"))
+
+
+# ---------------------------------------------------------------------------------------------
+# The judge and the statistics
+# ---------------------------------------------------------------------------------------------
+
+def test_pairwise_verdicts_are_read_per_position_and_a_flip_is_a_tie() -> None:
+    assert parse_pairwise('{"winner": "B"}', LOGGED_FIRST) == CANDIDATE
+    assert parse_pairwise('Sure. {"winner": "B"}', CANDIDATE_FIRST) == LOGGED
+    assert parse_pairwise('```json\n{"winner": "tie"}\n```', LOGGED_FIRST) == TIE
+    assert parse_pairwise("B is better", LOGGED_FIRST) is None
+    assert parse_pairwise('{"winner": "C"}', LOGGED_FIRST) is None
+    assert pairwise_outcome(CANDIDATE, CANDIDATE) == CANDIDATE
+    assert pairwise_outcome(CANDIDATE, LOGGED) == TIE  # position bias
+    assert pairwise_outcome(LOGGED, TIE) == TIE
+    assert pairwise_outcome(None, CANDIDATE) == UNPARSED
+
+
+def test_rubric_scores_are_whole_numbers_from_1_to_10() -> None:
+    assert parse_score('{"score": 7}') == 7
+    assert parse_score('{"score": 11}') is None and parse_score('{"score": 6.5}') is None
+    assert parse_score('{"score": "7"}') is None and parse_score("7/10") is None
+
+
+def test_quality_delta_interval_and_sample_size() -> None:
+    scores = [1.0] * 6 + [0.0] * 2 + [-1.0] * 2  # mean 0.4, sample sd sqrt(6/9 * ...)
+    result = quality(scores, unparsed=1, width=0.2)
+    assert (result.n, result.wins, result.ties, result.losses, result.unparsed) == (10, 6, 2, 2, 1)
+    assert result.delta == pytest.approx(0.4)
+    assert result.ci_low is not None and result.ci_high is not None
+    assert -1.0 <= result.ci_low < 0.4 < result.ci_high <= 1.0
+    sd = math.sqrt(sum((score - 0.4) ** 2 for score in scores) / 9)
+    assert result.n_for_width == math.ceil((2 * 1.959964 * sd / 0.2) ** 2)
+    unanimous = quality([1.0] * 8)
+    assert (unanimous.ci_low, unanimous.ci_high, unanimous.n_for_width) == (1.0, 1.0, None)
+    assert quality([]).delta is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Replay end to end against the local server
+# ---------------------------------------------------------------------------------------------
+
+def test_replay_stores_every_call_and_judgment_and_reports_per_category(tmp_path: Path, mock: MockLLM) -> None:
+    plan, outcome, store = replay(tmp_path, mock, logs(tmp_path))
+    candidates = list(store.records("candidate"))
+    judgments = list(store.records("judge"))
+    assert len(candidates) == 5 and all(record.ok for record in candidates)
+    assert len(judgments) == 10 and {record.position for record in judgments} == {LOGGED_FIRST, CANDIDATE_FIRST}
+    # The judge always answers "B": the candidate wins when shown second, loses when shown first -> ties
+    results = {result.category: result for result in plan_results(plan, store, 0.2)}
+    assert (results["support"].quality.ties, results["support"].quality.n) == (3, 3)
+    assert results["code"].escalation_rate == 0.0  # ties do not escalate
+    mini = next(record for record in candidates if record.target_model == "openai/gpt-4o-mini")
+    answer = "gpt-4o-mini says: " + mini.answer.split("says: ", 1)[1]  # type: ignore[union-attr]
+    assert mini.answer == answer
+    # usage as the server counted it, priced at gpt-4o-mini's $0.15 / $0.60 per million
+    assert mini.cost_usd == pytest.approx((mini.input_tokens * 0.15 + mini.output_tokens * 0.60) / MTOK, rel=REL)
+    assert sum(outcome.sent.values()) == 15
+    store.close()
+
+
+def test_a_rerun_sends_nothing_already_stored(tmp_path: Path, mock: MockLLM) -> None:
+    log = logs(tmp_path)
+    replay(tmp_path, mock, log)[2].close()
+    before = Counter(mock.hits)
+    plan, outcome, store = replay(tmp_path, mock, log)
+    assert mock.hits == before and sum(outcome.sent.values()) == 0
+    assert plan.stored_calls == 15 and not plan.calls_to_send
+    store.close()
+
+
+def test_failed_calls_are_recorded_and_a_rerun_fills_only_the_gaps(tmp_path: Path, mock: MockLLM) -> None:
+    log = logs(tmp_path, marker="[down]", support=2)
+    mock.always["support question 0"] = "500"
+    _, outcome, store = replay(tmp_path, mock, log)
+    failed = [record for record in store.records("candidate") if not record.ok]
+    assert len(failed) == 1 and failed[0].error == "HTTP 500: boom" and failed[0].attempts == 3
+    assert sum(outcome.failed.values()) == 1
+    store.close()
+    del mock.always["support question 0"]
+    before = Counter(mock.hits)
+    _, outcome, store = replay(tmp_path, mock, log)
+    sent = mock.hits - before
+    assert sent == {"support question 0 [down]": 1, "judge": 2}
+    assert all(record.ok for record in store.records("candidate"))
+    store.close()
+
+
+def test_an_unparsable_judge_reply_is_asked_once_more_then_recorded_unparsed(tmp_path: Path, mock: MockLLM) -> None:
+    mock.judge_reply = lambda prompt: "The second answer is better."
+    plan, _, store = replay(tmp_path, mock, logs(tmp_path, support=1, code=0))
+    judgments = list(store.records("judge"))
+    assert [record.verdict for record in judgments] == [UNPARSED, UNPARSED]
+    assert all(record.attempts == 2 for record in judgments) and mock.hits["judge"] == 4
+    [support] = plan_results(plan, store, 0.2)
+    assert (support.quality.n, support.quality.unparsed) == (0, 1)
+    store.close()
+
+
+def test_rubric_mode_scores_each_answer_and_uses_the_difference(tmp_path: Path, mock: MockLLM) -> None:
+    # the logged answer scores 5, candidates 8: every candidate wins by 3 points
+    mock.judge_reply = lambda prompt: '{"score": 5}' if "The logged answer." in prompt else '{"score": 8}'
+    plan, _, store = replay(tmp_path, mock, logs(tmp_path, support=2, code=0), judge_mode="rubric")
+    [support] = plan_results(plan, store, 1.0)
+    assert (support.quality.n, support.quality.wins, support.quality.delta) == (2, 2, 3.0)
+    assert mock.hits["judge"] == 4  # 2 candidates + 2 logged answers, one score each
+    store.close()
+
+
+def test_max_spend_stops_before_the_limit_and_says_how_many_calls_wait(tmp_path: Path, mock: MockLLM) -> None:
+    # One gpt-4o-mini call's worst case: (1250 + 16) input x $0.15 + 256 output x $0.60 per million ~ $0.00034
+    _plan, outcome, store = replay(tmp_path, mock, logs(tmp_path, support=3, code=0), max_spend_usd=0.0005,
+                                  concurrency=1)
+    assert outcome.stopped_by_budget > 0 and outcome.spent_usd <= 0.0005
+    assert len(list(store.records("candidate"))) < 3
+    store.close()
+
+
+def test_keys_come_from_the_environment_and_are_never_stored(tmp_path: Path, mock: MockLLM) -> None:
+    _, _, store = replay(tmp_path, mock, logs(tmp_path, support=1, code=1))
+    store.close()
+    assert any(headers.get("authorization") == f"Bearer {SECRET}" for headers in mock.headers)
+    assert any(headers.get("x-api-key") == SECRET for headers in mock.headers)
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+    assert stat.S_IMODE((tmp_path / "store.sqlite").stat().st_mode) == 0o600
+
+
+def test_a_missing_key_is_a_usage_error_before_anything_is_sent(tmp_path: Path, mock: MockLLM,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from routecost.errors import UsageError
+
+    monkeypatch.delenv(KEY_ENV)
+    with pytest.raises(UsageError, match=f"{KEY_ENV} is not set"):
+        replay(tmp_path, mock, logs(tmp_path))
+    assert not mock.hits
+
+
+# ---------------------------------------------------------------------------------------------
+# The command: plan, consent, interruption
+# ---------------------------------------------------------------------------------------------
+
+def routecost(*args: str, env: dict[str, str] | None = None, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "routecost", *args], check=False, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL, timeout=120, **kwargs)
+
+
+def command(tmp_path: Path, mock: MockLLM, log: Path, *extra: str) -> list[str]:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY, encoding="utf-8")
+    return ["replay", str(log), "--policy", str(policy), "--endpoints", str(endpoints_file(tmp_path, mock)),
+            "--store", str(tmp_path / "store.sqlite"), *extra]
+
+
+def test_dry_run_prints_the_plan_and_sends_nothing(tmp_path: Path, mock: MockLLM) -> None:
+    result = routecost(*command(tmp_path, mock, logs(tmp_path), "--dry-run"))
+    assert result.returncode == 0, result.stderr
+    assert "sampled 5 (code 2, support 3)" in result.stderr
+    assert "calls to send: anthropic/claude-haiku-4-5 2, openai/gpt-4.1 10, openai/gpt-4o-mini 3" in result.stderr
+    assert f"mock-openai ({mock.url}/v1)" in result.stderr and "estimated cost $" in result.stderr
+    assert not mock.hits
+
+
+def test_without_consent_nothing_is_sent(tmp_path: Path, mock: MockLLM) -> None:
+    result = routecost(*command(tmp_path, mock, logs(tmp_path)))
+    assert result.returncode == 2 and "nothing sent" in result.stderr and "Traceback" not in result.stderr
+    assert not mock.hits
+
+
+def test_replay_json_report(tmp_path: Path, mock: MockLLM) -> None:
+    result = routecost(*command(tmp_path, mock, logs(tmp_path), "--yes", "--format", "json"))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    support = next(category for category in report["categories"] if category["category"] == "support")
+    assert support["quality"]["n"] == 3 and support["quality"]["ties"] == 3
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_an_interrupted_replay_resumes_without_repeating_a_stored_call(tmp_path: Path, mock: MockLLM) -> None:
+    mock.delay_s = 0.15
+    log = logs(tmp_path, support=12, code=0)
+    process = subprocess.Popen([sys.executable, "-m", "routecost", *command(tmp_path, mock, log, "--yes",
+                                                                             "--concurrency", "2")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    stored: set[str] = set()
+    while time.monotonic() < deadline and len(stored) < 4:
+        time.sleep(0.05)
+        if (tmp_path / "store.sqlite").exists():
+            with ReplayStore(tmp_path / "store.sqlite") as store:
+                stored = {record.request for record in store.records("candidate") if record.ok}
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    with ReplayStore(tmp_path / "store.sqlite") as store:
+        done_before = {record.key: record for record in store.records() if record.ok}
+    assert 4 <= len(stored) < 12
+    result = routecost(*command(tmp_path, mock, log, "--yes", "--concurrency", "2"))
+    assert result.returncode == 0, result.stderr
+    with ReplayStore(tmp_path / "store.sqlite") as store:
+        after = {record.key: record for record in store.records()}
+        answered = [record for record in store.records("candidate") if record.ok]
+    assert all(after[key] == record for key, record in done_before.items())  # nothing lost, nothing redone
+    assert len(answered) == 12
+    stored_lines = {record.line for record in done_before.values() if record.kind == "candidate"}
+    for line in stored_lines:  # a question answered and stored before the kill was not sent again
+        assert mock.completed[f"support question {line - 1} "] == 1
+    # at most the two calls in flight at the kill were sent twice
+    assert sum(count for text, count in mock.completed.items() if text != "judge") <= 12 + 2
+
+
+# ---------------------------------------------------------------------------------------------
+# audit --replay: quality beside the savings, measured ratios in the projection
+# ---------------------------------------------------------------------------------------------
+
+def test_audit_with_a_replay_store_shows_quality_and_uses_measured_output_ratios(tmp_path: Path,
+                                                                                 mock: MockLLM) -> None:
+    log = logs(tmp_path, support=2, code=0, chat=1)
+    mock.answer = lambda model, text: " ".join(["word"] * 80)  # 80 output tokens vs 40 logged: ratio 2.0
+    mock.judge_reply = lambda prompt: '{"winner": "A"}'  # A in both orders: a flip, so ties
+    replay(tmp_path, mock, log)[2].close()
+    audit = audited(tmp_path, log, replay_store=str(tmp_path / "store.sqlite"))
+    projection = audit.report.policies[0]
+    support = next(row for row in projection.categories if row.category == "support")
+    assert support.quality is not None and (support.quality.n, support.quality.ties) == (2, 2)
+    # gpt-4o-mini at the measured output ratio 2.0: 1000 x $0.15 + 80 x $0.60 per million, for each request
+    assert support.cost_usd == pytest.approx(2 * (1000 * 0.15 + 80 * 0.60) / MTOK, rel=REL)
+    assert support.low_usd == pytest.approx(support.cost_usd, rel=REL)
+    assert any("quality from 2 judged requests" in note for note in projection.assumptions)
