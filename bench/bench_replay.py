@@ -7,10 +7,10 @@ this process is the client alone.
 
 1. Client overhead at concurrency 16 (the bar: under 5 ms per request): ``ChatClient.complete``
    against a server that answers at once; this process's CPU seconds per request (all its threads),
-   and, against a server answering after 20 ms, how far the mean latency the client sees lies above
-   those 20 ms.
+   and, against a server answering after 50 ms, how far the latency the client sees lies above those
+   50 ms (mean and 95th percentile; the server's own handling included).
 2. Throughput against a server with 50 ms latency that works on at most 32 requests at once, for
-   concurrency 1 to 64: requests per second beside the ideal min(concurrency, 32) / 50 ms.
+   concurrency 1 to 128: requests per second beside the ideal min(concurrency, 32) / 50 ms.
 3. The whole command: ``routecost replay`` on --replayed requests (a candidate call and two
    pairwise judge calls each, every one committed to the SQLite store), wall seconds and calls per
    second, start-up and audit included.
@@ -36,6 +36,7 @@ from routecost.replay.client import ChatClient, ChatRequest, RetryPolicy
 from routecost.replay.endpoints import Endpoint
 
 HERE = Path(__file__).parent
+LATENCY_MS = 50.0
 REQUEST = ChatRequest(system="You are a helpful assistant.",
                       messages=(("user", "How do I rotate an API key? " * 20),), max_tokens=256, temperature=0.0)
 
@@ -71,17 +72,17 @@ async def send(base_url: str, requests: int, concurrency: int) -> tuple[float, f
 def overhead(requests: int) -> dict[str, float]:
     with server() as url:
         wall, cpu, _ = asyncio.run(send(url, requests, 16))
-    with server(delay_ms=20) as url:
+    with server(delay_ms=LATENCY_MS) as url:
         _, _, latencies = asyncio.run(send(url, requests, 16))
     return {"cpu_ms_per_request": cpu / requests * 1000, "requests_per_s_instant_server": requests / wall,
-            "added_latency_ms_mean": statistics.fmean(latencies) - 20,
-            "added_latency_ms_p95": statistics.quantiles(latencies, n=20)[-1] - 20}
+            "added_latency_ms_mean": statistics.fmean(latencies) - LATENCY_MS,
+            "added_latency_ms_p95": statistics.quantiles(latencies, n=20)[-1] - LATENCY_MS}
 
 
-def scaling(capacity: int = 32, delay_ms: float = 50.0) -> list[dict[str, float]]:
+def scaling(capacity: int = 32, delay_ms: float = LATENCY_MS) -> list[dict[str, float]]:
     rows = []
     with server(delay_ms, capacity) as url:
-        for concurrency in (1, 2, 4, 8, 16, 32, 64):
+        for concurrency in (1, 2, 4, 8, 16, 32, 64, 128):
             requests = max(40, concurrency * 12)
             wall, _, _ = asyncio.run(send(url, requests, concurrency))
             rows.append({"concurrency": concurrency, "requests_per_s": requests / wall,
@@ -136,7 +137,7 @@ def main() -> None:
     client = overhead(args.requests)
     print(f"client at concurrency 16: {client['cpu_ms_per_request']:.2f} ms CPU per request "
           f"({client['requests_per_s_instant_server']:,.0f} requests/s against an instant server); "
-          f"latency above the server's 20 ms: mean {client['added_latency_ms_mean']:.2f} ms, "
+          f"latency above the server's {LATENCY_MS:g} ms: mean {client['added_latency_ms_mean']:.2f} ms, "
           f"p95 {client['added_latency_ms_p95']:.2f} ms (bar: under 5 ms)")
     rows = scaling()
     print("throughput against a 50 ms server working on at most 32 requests at once:")

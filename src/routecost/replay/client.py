@@ -64,51 +64,64 @@ class RetryPolicy:
 
 
 class ChatClient:
+    """``concurrency`` single-connection httpx clients, each call borrowing one. One shared pool of
+    that many connections would do the same, but httpcore's pool costs CPU per call that grows with
+    its size (encode/httpx#3215): at concurrency 32 that alone passed 5 ms a call here."""
+
     def __init__(self, concurrency: int, retry: RetryPolicy | None = None) -> None:
         self.retry = retry or RetryPolicy()
-        self._limit = asyncio.Semaphore(concurrency)
-        self._http = httpx.AsyncClient(limits=httpx.Limits(max_connections=concurrency,
-                                                           max_keepalive_connections=concurrency))
+        self._clients = [httpx.AsyncClient(limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
+                         for _ in range(concurrency)]
+        self._idle: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
+        for client in self._clients:
+            self._idle.put_nowait(client)
 
     async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self._http.aclose()
+        await asyncio.gather(*(client.aclose() for client in self._clients))
 
     async def complete(self, endpoint: Endpoint, model_id: str, request: ChatRequest) -> ChatResult:
+        http = await self._idle.get()
+        try:
+            return await self._complete(http, endpoint, model_id, request)
+        finally:
+            self._idle.put_nowait(http)
+
+    async def _complete(self, http: httpx.AsyncClient, endpoint: Endpoint, model_id: str,
+                        request: ChatRequest) -> ChatResult:
         url, body, headers = _http_request(endpoint, model_id, request)
         timeout = endpoint.timeout_s or self.retry.timeout_s
-        async with self._limit:
-            error = "not sent"
+        error = "not sent"
+        started = time.perf_counter()
+        for attempt in range(self.retry.retries + 1):
+            wait: float | None = None
             started = time.perf_counter()
-            for attempt in range(self.retry.retries + 1):
-                wait: float | None = None
-                started = time.perf_counter()
-                try:
-                    response = await self._http.post(url, json=body, headers=headers, timeout=timeout)
-                except httpx.TimeoutException:
-                    error = f"timed out after {timeout:g} s"
-                except httpx.TransportError as failure:
-                    error = f"connection failed: {type(failure).__name__}"
+            try:
+                response = await http.post(url, json=body, headers=headers, timeout=timeout)
+            except httpx.TimeoutException:
+                error = f"timed out after {timeout:g} s"
+            except httpx.TransportError as failure:
+                error = f"connection failed: {type(failure).__name__}"
+            else:
+                if response.status_code < 400:
+                    parsed = _parse(endpoint.api, response)
+                    if isinstance(parsed, ChatResult):
+                        return ChatResult(True, parsed.text, parsed.input_tokens, parsed.output_tokens,
+                                          (time.perf_counter() - started) * 1000, attempt + 1)
+                    error = parsed
                 else:
-                    if response.status_code < 400:
-                        parsed = _parse(endpoint.api, response)
-                        if isinstance(parsed, ChatResult):
-                            return ChatResult(True, parsed.text, parsed.input_tokens, parsed.output_tokens,
-                                              (time.perf_counter() - started) * 1000, attempt + 1)
-                        error = parsed
-                    else:
-                        error = f"HTTP {response.status_code}: {_error_message(response)}"
-                        if response.status_code not in RETRY_STATUSES:
-                            return ChatResult(False, latency_ms=(time.perf_counter() - started) * 1000,
-                                              attempts=attempt + 1, error=error)
-                        wait = retry_after_s(response.headers.get("retry-after"))
-                if attempt < self.retry.retries:
-                    await self.retry.sleep(min(wait if wait is not None else self.retry.backoff(attempt),
-                                               MAX_RETRY_WAIT_S))
-            return ChatResult(False, latency_ms=(time.perf_counter() - started) * 1000,
-                              attempts=self.retry.retries + 1, error=error)
+                    error = f"HTTP {response.status_code}: {_error_message(response)}"
+                    if response.status_code not in RETRY_STATUSES:
+                        return ChatResult(False, latency_ms=(time.perf_counter() - started) * 1000,
+                                          attempts=attempt + 1, error=error)
+                    wait = retry_after_s(response.headers.get("retry-after"))
+            if attempt < self.retry.retries:
+                await self.retry.sleep(min(wait if wait is not None else self.retry.backoff(attempt),
+                                           MAX_RETRY_WAIT_S))
+        return ChatResult(False, latency_ms=(time.perf_counter() - started) * 1000,
+                          attempts=self.retry.retries + 1, error=error)
 
 
 def retry_after_s(value: str | None, now: datetime | None = None) -> float | None:
