@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -21,6 +21,10 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from routecost import __version__
 from routecost.errors import UsageError
+
+if TYPE_CHECKING:
+    from routecost.gate.compare import Comparison
+    from routecost.gate.verdict import GateResult
 
 # The commands import the engine (polars, the price catalog, tiktoken) when they run: worker
 # processes that read large files re-import this module, and `--help` should be instant.
@@ -346,6 +350,141 @@ def replay(
         sys.stdout.write(results_json(plan, outcome, results))
     elif not dry_run:
         Console(highlight=False, width=None if sys.stdout.isatty() else TABLE_WIDTH).print(results_table(results, width))
+
+
+class DiffFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+Reports = Annotated[
+    list[str] | None, typer.Argument(help="BASE.json HEAD.json: two `routecost audit --format json` reports.")
+]
+Logs = Annotated[list[str] | None, typer.Option("--logs", help="Logs to price both policies on (repeatable).")]
+BasePolicyFile = Annotated[
+    Path | None, typer.Option("--base", help="With --logs: the current policy (default: the traffic as logged).")
+]
+HeadPolicyFile = Annotated[Path | None, typer.Option("--head", help="With --logs: the candidate policy.")]
+BasePolicyName = Annotated[str | None, typer.Option(help="The policy to take from BASE.json (if it holds several).")]
+HeadPolicyName = Annotated[str | None, typer.Option(help="The policy to take from HEAD.json (if it holds several).")]
+DiffFormatOption = Annotated[DiffFormat, typer.Option("--format", "-f", help="table, json or markdown.")]
+OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Write the output to this file.")]
+PricesOption = Annotated[Path | None, typer.Option(help="With --logs: a price file.")]
+CategoryKeyOption = Annotated[str, typer.Option(help="With --logs: the metadata field holding the category.")]
+ReplayOption = Annotated[Path | None, typer.Option("--replay", help="With --logs: a replay store for quality.")]
+
+
+def _comparison(reports: list[str] | None, logs: list[str] | None, base: Path | None, head: Path | None,
+                base_policy: str | None, head_policy: str | None, prices: Path | None, category_key: str,
+                replay_store: Path | None) -> Comparison:
+    from routecost.gate.compare import compare_policies, compare_reports
+
+    if logs:
+        if reports:
+            raise UsageError("give either two reports (BASE.json HEAD.json) or --logs with --head, not both")
+        if head is None:
+            raise UsageError("--logs needs --head POLICY (and optionally --base POLICY)")
+        from routecost.audit import AuditOptions
+        from routecost.sources.parallel import default_workers
+        from routecost.sources.reader import ReaderConfig
+
+        options = AuditOptions(paths=logs, reader=ReaderConfig(workers=default_workers()),
+                               prices_path=str(prices) if prices else None, category_key=category_key,
+                               replay_store=str(replay_store) if replay_store else None)
+        return compare_policies(options, str(base) if base else None, str(head))
+    if not reports or len(reports) != 2:
+        raise UsageError("give two reports (BASE.json HEAD.json), or --logs LOGS --base POLICY --head POLICY")
+    if base or head:
+        raise UsageError("--base and --head name policy files for --logs; with two reports use --base-policy NAME")
+    return compare_reports(reports[0], reports[1], base_policy, head_policy)
+
+
+def _emit(text: str | None, group: object, out: Path | None) -> None:
+    """Write ``text`` to ``--out`` or stdout, or print the terminal ``group`` (table format)."""
+    from routecost.output import write_text
+
+    if text is not None and out is not None:
+        write_text(out, text)
+        stderr.print(f"wrote {out}", highlight=False)
+    elif text is not None:
+        sys.stdout.write(text)
+    else:
+        console = Console(highlight=False)
+        if not console.is_terminal:
+            console.width = TABLE_WIDTH
+        console.print(group)
+
+
+def _rendered(report_format: DiffFormat, comparison: Comparison, gate: GateResult | None) -> str | None:
+    from routecost.report.diff import render_json, render_markdown
+
+    if report_format is DiffFormat.json:
+        return render_json(comparison, gate)
+    if report_format is DiffFormat.markdown:
+        return render_markdown(comparison, gate)
+    return None
+
+
+@app.command()
+def diff(
+    reports: Reports = None, logs: Logs = None, base: BasePolicyFile = None, head: HeadPolicyFile = None,
+    base_policy: BasePolicyName = None, head_policy: HeadPolicyName = None,
+    report_format: DiffFormatOption = DiffFormat.table, out: OutOption = None, prices: PricesOption = None,
+    category_key: CategoryKeyOption = "category", replay_store: ReplayOption = None,
+) -> None:
+    """Per category and in total, how cost, savings and quality change from one report (or policy) to another."""
+    from routecost.report.diff import renderable
+
+    comparison = _comparison(reports, logs, base, head, base_policy, head_policy, prices, category_key, replay_store)
+    text = _rendered(report_format, comparison, None)
+    _emit(text, None if text is not None else renderable(comparison), out)
+
+
+@app.command()
+def gate(
+    reports: Reports = None, logs: Logs = None, base: BasePolicyFile = None, head: HeadPolicyFile = None,
+    base_policy: BasePolicyName = None, head_policy: HeadPolicyName = None,
+    min_savings: Annotated[float | None, typer.Option(help="Least total savings, % of the logged cost.")] = None,
+    max_cost_increase: Annotated[
+        str | None, typer.Option(help="Most the head may cost over the base, by the policy alone: USD (25) or 5%.")
+    ] = None,
+    max_quality_drop: Annotated[
+        float | None, typer.Option(help="Most quality may drop in any category, % of the scale, 95% CI low end.")
+    ] = None,
+    min_samples: Annotated[int | None, typer.Option(min=0, help="Least judged requests per changed category.")] = None,
+    warn: Annotated[
+        list[str] | None, typer.Option(help="Make this threshold a warning (repeatable), e.g. --warn min-samples.")
+    ] = None,
+    warn_only: Annotated[bool, typer.Option(help="Every threshold only warns: exit 0 unless the input is bad.")] = False,
+    gate_file: Annotated[
+        Path | None, typer.Option(help="Read the `gate:` block from this file (default: the head's policy file).")
+    ] = None,
+    report_format: DiffFormatOption = DiffFormat.table, out: OutOption = None, prices: PricesOption = None,
+    category_key: CategoryKeyOption = "category", replay_store: ReplayOption = None,
+) -> None:
+    """The diff, held to thresholds: exit 0 pass (warnings allowed), 1 a fail threshold crossed, 2 bad input."""
+    from routecost.gate.thresholds import FAIL, GateFlags, load_gate_file, merge
+    from routecost.gate.verdict import evaluate
+    from routecost.report.diff import renderable
+
+    comparison = _comparison(reports, logs, base, head, base_policy, head_policy, prices, category_key, replay_store)
+    source = gate_file or (head if logs else None) or _existing(comparison.head.policy_file)
+    from_file = load_gate_file(str(source)) if source else {}
+    flags = GateFlags(min_savings, max_cost_increase, max_quality_drop, min_samples, tuple(warn or ()), warn_only)
+    thresholds = merge(from_file, flags)
+    if not thresholds:
+        raise UsageError("no thresholds: give --min-savings, --max-cost-increase, --max-quality-drop or "
+                         "--min-samples, or a `gate:` block in the policy file")
+    result = evaluate(comparison, thresholds)
+    text = _rendered(report_format, comparison, result)
+    _emit(text, None if text is not None else renderable(comparison, result), out)
+    if result.verdict == FAIL:
+        raise SystemExit(EXIT_GATE_FAILED)
+
+
+def _existing(path: str | None) -> Path | None:
+    return Path(path) if path and Path(path).is_file() else None
 
 
 def _confirm_sending(yes: bool) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from routecost.categories import UNCATEGORIZED
 from routecost.errors import UsageError
+from routecost.gate.thresholds import parse_gate_block
 from routecost.policy.conditions import (
     ALWAYS,
     COUNT_FIELDS,
@@ -43,7 +44,7 @@ from routecost.policy.model import (
 from routecost.prices.catalog import PriceBook, Unpriced
 from routecost.yamlfile import KeyPath, YamlDocument, load_yaml, parse_yaml
 
-POLICY_KEYS = ("name", "description", "categories", "routes", "cascades", "cache", "batch")
+POLICY_KEYS = ("name", "description", "categories", "routes", "cascades", "cache", "batch", "gate")
 CACHE_KEYS = ("exact", "semantic", "prompt")
 EXACT_KEYS = ("ttl", "when", "max_entries", "include")
 EXACT_INCLUDES = ("streaming", "sampled", "tools")
@@ -102,6 +103,7 @@ class PolicyParser:
             prompt_cache=self._prompt_cache(cache.get("prompt"), category_names),
             batch=self._batch(data.get("batch", []), category_names),
             source=self.document.path,
+            gate=parse_gate_block(self.document, data["gate"]) if "gate" in data else {},
         )
         if not policy.levers:
             raise self.fail((), "the policy has no `routes`, `cascades`, `cache` or `batch`: it would change nothing")

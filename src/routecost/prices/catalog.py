@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from functools import cached_property
+from pathlib import Path
 
 from genai_prices.data_snapshot import get_snapshot
 from genai_prices.types import (
@@ -152,7 +153,11 @@ class PriceBook:
     def catalog_version(self) -> str:
         from importlib.metadata import version
 
-        return f"genai-prices {version('genai-prices')}"
+        catalog = f"genai-prices {version('genai-prices')}"
+        prices = self.user_prices
+        if prices.source is None:
+            return catalog
+        return f"{catalog} + {Path(prices.source).name}#{prices.digest}"
 
     def resolve(self, provider_hint: str | None, model: str) -> PricedModel | Unpriced:
         key = (provider_hint, model)

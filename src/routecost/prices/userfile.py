@@ -19,8 +19,10 @@
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from routecost.tokens import TOKENIZER_DEFAULTS
@@ -53,6 +55,8 @@ class UserPrices:
     discounts: Mapping[str, float] = field(default_factory=dict)
     tokenizer_ratios: Mapping[str, float] = field(default_factory=dict)
     source: str | None = None
+    digest: str | None = None
+    """The first 12 hex digits of the file's SHA-256: part of the catalog version reports carry."""
 
     def alias_for(self, model: str) -> str | None:
         """The priced name for a logged model: an exact alias first, then the first matching glob."""
@@ -90,6 +94,7 @@ def load_user_prices(path: str) -> UserPrices:
         discounts=_percentages(document, "discounts", data.get("discounts", {})),
         tokenizer_ratios=_tokenizer_ratios(document, data.get("tokenizer_ratios", {})),
         source=path,
+        digest=hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12],
     )
 
 

@@ -21,6 +21,8 @@ from routecost.replay.judge import (
     CANDIDATE_FIRST,
     LOGGED,
     LOGGED_FIRST,
+    PAIRWISE,
+    RUBRIC,
     TIE,
     UNPARSED,
     pairwise_outcome,
@@ -36,6 +38,7 @@ class Judged:
 
     outcome: str
     score: float | None
+    mode: str
 
 
 @dataclass(frozen=True)
@@ -82,14 +85,15 @@ def judgments(records: Iterable[CallRecord], config: JudgeConfig | None = None) 
             if first is None or second is None:
                 continue  # the other order is still to come
             outcome = pairwise_outcome(first.verdict, second.verdict)
-            results[candidate_key] = Judged(outcome, {CANDIDATE: 1.0, LOGGED: -1.0, TIE: 0.0}.get(outcome))
+            results[candidate_key] = Judged(outcome, {CANDIDATE: 1.0, LOGGED: -1.0, TIE: 0.0}.get(outcome), PAIRWISE)
             continue
         scored = positions.get("candidate")
         if scored is None or scored.request not in logged_scores:
             continue
         logged = logged_scores[scored.request]
         outcome = rubric_outcome(scored.score, logged)
-        results[candidate_key] = Judged(outcome, None if outcome == UNPARSED else scored.score - logged)  # type: ignore[operator]
+        results[candidate_key] = Judged(outcome, None if outcome == UNPARSED else scored.score - logged,  # type: ignore[operator]
+                                         RUBRIC)
     return results
 
 
@@ -111,7 +115,8 @@ def summarize(candidates: Sequence[CallRecord], judged: Mapping[str, Judged], es
         tried = [verdict for verdict in tried if verdict.outcome != UNPARSED]
         results.append(CategoryResult(
             category=category, sampled=sampled.get(category, len(records)), answered=len(answered),
-            failed=len(records) - len(answered), quality=quality(scores, unparsed, width),
+            failed=len(records) - len(answered),
+            quality=quality(scores, unparsed, width, judge_mode=verdicts[0].mode if verdicts else None),
             output_ratios=_output_ratios(answered),
             escalation_rate=sum(verdict.outcome == LOGGED for verdict in tried) / len(tried) if tried else None,
             cost_usd=spend.get(category, 0.0),

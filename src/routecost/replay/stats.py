@@ -21,6 +21,7 @@ CI_METHOD = "bootstrap percentile, 95%, 10,000 resamples"
 RESAMPLES = 10_000
 RESAMPLED_VALUES_PER_CHUNK = 4_000_000
 Z_95 = 1.959964
+MAX_DELTA = {"pairwise": 1.0, "rubric": 9.0}
 
 
 @dataclass(frozen=True)
@@ -35,19 +36,30 @@ class Quality:
     ci_high: float | None
     n_for_width: int | None
     """Judged requests needed for a 95% interval of the chosen width (None without spread yet)."""
+    judge_mode: str | None = None
+    """``pairwise`` (deltas from -1 to +1) or ``rubric`` (-9 to +9)."""
+
+    @property
+    def drop_pct(self) -> float | None:
+        """How far the interval's lower bound lies below no change, in % of the largest possible
+        drop (pairwise: the net share of requests the logged answer wins; rubric: of 9 points)."""
+        if self.ci_low is None:
+            return None
+        return max(-self.ci_low, 0.0) / MAX_DELTA.get(self.judge_mode or "", 1.0) * 100
 
 
-def quality(scores: Sequence[float], unparsed: int = 0, width: float = 0.2, seed: int = 0) -> Quality:
+def quality(scores: Sequence[float], unparsed: int = 0, width: float = 0.2, seed: int = 0,
+            judge_mode: str | None = None) -> Quality:
     values = np.asarray(scores, dtype=np.float64)
     n = len(values)
     wins, losses = int((values > 0).sum()), int((values < 0).sum())
     if n == 0:
-        return Quality(0, 0, 0, 0, unparsed, None, None, None, None)
+        return Quality(0, 0, 0, 0, unparsed, None, None, None, None, judge_mode)
     delta = float(values.mean())
     low, high = np.percentile(_bootstrap_means(values, seed), [2.5, 97.5])
     spread = float(values.std(ddof=1)) if n > 1 else 0.0
     needed = math.ceil((2 * Z_95 * spread / width) ** 2) if spread > 0 else None
-    return Quality(n, wins, n - wins - losses, losses, unparsed, delta, float(low), float(high), needed)
+    return Quality(n, wins, n - wins - losses, losses, unparsed, delta, float(low), float(high), needed, judge_mode)
 
 
 def _bootstrap_means(values: np.ndarray, seed: int) -> np.ndarray:
