@@ -296,3 +296,15 @@ def test_the_readmes_ci_examples_are_valid_yaml_and_use_real_flags():
     for command in commands:
         for flag in (word for word in command.split() if word.startswith("--")):
             assert flag in help_text, flag
+
+
+def test_a_price_file_is_part_of_the_catalog_a_report_names(tmp_path):
+    import hashlib
+
+    log = write_jsonl(tmp_path / "log.jsonl", [chat(1, "support")])
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("discounts:\n  openai: 10\n", encoding="utf-8")
+    done = run("audit", str(log), "--prices", str(prices), "--format", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    digest = hashlib.sha256(prices.read_bytes()).hexdigest()[:12]
+    assert json.loads(done.stdout)["catalog"].endswith(f" + prices.yaml#{digest}")
