@@ -27,6 +27,7 @@ from routecost.prices.userfile import NO_USER_PRICES, load_user_prices
 from routecost.records import BILLED_STATUSES, STATUS_OK
 from routecost.simulate.references import Reference, cheapest_and_priciest
 from routecost.simulate.routing import (
+    CostStack,
     MeasuredRatios,
     PolicyInputs,
     PolicyProjection,
@@ -145,6 +146,8 @@ class AuditReport:
     category_key: str
     formats: Counter[str]
     policies: list[PolicyProjection] = field(default_factory=list)
+    logged_stacks: list[CostStack] = field(default_factory=list)
+    """Each logged category's cost by model."""
 
     @property
     def cost_per_successful_request(self) -> float | None:
@@ -188,7 +191,29 @@ def run_audit(options: AuditOptions, on_progress: ProgressCallback | None = None
     del requests
     report = summarize(read, priced, book, options)
     report.policies = project_policies(priced, policies, book, options)
+    report.logged_stacks = cost_stacks(priced.requests["category"], priced.requests["model_id"],
+                                       priced.requests["cost_usd"])
+    for projection in report.policies:
+        category = projection.rows["category"].cast(pl.String)
+        projection.logged_stacks = cost_stacks(category, priced.requests["model_id"], priced.requests["cost_usd"])
+        projection.projected_stacks = cost_stacks(category, projection.rows["routed_model"],
+                                                  projection.rows["projected_cost_usd"])
     return Audit(report=report, priced=priced, book=book, as_of=options.as_of)
+
+
+def cost_stacks(category: pl.Series, model: pl.Series, cost: pl.Series) -> list[CostStack]:
+    """Per category (dearest first), the cost by model (dearest first); unpriced requests left out."""
+    frame = (
+        pl.DataFrame({"category": category.cast(pl.String), "model": model.cast(pl.String), "cost": cost})
+        .filter(pl.col("cost").is_not_null())
+        .group_by("category", "model").agg(pl.col("cost").sum())
+        .sort("cost", "model", descending=[True, False])
+    )
+    stacks: dict[str, dict[str, float]] = {name: {} for name in frame.group_by("category").agg(pl.col("cost").sum())
+              .sort("cost", "category", descending=[True, False])["category"]}
+    for name, model_id, amount in frame.iter_rows():
+        stacks[name][model_id or "unknown"] = amount
+    return [CostStack(name, by_model) for name, by_model in stacks.items()]
 
 
 def load_policies(options: AuditOptions, book: PriceBook) -> list[Policy]:

@@ -51,6 +51,7 @@ class ReportFormat(str, Enum):
     json = "json"
     markdown = "markdown"
     csv = "csv"
+    html = "html"
 
 
 def _version(value: bool) -> None:

@@ -26,13 +26,24 @@ from routecost.report.text import (
 )
 
 
-def _table(title: str, header: list[str], rows: list[list[str]]) -> Table:
+def _table(title: str, header: list[str], rows: list[list[str]], left: tuple[int, ...] = (0,)) -> Table:
     table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     for index, name in enumerate(header):
-        table.add_column(name, justify="left" if index == 0 else "right", no_wrap=index == 0)
+        table.add_column(name, justify="left" if index in left else "right", no_wrap=index in left)
     for row in rows:
         table.add_row(*row)
     return table
+
+
+BAR_WIDTH = 24
+EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def share_bar(share_pct: float, width: int = BAR_WIDTH) -> str:
+    """A share (0-100) as a bar of block characters, to an eighth of a character (readable without color)."""
+    eighths = round(max(0.0, min(share_pct, 100.0)) / 100 * width * 8)
+    full, rest = divmod(eighths, 8)
+    return ("█" * full + (EIGHTHS[rest] if rest else "")).ljust(width)
 
 
 def renderable(report: AuditReport) -> Group:
@@ -43,8 +54,9 @@ def renderable(report: AuditReport) -> Group:
         _table("By model", ["model", "requests", "input", "cache read", "cache write", "output", "cost", "share"],
                model_rows(report)),
         Text(""),
-        _table(f"By category ({report.category_key})", ["category", "requests", "cost", "share"],
-               category_rows(report)),
+        _table(f"By category ({report.category_key})", ["category", "requests", "cost", "share", ""],
+               [[*row, share_bar(category.share_pct)] for row, category in zip(category_rows(report), report.categories,
+                                                                               strict=True)], left=(0, 4)),
     ]
     parts.append(Text(""))
     parts.append(_table("Policies and references (same requests, same dates)", POLICY_SUMMARY_HEADER,

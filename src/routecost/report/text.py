@@ -13,6 +13,8 @@ def format_usd(amount: float | None) -> str:
         return "n/a"
     if abs(amount) < 0.00005:
         amount = 0.0
+    if amount < 0:
+        return "-" + format_usd(-amount)
     if abs(amount) >= 1 or amount == 0:
         return f"${amount:,.2f}"
     return f"${amount:,.4f}"

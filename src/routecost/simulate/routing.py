@@ -108,6 +108,14 @@ class CategoryProjection:
         return 100.0 * self.savings_usd / self.baseline_cost_usd if self.baseline_cost_usd else 0.0
 
 
+@dataclass(frozen=True)
+class CostStack:
+    """One category's cost split by model (for stacked bars)."""
+
+    category: str
+    by_model: dict[str, float]
+
+
 @dataclass
 class PolicyProjection:
     policy: Policy
@@ -117,6 +125,10 @@ class PolicyProjection:
     assumptions: list[str] = field(default_factory=list)
     levers: dict[str, float] = field(default_factory=dict)
     """Savings by lever (each alone against the baseline) and the ``interaction`` remainder."""
+    logged_stacks: list[CostStack] = field(default_factory=list)
+    """The policy's categories as logged, by logged model ..."""
+    projected_stacks: list[CostStack] = field(default_factory=list)
+    """... and under the policy, by the model each request is routed to (a cascade's first try)."""
 
     @property
     def name(self) -> str:
