@@ -488,6 +488,44 @@ def _existing(path: str | None) -> Path | None:
     return Path(path) if path and Path(path).is_file() else None
 
 
+class SweepFormat(str, Enum):
+    table = "table"
+    json = "json"
+    html = "html"
+
+
+@app.command()
+def sweep(
+    logs: Annotated[list[str], typer.Argument(help="Log files, directories or globs.")],
+    policy: Annotated[Path, typer.Option("--policy", "-p", help="The policy to vary.")],
+    knob: Annotated[str, typer.Option(help="Dotted path into the policy, e.g. cascades.0.escalate_rate.")],
+    values: Annotated[str, typer.Option(help="Comma-separated values (0.1,0.2,0.4) or start:stop:step.")],
+    replay_store: Annotated[
+        Path | None, typer.Option("--replay", help="A replay store: the quality of each value (and APGR).")
+    ] = None,
+    report_format: Annotated[SweepFormat, typer.Option("--format", "-f", help="table, json or html.")] = (
+        SweepFormat.table
+    ),
+    out: OutOption = None,
+    prices: Annotated[Path | None, typer.Option(help="Price file: aliases, custom prices, discounts.")] = None,
+    category_key: Annotated[str, typer.Option(help="Metadata field (or tag prefix) holding the category.")] = "category",
+) -> None:
+    """Evaluate a policy across one knob: cost and quality at each value, and the curve's APGR."""
+    from routecost.audit import AuditOptions
+    from routecost.report.sweep import render_html, render_json, renderable
+    from routecost.sources.parallel import default_workers
+    from routecost.sources.reader import ReaderConfig
+    from routecost.sweep import parse_values, run_sweep
+
+    options = AuditOptions(paths=logs, reader=ReaderConfig(workers=default_workers()),
+                           prices_path=str(prices) if prices else None, category_key=category_key,
+                           policy_paths=[str(policy)], replay_store=str(replay_store) if replay_store else None)
+    with _progress(logs) as on_progress:
+        result = run_sweep(options, knob, parse_values(values), on_progress)
+    text = {SweepFormat.json: render_json, SweepFormat.html: render_html}.get(report_format)
+    _emit(text(result) if text else None, renderable(result), out)
+
+
 def _confirm_sending(yes: bool) -> None:
     """Prompts leave the machine only after the user says so: --yes, or a yes at the terminal."""
     if yes:

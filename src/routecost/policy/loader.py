@@ -59,7 +59,7 @@ BATCH_KEYS = ("when", "max_delay")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 CATEGORY_KEYS = ("name", "when", "from")
-ROUTE_KEYS = ("when", "to")
+ROUTE_KEYS = ("when", "to", "share")
 CASCADE_KEYS = ("when", "try", "escalate_to", "escalate_rate")
 COMPARISONS = ("lt", "lte", "gt", "gte", "eq")
 TEXT_MATCH_KEYS = ("regex", "keywords")
@@ -274,8 +274,9 @@ class PolicyParser:
             if "to" not in rule:
                 raise self.fail(path, "a route needs `to` (a model, or keep)")
             routes.append(Route(to=self._model((*path, "to"), rule["to"]),
-                                when=self._condition((*path, "when"), rule.get("when"), category_names)))
-        self._check_reachable("routes", [route.when.always for route in routes])
+                                when=self._condition((*path, "when"), rule.get("when"), category_names),
+                                share=self._share((*path, "share"), rule.get("share", 1.0))))
+        self._check_reachable("routes", [route.when.always and route.share >= 1 for route in routes])
         return tuple(routes)
 
     def _cascades(self, value: Any, category_names: set[str] | None) -> tuple[Cascade, ...]:

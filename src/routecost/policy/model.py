@@ -46,6 +46,9 @@ class Route:
     to: str
     """A priced model id, or ``keep``."""
     when: Condition = ALWAYS
+    share: float = 1.0
+    """The share of matching requests this route takes (a fixed, evenly spread subset); the rest go
+    on to the next rule."""
 
 
 @dataclass(frozen=True)

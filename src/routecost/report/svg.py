@@ -158,7 +158,7 @@ class Point:
 
 
 def curve(points: Sequence[Point], x_title: str, y_title: str, x_format: Callable[[float], str],
-          label: str) -> str:
+          label: str, y_format: Callable[[float], str] = lambda value: f"{value:+.2f}") -> str:
     """A line through the ``curve`` points in x order, with the baseline and candidate marked."""
     width, height, left, bottom, top, right = float(CHART_WIDTH), 320.0, 70.0, 44.0, 16.0, 30.0
     xs, ys = [point.x for point in points], [point.y for point in points]
@@ -178,15 +178,15 @@ def curve(points: Sequence[Point], x_title: str, y_title: str, x_format: Callabl
             f'transform="rotate(-90 14 {(top + height - bottom) / 2:.2f})">{_text(y_title)}</text>'),
             _label(left, height - bottom + 14, x_format(x_low + x_pad)),
             _label(width - right, height - bottom + 14, x_format(x_high - x_pad), anchor="end"),
-            _label(left - 6, top + 4, f"{y_high - y_pad:+.2f}", anchor="end"),
-            _label(left - 6, height - bottom - 4, f"{y_low + y_pad:+.2f}", anchor="end")]
+            _label(left - 6, top + 4, y_format(y_high - y_pad), anchor="end"),
+            _label(left - 6, height - bottom - 4, y_format(y_low + y_pad), anchor="end")]
     line = sorted((point for point in points if point.kind == "curve"), key=lambda point: point.x)
     if len(line) > 1:
         path = " ".join(f"{x:.2f},{y:.2f}" for x, y in map(at, line))
         body.append(f'<polyline points="{path}" fill="none" stroke="{TOTAL}" stroke-width="2"/>')
     for point in points:
         x, y = at(point)
-        title = f"{point.label}: {x_format(point.x)}, quality {point.y:+.3f}"
+        title = f"{point.label}: {x_title} {x_format(point.x)}, {y_title} {y_format(point.y)}"
         if point.kind == "curve":
             body.append(f'<circle cx="{x:.2f}" cy="{y:.2f}" r="4" fill="{TOTAL}"><title>{_text(title)}</title></circle>')
         else:

@@ -61,10 +61,11 @@ LEG_COLUMNS = (
     "cache_write_tokens", "cache_write_1h_tokens", "output_tokens", "reasoning_tokens", "web_search_requests",
     "status", "gateway_cache_hit", "prompt_cache_scope", "batch_scope", *PROMPT_PRINT_COLUMNS,
 )
-ROW_OUTPUTS = ("category", "routed_model", "escalate_to", "projected_cost_usd", "projected_low_usd",
+ROW_OUTPUTS = ("category", "routed_model", "escalate_to", "escalate_rate", "projected_cost_usd", "projected_low_usd",
                "projected_high_usd")
 """Per request: the policy's category, the model it is routed to (a cascade's first try), the
-model a cascade escalates to (null outside cascades), and the projected cost with its range."""
+model a cascade escalates to and the share escalated (null outside cascades), and the projected cost
+with its range."""
 
 @dataclass(frozen=True)
 class MeasuredRatios:
@@ -298,7 +299,7 @@ def _project(
         return PolicyProjection(policy=policy, categories=[total], rows=pl.DataFrame())
     rows = base.select(
         "category", "routed_model", "cost_usd", "in_scope", "exact_cache_hit", "semantic_cache_hit", "batch_scope",
-        escalate_to=pl.col("cascade_escalate"),
+        "escalate_rate", escalate_to=pl.col("cascade_escalate"),
         cache_read_before=pl.when(pl.col("in_scope")).then(pl.col("cache_read_tokens").fill_null(0)),
         input_before=pl.when(pl.col("in_scope")).then(pl.col("input_tokens")),
     ).with_columns(
@@ -380,7 +381,8 @@ def _choices(policy: Policy, context: EvalContext, escalation: Mapping[str, floa
     keep = pl.col("model_id")
     route: pl.Expr = keep
     for rule in reversed(policy.routes):
-        route = pl.when(rule.when.expr(context)).then(keep if rule.to == KEEP else pl.lit(rule.to)).otherwise(route)
+        applies = rule.when.expr(context) if rule.share >= 1 else rule.when.expr(context) & _in_share(rule.share)
+        route = pl.when(applies).then(keep if rule.to == KEEP else pl.lit(rule.to)).otherwise(route)
     tried: pl.Expr = pl.lit(None, dtype=pl.String())
     escalated: pl.Expr = pl.lit(None, dtype=pl.String())
     rate: pl.Expr = pl.lit(None, dtype=pl.Float64())
@@ -397,6 +399,17 @@ def _choices(policy: Policy, context: EvalContext, escalation: Mapping[str, floa
         "escalate_rate": rate,
         "routed_model": pl.coalesce(tried, route),
     }
+
+
+SHARE_HASH_MULTIPLIER = 2_654_435_761
+"""Knuth's multiplicative hash: spreads consecutive request numbers evenly over [0, 2^32)."""
+
+
+def _in_share(share: float) -> pl.Expr:
+    """True for a fixed, evenly spread ``share`` of requests (by their position in the logs), so a
+    route's share picks the same requests on every run and a larger share keeps the smaller one's."""
+    spread = (pl.col("_row").cast(pl.UInt64) * SHARE_HASH_MULTIPLIER) % (1 << 32)
+    return spread < int(share * (1 << 32))
 
 
 def _carry_tokens(

@@ -1,0 +1,95 @@
+"""``routecost sweep`` output: a terminal table, JSON, or a self-contained HTML page with the curve."""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from routecost.report import svg
+from routecost.report.html import STYLE
+from routecost.report.text import format_pct, format_usd
+from routecost.sweep import SweepPoint, SweepResult
+
+HEADER = ["value", "cost", "savings", "moved to another model", "quality vs logged", "quality range"]
+APGR_TEXT = ("the quality gap recovered, averaged over cost from the cheapest variant to the logged traffic; "
+             "0.5 = mixing the two at random, 1.0 = all the quality at the cheapest cost")
+
+
+def rows(result: SweepResult) -> list[list[str]]:
+    return [[f"{point.value}{' (policy)' if point.candidate else ''}", format_usd(point.cost_usd),
+             format_pct(point.savings_pct), format_pct(point.moved_pct), _quality(point),
+             "" if point.quality_low is None or point.quality_high is None
+             else f"{point.quality_low:+.3f} to {point.quality_high:+.3f}"]
+            for point in result.points]
+
+
+def _quality(point: SweepPoint) -> str:
+    if point.quality is not None:
+        return f"{point.quality:+.3f}"
+    return f"not judged ({point.unjudged_moved:,} moved)" if point.unjudged_moved else "—"
+
+
+def score_line(result: SweepResult) -> str:
+    if result.apgr is None:
+        return f"APGR: n/a ({result.apgr_note})"
+    return f"APGR {result.apgr:.3f} ({APGR_TEXT})"
+
+
+def renderable(result: SweepResult) -> Group:
+    table = Table(title=f"{result.policy}: {result.knob} (logged cost {format_usd(result.baseline_cost_usd)})",
+                  title_justify="left", show_edge=False, pad_edge=False)
+    for index, name in enumerate(HEADER):
+        table.add_column(name, justify="left" if index == 0 else "right")
+    for row in rows(result):
+        table.add_row(*row)
+    return Group(table, Text(score_line(result)))
+
+
+def render_json(result: SweepResult) -> str:
+    def point(entry: SweepPoint) -> dict[str, Any]:
+        return {"value": entry.value, "candidate": entry.candidate, "cost_usd": entry.cost_usd,
+                "savings_pct": entry.savings_pct, "moved_pct": entry.moved_pct, "quality": entry.quality,
+                "quality_low": entry.quality_low, "quality_high": entry.quality_high,
+                "unjudged_moved": entry.unjudged_moved}
+
+    return json.dumps({"policy": result.policy, "knob": result.knob, "baseline_cost_usd": result.baseline_cost_usd,
+                       "replay_store": result.replay_store, "apgr": result.apgr, "apgr_note": result.apgr_note or None,
+                       "points": [point(entry) for entry in result.points]}, indent=2) + "\n"
+
+
+def chart(result: SweepResult) -> str:
+    """Cost against quality (the logged traffic and the policy's own value marked); without quality,
+    cost against the knob's value."""
+    judged = [point for point in result.points if point.quality is not None]
+    if judged:
+        points = [svg.Point(point.cost_usd, point.quality or 0.0, f"{result.knob}={point.value}") for point in judged]
+        points.append(svg.Point(result.baseline_cost_usd, 0.0, "logged", kind="baseline"))
+        points += [svg.Point(point.cost_usd, point.quality or 0.0, f"policy ({point.value})", kind="candidate")
+                   for point in judged if point.candidate]
+        return svg.curve(points, "cost", "quality vs logged", format_usd, f"Cost and quality across {result.knob}")
+    numeric = [point for point in result.points if isinstance(point.value, int | float)
+               and not isinstance(point.value, bool)]
+    points = [svg.Point(float(point.value), point.cost_usd, f"{result.knob}={point.value}") for point in numeric]
+    points += [svg.Point(float(point.value), point.cost_usd, f"policy ({point.value})", kind="candidate")
+               for point in numeric if point.candidate]
+    if not points:
+        return ""
+    return svg.curve(points, result.knob, "cost", lambda value: f"{value:g}", f"Cost across {result.knob}",
+                     y_format=format_usd)
+
+
+def render_html(result: SweepResult) -> str:
+    table = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows(result))
+    head = "".join(f"<th>{html.escape(name)}</th>" for name in HEADER)
+    drawn = chart(result)
+    figure = (f'<figure class="chart" data-chart="sweep-curve"><figcaption>{html.escape(result.knob)}</figcaption>'
+              f"{drawn}</figure>" if drawn else "")
+    return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>routecost sweep</title>"
+            f"<style>{STYLE}</style></head><body><h1>routecost sweep: {html.escape(result.policy)}</h1>"
+            f"<p>{html.escape(score_line(result))}</p>{figure}<table><thead><tr>{head}</tr></thead><tbody>{table}"
+            f"</tbody></table><p class=\"muted\">logged cost {format_usd(result.baseline_cost_usd)}</p></body></html>\n")
