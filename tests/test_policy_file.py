@@ -61,7 +61,7 @@ INVALID_POLICIES = [
         routes:
           - when: {user: u_1}
             model: openai/gpt-4o-mini
-        """, 3, 5, "unknown key 'model' (expected one of: when, to)", id="unknown-route-key"),
+        """, 3, 5, "unknown key 'model' (expected one of: when, to, share)", id="unknown-route-key"),
     pytest.param("""
         categories:
           - name: short
@@ -594,3 +594,9 @@ def test_policy_check_reports_an_invalid_file_on_one_line_with_exit_2(tmp_path: 
     assert result.stderr.startswith(f"routecost: error: {bad}:4:5: unknown model 'openai/gpt-4o-mni'")
     assert result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
+
+
+def test_a_route_share_outside_0_to_1_is_reported(tmp_path):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("name: p\nroutes:\n  - to: openai/gpt-4o-mini\n    share: 1.5\n", encoding="utf-8")
+    assert load_error(policy, PriceBook()) == f"{policy}:4:5: a number between 0 and 1"
