@@ -9,6 +9,7 @@ tests using it skip and say why.
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import shutil
@@ -36,6 +37,7 @@ class Chromium:
         self._events: list[dict[str, Any]] = []
         self._process: subprocess.Popen[str] | None = None
         self._socket: ClientConnection | None = None
+        self._connections = contextlib.ExitStack()
 
     def __enter__(self) -> Self:
         self._process = subprocess.Popen(
@@ -47,7 +49,8 @@ class Chromium:
         deadline = time.monotonic() + self.timeout_s
         for line in self._process.stderr:
             if line.startswith("DevTools listening on "):
-                self._socket = connect(line.split(" on ", 1)[1].strip(), max_size=None, open_timeout=self.timeout_s)
+                self._socket = self._connections.enter_context(
+                    connect(line.split(" on ", 1)[1].strip(), max_size=None, open_timeout=self.timeout_s))
                 return self
             if time.monotonic() > deadline:
                 break
@@ -55,8 +58,7 @@ class Chromium:
         raise RuntimeError(f"{self.executable} did not open its DevTools port")
 
     def __exit__(self, *exc: object) -> None:
-        if self._socket is not None:
-            self._socket.close()
+        self._connections.close()
         if self._process is not None:
             self._process.terminate()
             try:
