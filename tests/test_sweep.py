@@ -81,9 +81,16 @@ def test_route_share_moves_that_share_and_quality_follows_the_judged_delta(repla
         assert point.cost_usd == pytest.approx(logged_cost - moved * (GPT_4O - mini_cost), rel=1e-9)
         # each moved support request carries the category's judged delta, -1 (the logged answer won)
         assert point.quality == pytest.approx(-moved / 16) and point.quality_low == pytest.approx(-moved / 16)
-    share_0, share_half, share_1 = points
+    share_0, share_half, share_1 = points  # 1.0, the policy's own value, was asked for: not added again
     assert (share_0.moved_pct, share_1.moved_pct) == (0.0, 50.0)
     assert 0 < share_half.moved_pct < 50 and share_1.candidate and not share_0.candidate
+
+
+def test_the_policys_own_value_is_always_swept(replayed):
+    log, policy, _store = replayed
+    points = sweep(log, policy, "routes.0.share", "0.5,0", None)
+    assert [(point.value, point.candidate) for point in points] == [(0, False), (0.5, False), (1.0, True)]
+    assert all(point.quality is None for point in points)
 
 
 def test_a_move_replay_never_judged_has_no_quality(replayed):

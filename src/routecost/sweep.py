@@ -32,10 +32,11 @@ from typing import Any
 import polars as pl
 import yaml
 
-from routecost.audit import Audit, AuditOptions, ProgressCallback, project_policies, run_audit
+from routecost.audit import AuditOptions, ProgressCallback, project_policies, run_audit
 from routecost.errors import UsageError
 from routecost.policy.loader import PolicyParser
 from routecost.policy.model import Policy
+from routecost.prices.catalog import PriceBook
 from routecost.simulate.routing import PolicyProjection
 from routecost.yamlfile import YamlDocument, load_yaml
 
@@ -119,31 +120,41 @@ def with_value(document: YamlDocument, path: list[str | int], value: Any, knob: 
     return dataclasses.replace(document, path=f"{document.path} ({knob}={value})", data=data)
 
 
-def variants(policy_path: str, knob: str, values: list[Any], audit: Audit) -> tuple[list[Policy], Any]:
-    document = load_yaml(policy_path)
-    path = knob_path(knob)
-    if not path:
-        raise UsageError("--knob: a dotted path into the policy, e.g. cascades.0.escalate_rate")
-    policies = []
-    for value in values:
-        variant = PolicyParser(with_value(document, path, value, knob), audit.book).policy()
-        policies.append(dataclasses.replace(variant, name=f"{knob}={value}"))
-    return policies, current_value(document.data, path)
+def variants(document: YamlDocument, path: list[str | int], knob: str, values: list[Any],
+             book: PriceBook) -> list[Policy]:
+    """The policy with the knob at each value, each validated like the file."""
+    return [dataclasses.replace(PolicyParser(with_value(document, path, value, knob), book).policy(),
+                                name=f"{knob}={value}") for value in values]
+
+
+def with_candidate(values: list[Any], current: Any) -> list[Any]:
+    """The values, with the policy's own one added (in order, when all are numbers) if missing."""
+    if current is None or current in values:
+        return values
+    numbers = all(isinstance(value, int | float) and not isinstance(value, bool) for value in [*values, current])
+    return sorted([*values, current]) if numbers else [*values, current]
 
 
 def run_sweep(options: AuditOptions, knob: str, values: list[Any],
               on_progress: ProgressCallback | None = None) -> SweepResult:
+    """The policy's variants across the knob (its own value always among them), projected on the
+    same priced requests."""
     assert len(options.policy_paths) == 1
+    document = load_yaml(options.policy_paths[0])
+    path = knob_path(knob)
+    if not path:
+        raise UsageError("--knob: a dotted path into the policy, e.g. cascades.0.escalate_rate")
+    current = current_value(document.data, path)
+    values = with_candidate(values, current)
     audit = run_audit(dataclasses.replace(options, replay_store=None), on_progress)
-    policies, current = variants(options.policy_paths[0], knob, values, audit)
-    projections = project_policies(audit.priced, policies, audit.book, options)
+    projections = project_policies(audit.priced, variants(document, path, knob, values, audit.book), audit.book,
+                                   options)
     logged_model = audit.priced.requests["model_id"]
     points = [_point(value, value == current, projection, logged_model, options.replay_store is not None)
               for value, projection in zip(values, projections, strict=True)]
     baseline = projections[0].baseline_cost_usd if projections else 0.0
     apgr, note = apgr_score(baseline, points)
-    return SweepResult(audit.report.policies[0].name if audit.report.policies else options.policy_paths[0], knob,
-                       baseline, points, apgr, note, options.replay_store)
+    return SweepResult(audit.report.policies[0].name, knob, baseline, points, apgr, note, options.replay_store)
 
 
 def _point(value: Any, candidate: bool, projection: PolicyProjection, logged_model: pl.Series,
