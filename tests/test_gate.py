@@ -136,9 +136,9 @@ def test_max_cost_increase_in_usd_or_percent(reports, limit, exit_code, level):
     code, result = gate(reports, "--max-cost-increase", limit, base="head.json", head="base.json")
     assert code == exit_code
     assert crossed(result) == ([("max_cost_increase", "total", level)] if level else [])
-    warned, _ = gate(reports, "--max-cost-increase", limit, "--warn", "max-cost-increase", base="head.json",
-                     head="base.json")
-    assert warned == 0
+    warned, result = gate(reports, "--max-cost-increase", limit, "--warn", "max-cost-increase", base="head.json",
+                          head="base.json")
+    assert warned == 0 and result["gate"]["verdict"] == ("warn" if level else "pass")
 
 
 def test_per_category_savings_from_the_policy_files_gate_block(reports):
