@@ -30,7 +30,6 @@ import msgspec
 
 OUT = Path(__file__).parent / "out"
 POLICIES = Path(__file__).parent / "policies"
-ROOT = Path(__file__).resolve().parent.parent
 WORDS = ["the", "a", "customer", "order", "refund", "invoice", "account", "policy", "shipping", "delay", "product", "support", "ticket", "request", "please", "summarize", "classify", "extract", "translate", "explain", "code", "function", "error", "stack", "trace", "latency", "budget", "model", "token", "cache", "route", "batch", "cost", "quality", "report", "table", "chart", "analysis", "data", "record", "field", "value"]
 FEATURES = ("support-triage", "doc-extractor", "code-assistant", "blog-writer", "math-tutor", "science-qa")
 MODELS = (("gpt-4o", "gpt-4o-2024-08-06"), ("gpt-4o-mini", "gpt-4o-mini-2024-07-18"),

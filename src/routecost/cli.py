@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -23,6 +23,7 @@ from routecost import __version__
 from routecost.errors import UsageError
 
 if TYPE_CHECKING:
+    from routecost.audit import AuditOptions
     from routecost.gate.compare import Comparison
     from routecost.gate.verdict import GateResult
 
@@ -149,10 +150,7 @@ def audit(
         write_text(out, RENDERERS[report_format.value](report))
         stderr.print(f"wrote {report_format.value} report to {out}", highlight=False)
     elif report_format is ReportFormat.table:
-        console = Console(highlight=False)
-        if not console.is_terminal:
-            console.width = TABLE_WIDTH
-        console.print(renderable(report))
+        _stdout_console().print(renderable(report))
     else:
         sys.stdout.write(RENDERERS[report_format.value](report))
 
@@ -190,14 +188,11 @@ def policy_init(
     prices: Annotated[Path | None, typer.Option(help="Price file: aliases, custom prices, discounts.")] = None,
 ) -> None:
     """Write a starter policy from the models and categories found in the logs, with comments."""
-    from routecost.audit import AuditOptions, run_audit
+    from routecost.audit import run_audit
     from routecost.output import write_text
-    from routecost.sources.parallel import default_workers
-    from routecost.sources.reader import ReaderConfig
     from routecost.starter import starter_policy
 
-    options = AuditOptions(paths=logs, reader=ReaderConfig(workers=default_workers()),
-                           prices_path=str(prices) if prices else None, category_key=category_key)
+    options = _options(logs, prices, category_key)
     with _progress(logs) as on_progress:
         text = starter_policy(run_audit(options, on_progress), name=name)
     if out is None:
@@ -228,19 +223,15 @@ def cache_sweep(
     """Hit rate of a semantic cache for thresholds 0.80 to 0.99, and sample pairs to review."""
     import msgspec
 
-    from routecost.audit import AuditOptions, run_audit
+    from routecost.audit import run_audit
     from routecost.output import write_text
     from routecost.policy.conditions import ALWAYS
     from routecost.policy.loader import PolicyParser
     from routecost.policy.whatif import where_mapping
     from routecost.simulate.sweep import sweep
-    from routecost.sources.parallel import default_workers
-    from routecost.sources.reader import ReaderConfig
     from routecost.yamlfile import YamlDocument
 
-    options = AuditOptions(paths=logs, reader=ReaderConfig(workers=default_workers()),
-                           prices_path=str(prices) if prices else None, category_key=category_key,
-                           policy_paths=[str(policy)] if policy else [])
+    options = _options(logs, prices, category_key, policy_paths=[str(policy)] if policy else [])
     with _progress(logs) as on_progress:
         audit = run_audit(options, on_progress)
     projection = audit.report.policies[0] if audit.report.policies else None
@@ -263,7 +254,7 @@ def cache_sweep(
     if report_format is ReportFormat.json:
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(result), indent=2).decode() + "\n")
         return
-    console = Console(highlight=False)
+    console = _stdout_console()
     console.print(f"semantic-cache sweep: {result.requests:,} requests, lifetime {ttl_s / 3600:g} h, "
                   f"{result.embedded:,} texts embedded ({result.embed_seconds:.1f} s; the rest from the cache)")
     for point in result.points:
@@ -313,15 +304,13 @@ def replay(
 ) -> None:
     """Send a sample of the requests a policy moves to their new models, judge the answers against the
     logged ones, and report the quality delta per category."""
-    from routecost.audit import AuditOptions, run_audit
+    from routecost.audit import run_audit
     from routecost.replay.endpoints import load_endpoints
     from routecost.replay.judge import load_template
     from routecost.replay.runner import ReplaySettings, plan_replay, plan_results, run_replay
     from routecost.replay.sample import SampleSize
     from routecost.replay.store import ReplayStore
     from routecost.report.replay import outcome_lines, plan_lines, results_json, results_table
-    from routecost.sources.parallel import default_workers
-    from routecost.sources.reader import ReaderConfig
 
     settings = ReplaySettings(
         size=SampleSize(per_category=None if sample else per_category or 20, total=sample), seed=seed, judge=judge,
@@ -330,9 +319,7 @@ def replay(
     )
     width = ci_width or (0.2 if judge_mode is JudgeMode.pairwise else 1.0)
     configured = load_endpoints(str(endpoints) if endpoints else None)
-    options = AuditOptions(paths=logs, reader=ReaderConfig(workers=default_workers(), fingerprint_prompts=True),
-                           prices_path=str(prices) if prices else None, category_key=category_key,
-                           policy_paths=[str(policy)])
+    options = _options(logs, prices, category_key, fingerprint_prompts=True, policy_paths=[str(policy)])
     with _progress(logs) as on_progress:
         audit = run_audit(options, on_progress)
     with ReplayStore(store) as replay_store:
@@ -350,7 +337,7 @@ def replay(
     if report_format is ReportFormat.json:
         sys.stdout.write(results_json(plan, outcome, results))
     elif not dry_run:
-        Console(highlight=False, width=None if sys.stdout.isatty() else TABLE_WIDTH).print(results_table(results, width))
+        _stdout_console().print(results_table(results, width))
 
 
 class DiffFormat(str, Enum):
@@ -386,13 +373,8 @@ def _comparison(reports: list[str] | None, logs: list[str] | None, base: Path | 
             raise UsageError("give either two reports (BASE.json HEAD.json) or --logs with --head, not both")
         if head is None:
             raise UsageError("--logs needs --head POLICY (and optionally --base POLICY)")
-        from routecost.audit import AuditOptions
-        from routecost.sources.parallel import default_workers
-        from routecost.sources.reader import ReaderConfig
 
-        options = AuditOptions(paths=logs, reader=ReaderConfig(workers=default_workers()),
-                               prices_path=str(prices) if prices else None, category_key=category_key,
-                               replay_store=str(replay_store) if replay_store else None)
+        options = _options(logs, prices, category_key, replay_store=str(replay_store) if replay_store else None)
         return compare_policies(options, str(base) if base else None, str(head))
     if not reports or len(reports) != 2:
         raise UsageError("give two reports (BASE.json HEAD.json), or --logs LOGS --base POLICY --head POLICY")
@@ -401,20 +383,45 @@ def _comparison(reports: list[str] | None, logs: list[str] | None, base: Path | 
     return compare_reports(reports[0], reports[1], base_policy, head_policy)
 
 
-def _emit(text: str | None, group: object, out: Path | None) -> None:
-    """Write ``text`` to ``--out`` or stdout, or print the terminal ``group`` (table format)."""
+def _emit(text: str | None, table: Callable[[], object], out: Path | None) -> None:
+    """Write ``text`` (or, for the table format, the rendered ``table()``) to ``--out``, or show it."""
     from routecost.output import write_text
 
-    if text is not None and out is not None:
-        write_text(out, text)
+    if out is not None:
+        write_text(out, text if text is not None else _plain(table()))
         stderr.print(f"wrote {out}", highlight=False)
     elif text is not None:
         sys.stdout.write(text)
     else:
-        console = Console(highlight=False)
-        if not console.is_terminal:
-            console.width = TABLE_WIDTH
-        console.print(group)
+        _stdout_console().print(table())
+
+
+def _options(logs: list[str], prices: Path | None, category_key: str, fingerprint_prompts: bool = False,
+             **settings: Any) -> AuditOptions:
+    """The audit options the commands other than ``audit`` share: logs read by one process per CPU."""
+    from routecost.audit import AuditOptions
+    from routecost.sources.parallel import default_workers
+    from routecost.sources.reader import ReaderConfig
+
+    return AuditOptions(paths=logs, reader=ReaderConfig(workers=default_workers(), fingerprint_prompts=fingerprint_prompts),
+                        prices_path=str(prices) if prices else None, category_key=category_key, **settings)
+
+
+def _stdout_console() -> Console:
+    """The console for tables on stdout: the terminal's width, or wide enough for every column in a
+    file or CI log."""
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = TABLE_WIDTH
+    return console
+
+
+def _plain(renderable: object) -> str:
+    """A rich renderable as plain text (for --out)."""
+    console = Console(width=TABLE_WIDTH, record=True, force_terminal=False, color_system=None, highlight=False)
+    with console.capture() as capture:
+        console.print(renderable)
+    return capture.get()
 
 
 def _rendered(report_format: DiffFormat, comparison: Comparison, gate: GateResult | None) -> str | None:
@@ -438,8 +445,7 @@ def diff(
     from routecost.report.diff import renderable
 
     comparison = _comparison(reports, logs, base, head, base_policy, head_policy, prices, category_key, replay_store)
-    text = _rendered(report_format, comparison, None)
-    _emit(text, None if text is not None else renderable(comparison), out)
+    _emit(_rendered(report_format, comparison, None), lambda: renderable(comparison), out)
 
 
 @app.command()
@@ -478,8 +484,7 @@ def gate(
         raise UsageError("no thresholds: give --min-savings, --max-cost-increase, --max-quality-drop or "
                          "--min-samples, or a `gate:` block in the policy file")
     result = evaluate(comparison, thresholds)
-    text = _rendered(report_format, comparison, result)
-    _emit(text, None if text is not None else renderable(comparison, result), out)
+    _emit(_rendered(report_format, comparison, result), lambda: renderable(comparison, result), out)
     if result.verdict == FAIL:
         raise SystemExit(EXIT_GATE_FAILED)
 
@@ -511,19 +516,15 @@ def sweep(
     category_key: Annotated[str, typer.Option(help="Metadata field (or tag prefix) holding the category.")] = "category",
 ) -> None:
     """Evaluate a policy across one knob: cost and quality at each value, and the curve's APGR."""
-    from routecost.audit import AuditOptions
     from routecost.report.sweep import render_html, render_json, renderable
-    from routecost.sources.parallel import default_workers
-    from routecost.sources.reader import ReaderConfig
     from routecost.sweep import parse_values, run_sweep
 
-    options = AuditOptions(paths=logs, reader=ReaderConfig(workers=default_workers()),
-                           prices_path=str(prices) if prices else None, category_key=category_key,
-                           policy_paths=[str(policy)], replay_store=str(replay_store) if replay_store else None)
+    options = _options(logs, prices, category_key, policy_paths=[str(policy)],
+                       replay_store=str(replay_store) if replay_store else None)
     with _progress(logs) as on_progress:
         result = run_sweep(options, knob, parse_values(values), on_progress)
     text = {SweepFormat.json: render_json, SweepFormat.html: render_html}.get(report_format)
-    _emit(text(result) if text else None, renderable(result), out)
+    _emit(text(result) if text else None, lambda: renderable(result), out)
 
 
 def _confirm_sending(yes: bool) -> None:

@@ -103,8 +103,9 @@ class PolicyParser:
             prompt_cache=self._prompt_cache(cache.get("prompt"), category_names),
             batch=self._batch(data.get("batch", []), category_names),
             source=self.document.path,
-            gate=parse_gate_block(self.document, data["gate"]) if "gate" in data else {},
         )
+        if "gate" in data:  # thresholds for `routecost gate`, which reads them itself: checked here
+            parse_gate_block(self.document, data["gate"])
         if not policy.levers:
             raise self.fail((), "the policy has no `routes`, `cascades`, `cache` or `batch`: it would change nothing")
         return policy

@@ -7,13 +7,11 @@ follow the first route that matches them (``keep`` leaves them on the logged mod
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import polars as pl
 
 from routecost.categories import UNCATEGORIZED, tag_value_expr
-from routecost.gate.thresholds import Threshold
 from routecost.policy.conditions import ALWAYS, METADATA_PREFIX, Condition, EvalContext
 
 KEEP = "keep"
@@ -116,8 +114,6 @@ class Policy:
     batch: tuple[BatchRule, ...] = ()
     description: str = ""
     source: str | None = None
-    gate: Mapping[str, Threshold] = field(default_factory=dict)
-    """Thresholds for ``routecost gate`` (they change no cost)."""
 
     @property
     def levers(self) -> tuple[str, ...]:

@@ -94,7 +94,6 @@ class ChatClient:
         url, body, headers = _http_request(endpoint, model_id, request)
         timeout = endpoint.timeout_s or self.retry.timeout_s
         error = "not sent"
-        started = time.perf_counter()
         for attempt in range(self.retry.retries + 1):
             wait: float | None = None
             started = time.perf_counter()

@@ -19,13 +19,14 @@ from typing import Any
 from routecost.replay.client import ChatRequest
 
 PAIRWISE, RUBRIC = "pairwise", "rubric"
-MODES = (PAIRWISE, RUBRIC)
 TEMPLATE_FILES = {PAIRWISE: "pairwise-v1.txt", RUBRIC: "rubric-v1.txt"}
 JUDGE_SYSTEM = "You are an impartial expert judge of assistant answers. You reply with JSON only."
 JUDGE_MAX_TOKENS = 64
 CANDIDATE, LOGGED, TIE, UNPARSED = "candidate", "logged", "tie", "unparsed"
 LOGGED_FIRST, CANDIDATE_FIRST = "logged-first", "candidate-first"
 """Pairwise positions: which answer the judge saw as A."""
+RUBRIC_CANDIDATE, RUBRIC_LOGGED = CANDIDATE, LOGGED
+"""Rubric positions: which answer the judge scored."""
 SCHEMAS: dict[str, dict[str, Any]] = {
     PAIRWISE: {"type": "object", "properties": {"winner": {"type": "string", "enum": ["A", "B", "tie"]}},
                "required": ["winner"], "additionalProperties": False},

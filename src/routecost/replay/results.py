@@ -23,6 +23,8 @@ from routecost.replay.judge import (
     LOGGED_FIRST,
     PAIRWISE,
     RUBRIC,
+    RUBRIC_CANDIDATE,
+    RUBRIC_LOGGED,
     TIE,
     UNPARSED,
     pairwise_outcome,
@@ -74,7 +76,7 @@ def judgments(records: Iterable[CallRecord], config: JudgeConfig | None = None) 
     by_candidate: dict[str, dict[str, CallRecord]] = defaultdict(dict)
     logged_scores: dict[str, float | None] = {}
     for record in chosen:
-        if record.position == "logged":
+        if record.position == RUBRIC_LOGGED:
             logged_scores[record.request] = record.score
         elif record.candidate_key is not None and record.position is not None:
             by_candidate[record.candidate_key][record.position] = record
@@ -87,7 +89,7 @@ def judgments(records: Iterable[CallRecord], config: JudgeConfig | None = None) 
             outcome = pairwise_outcome(first.verdict, second.verdict)
             results[candidate_key] = Judged(outcome, {CANDIDATE: 1.0, LOGGED: -1.0, TIE: 0.0}.get(outcome), PAIRWISE)
             continue
-        scored = positions.get("candidate")
+        scored = positions.get(RUBRIC_CANDIDATE)
         if scored is None or scored.request not in logged_scores:
             continue
         logged = logged_scores[scored.request]

@@ -31,6 +31,8 @@ from routecost.replay.judge import (
     JUDGE_MAX_TOKENS,
     LOGGED_FIRST,
     PAIRWISE,
+    RUBRIC_CANDIDATE,
+    RUBRIC_LOGGED,
     UNPARSED,
     Template,
     conversation_text,
@@ -49,7 +51,6 @@ from routecost.tokens import O200K, prompt_token_count
 MIN_MAX_TOKENS, MAX_MAX_TOKENS = 256, 4096
 INPUT_MARGIN = 1.25
 """Worst-case input on another model's tokenizer, for the spend limit."""
-RUBRIC_CANDIDATE, RUBRIC_LOGGED = "candidate", "logged"
 
 
 @dataclass(frozen=True)

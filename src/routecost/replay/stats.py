@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-CI_METHOD = "bootstrap percentile, 95%, 10,000 resamples"
 RESAMPLES = 10_000
+CI_METHOD = f"bootstrap percentile, 95%, {RESAMPLES:,} resamples"
 RESAMPLED_VALUES_PER_CHUNK = 4_000_000
 Z_95 = 1.959964
 MAX_DELTA = {"pairwise": 1.0, "rubric": 9.0}

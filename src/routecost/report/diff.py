@@ -11,13 +11,14 @@ import json
 from typing import Any
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
 from routecost.gate.compare import Change, Comparison, Side, SideCategory
 from routecost.gate.thresholds import FAIL, WARN, Threshold
 from routecost.gate.verdict import GateResult, signed
+from routecost.report import markdown
 from routecost.report.json import quality_fields
+from routecost.report.table import rich_table
 from routecost.report.text import format_count, format_pct, format_usd
 
 UP, DOWN, SAME = "▲", "▼", "="
@@ -124,12 +125,8 @@ def footer(comparison: Comparison) -> str:
 def render_markdown(comparison: Comparison, gate: GateResult | None = None) -> str:
     title = f"{VERDICT_MARK[gate.verdict]} {verdict_line(gate)}" if gate else "routecost diff"
     lines = [f"### {title}", "", summary_line(comparison), ""]
-    columns = header(comparison)
-    lines += ["| " + " | ".join(columns) + " |", "| --- |" + " ---: |" * (len(columns) - 1)]
-    for row in rows(comparison):
-        cells = [f"**{cell}**" if row[0] == "total" and cell else cell for cell in row]
-        lines.append("| " + " | ".join(cells) + " |")
-    lines.append("")
+    *changes, total = rows(comparison)
+    lines += [*markdown.table(header(comparison), [*changes, [f"**{cell}**" if cell else cell for cell in total]]), ""]
     if gate and gate.crossings:
         lines += ["**Thresholds crossed**", ""]
         lines += [f"- {LEVEL_MARK[crossing.threshold.level]} {line}"
@@ -154,12 +151,7 @@ def renderable(comparison: Comparison, gate: GateResult | None = None) -> Group:
         style = {"pass": "bold green", WARN: "bold yellow", FAIL: "bold red"}[gate.verdict]
         parts.append(Text(verdict_line(gate), style=style))
     parts.append(Text(summary_line(comparison)))
-    table = Table(show_edge=False, pad_edge=False)
-    for index, name in enumerate(header(comparison)):
-        table.add_column(name, justify="left" if index == 0 else "right", no_wrap=index == 0)
-    for row in rows(comparison):
-        table.add_row(*row, style="bold" if row[0] == "total" else None)
-    parts.append(table)
+    parts.append(rich_table(None, header(comparison), rows(comparison), total_row=True))
     if gate:
         for crossing, line in zip(gate.crossings, crossing_lines(gate), strict=True):
             parts.append(Text(line, style="red" if crossing.threshold.level == FAIL else "yellow"))

@@ -7,18 +7,20 @@ measured it; then the policies, the models, the assumptions and the unpriced mod
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 
 from routecost.audit import AuditReport
 from routecost.replay.stats import MAX_DELTA
 from routecost.report import svg
+from routecost.report.svg import escape
 from routecost.report.text import (
     LEVER_NAMES,
+    MODEL_HEADER,
     POLICY_CATEGORY_HEADER,
     POLICY_SUMMARY_HEADER,
     QUALITY_HEADER,
     baseline_lines,
+    format_count,
     format_usd,
     model_rows,
     notes,
@@ -43,18 +45,22 @@ TOP_MODELS = 9
 """Models with their own color in the stacked bars; the rest are grouped as ``other``."""
 
 
-def _escape(text: str) -> str:
-    return html.escape(text, quote=True)
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    head = "".join(f"<th>{_escape(cell)}</th>" for cell in header)
-    body = "".join("<tr>" + "".join(f"<td>{_escape(cell)}</td>" for cell in row) + "</tr>" for row in rows)
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    head = "".join(f"<th>{escape(cell)}</th>" for cell in header)
+    body = "".join("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _figure(kind: str, caption: str, chart: str, extra: str = "") -> str:
-    return f'<figure class="chart" data-chart="{kind}"><figcaption>{_escape(caption)}</figcaption>{extra}{chart}</figure>'
+def figure(kind: str, caption: str, chart: str, extra: str = "") -> str:
+    """A chart with its caption; ``data-chart`` names its kind (the browser test finds charts by it)."""
+    return f'<figure class="chart" data-chart="{kind}"><figcaption>{escape(caption)}</figcaption>{extra}{chart}</figure>'
+
+
+def page(title: str, body: str) -> str:
+    """A whole self-contained HTML document."""
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>'
+            f"<body>{body}</body></html>\n")
 
 
 def _model_colors(stacks: Sequence[Sequence[CostStack]]) -> dict[str, str]:
@@ -90,7 +96,7 @@ def cost_chart(report: AuditReport, projection: PolicyProjection | None, colors:
                   for stack in projection.logged_stacks]
         caption = f"Cost by category and model: logged vs {projection.name}"
     chart = svg.stacked_bars(groups, colors, format_usd, caption)
-    return _figure("cost-by-category", caption, chart, svg.legend(colors))
+    return figure("cost-by-category", caption, chart, svg.legend(colors))
 
 
 def lever_chart(projection: PolicyProjection) -> str:
@@ -99,7 +105,7 @@ def lever_chart(projection: PolicyProjection) -> str:
     caption = f"Savings by lever: {projection.name}"
     chart = svg.waterfall(("logged", projection.baseline_cost_usd), steps, (projection.name, projection.cost_usd),
                           format_usd, caption)
-    return _figure("savings-waterfall", caption, chart)
+    return figure("savings-waterfall", caption, chart)
 
 
 def quality_chart(projection: PolicyProjection) -> str | None:
@@ -114,43 +120,40 @@ def quality_chart(projection: PolicyProjection) -> str | None:
     if not rows:
         return None
     caption = f"Quality by category: {projection.name} vs the logged answers (95% CI)"
-    return _figure("quality-intervals", caption, svg.intervals(rows, (-largest, largest), caption))
+    return figure("quality-intervals", caption, svg.intervals(rows, (-largest, largest), caption))
 
 
 def render(report: AuditReport) -> str:
     colors = _model_colors([report.logged_stacks, *(projection.projected_stacks for projection in report.policies)])
-    parts = [(f"<h1>routecost audit</h1><p>{_escape(period_text(report))} · "
-             f"{_escape(' · '.join(baseline_lines(report)))}</p>")]
+    parts = [(f"<h1>routecost audit</h1><p>{escape(period_text(report))} · "
+             f"{escape(' · '.join(baseline_lines(report)))}</p>")]
     parts.append("<h2>Cost</h2>")
     sides: list[PolicyProjection | None] = [*report.policies] or [None]
     parts += [cost_chart(report, projection, colors) for projection in sides]
     if report.policies:
         parts.append("<h2>Savings</h2>")
-        parts.append(_table(POLICY_SUMMARY_HEADER, policy_summary_rows(report)))
+        parts.append(table(POLICY_SUMMARY_HEADER, policy_summary_rows(report)))
         parts += [lever_chart(projection) for projection in report.policies if projection.levers]
         quality = [chart for projection in report.policies if (chart := quality_chart(projection))]
         if quality:
             parts.append("<h2>Quality (replay)</h2>")
             parts += quality
-            parts += [_table(QUALITY_HEADER, rows) for projection in report.policies
+            parts += [table(QUALITY_HEADER, rows) for projection in report.policies
                       if (rows := quality_rows(projection))]
         for projection in report.policies:
-            parts.append(f"<h2>{_escape(projection.name)} by category</h2>")
-            parts.append(_table(POLICY_CATEGORY_HEADER, policy_category_rows(report, projection)))
+            parts.append(f"<h2>{escape(projection.name)} by category</h2>")
+            parts.append(table(POLICY_CATEGORY_HEADER, policy_category_rows(report, projection)))
     parts.append("<h2>By model</h2>")
-    parts.append(_table(["model", "requests", "input", "cache read", "cache write", "output", "cost", "share"],
-                        model_rows(report)))
+    parts.append(table(MODEL_HEADER, model_rows(report)))
     parts.append('<h2 id="unpriced">Unpriced models</h2>')
     if report.unpriced:
         parts.append('<p class="warn">Left out of every figure: add an alias or a price in a --prices file.</p>')
-        parts.append(_table(["model", "provider", "requests", "why"],
-                            [[row.model, row.provider or "", f"{row.requests:,}", row.reason] for row in report.unpriced]))
+        parts.append(table(["model", "provider", "requests", "why"],
+                            [[row.model, row.provider or "", format_count(row.requests), row.reason] for row in report.unpriced]))
     else:
         parts.append("<p>None: every request was priced.</p>")
     parts.append('<h2 id="assumptions">Assumptions</h2><ul>' + "".join(
-        f"<li>{_escape(line)}</li>" for line in notes(report) + policy_notes(report)) + "</ul>")
+        f"<li>{escape(line)}</li>" for line in notes(report) + policy_notes(report)) + "</ul>")
     parts.append(f'<p class="muted">{report.requests:,} requests from {len(report.sources)} file(s); '
-                 f"prices: {_escape(report.catalog)}</p>")
-    return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>routecost audit</title>"
-            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>{STYLE}</style></head>"
-            f"<body>{''.join(parts)}</body></html>\n")
+                 f"prices: {escape(report.catalog)}</p>")
+    return page("routecost audit", "".join(parts))

@@ -24,7 +24,8 @@ ROW_HEIGHT = 18
 GAIN, LOSS, TOTAL = "#59a14f", "#e15759", "#4e79a7"
 
 
-def _text(value: str) -> str:
+def escape(value: str) -> str:
+    """Text for HTML and SVG, quotes included (it goes into attributes too)."""
     return html.escape(value, quote=True)
 
 
@@ -34,23 +35,23 @@ def colors_for(names: Sequence[str]) -> dict[str, str]:
 
 
 def _svg(width: float, height: float, body: list[str], label: str) -> str:
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{_text(label)}" width="{width:.0f}" '
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(label)}" width="{width:.0f}" '
             f'height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" {FONT}>' + "".join(body) + "</svg>")
 
 
 def _rect(x: float, y: float, width: float, height: float, color: str, title: str) -> str:
     return (f'<rect x="{x:.2f}" y="{y:.2f}" width="{max(width, 0.0):.2f}" height="{height:.2f}" fill="{color}">'
-            f"<title>{_text(title)}</title></rect>")
+            f"<title>{escape(title)}</title></rect>")
 
 
 def _label(x: float, y: float, text: str, anchor: str = "start", weight: str = "normal") -> str:
     return (f'<text x="{x:.2f}" y="{y:.2f}" text-anchor="{anchor}" font-weight="{weight}" '
-            f'dominant-baseline="middle">{_text(text)}</text>')
+            f'dominant-baseline="middle">{escape(text)}</text>')
 
 
 def legend(colors: dict[str, str]) -> str:
     """The colors as an HTML legend (wraps with the page, unlike SVG text)."""
-    items = "".join(f'<span class="key"><i style="background:{color}"></i>{_text(name)}</span>'
+    items = "".join(f'<span class="key"><i style="background:{color}"></i>{escape(name)}</span>'
                     for name, color in colors.items())
     return f'<div class="legend">{items}</div>'
 
@@ -141,8 +142,8 @@ def intervals(rows: Sequence[Interval], span: tuple[float, float], label: str) -
         color = LOSS if row.high < 0 else GAIN if row.low > 0 else TOTAL
         body += [_label(LABEL_WIDTH - 6, y, row.label, anchor="end"),
                  (f'<line x1="{at(row.low):.2f}" y1="{y:.2f}" x2="{at(row.high):.2f}" y2="{y:.2f}" stroke="{color}" '
-                 f'stroke-width="2"><title>{_text(title)}</title></line>'),
-                 (f'<circle cx="{at(row.estimate):.2f}" cy="{y:.2f}" r="4" fill="{color}"><title>{_text(title)}</title>'
+                 f'stroke-width="2"><title>{escape(title)}</title></line>'),
+                 (f'<circle cx="{at(row.estimate):.2f}" cy="{y:.2f}" r="4" fill="{color}"><title>{escape(title)}</title>'
                  "</circle>"),
                  _label(CHART_WIDTH - 110, y, f"{row.estimate:+.2f} {row.note}".strip())]
     return _svg(CHART_WIDTH, height, body, label)
@@ -175,7 +176,7 @@ def curve(points: Sequence[Point], x_title: str, y_title: str, x_format: Callabl
             f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="#999"/>',
             _label((left + width - right) / 2, height - 12, x_title, anchor="middle"),
             (f'<text x="14" y="{(top + height - bottom) / 2:.2f}" text-anchor="middle" '
-            f'transform="rotate(-90 14 {(top + height - bottom) / 2:.2f})">{_text(y_title)}</text>'),
+            f'transform="rotate(-90 14 {(top + height - bottom) / 2:.2f})">{escape(y_title)}</text>'),
             _label(left, height - bottom + 14, x_format(x_low + x_pad)),
             _label(width - right, height - bottom + 14, x_format(x_high - x_pad), anchor="end"),
             _label(left - 6, top + 4, y_format(y_high - y_pad), anchor="end"),
@@ -188,10 +189,10 @@ def curve(points: Sequence[Point], x_title: str, y_title: str, x_format: Callabl
         x, y = at(point)
         title = f"{point.label}: {x_title} {x_format(point.x)}, {y_title} {y_format(point.y)}"
         if point.kind == "curve":
-            body.append(f'<circle cx="{x:.2f}" cy="{y:.2f}" r="4" fill="{TOTAL}"><title>{_text(title)}</title></circle>')
+            body.append(f'<circle cx="{x:.2f}" cy="{y:.2f}" r="4" fill="{TOTAL}"><title>{escape(title)}</title></circle>')
         else:
             color = "#333" if point.kind == "baseline" else PALETTE[1]
             body.append(f'<rect x="{x - 6:.2f}" y="{y - 6:.2f}" width="12" height="12" fill="{color}" '
-                        f'transform="rotate(45 {x:.2f} {y:.2f})"><title>{_text(title)}</title></rect>')
+                        f'transform="rotate(45 {x:.2f} {y:.2f})"><title>{escape(title)}</title></rect>')
             body.append(_label(x + 10, y - 10, point.label))
     return _svg(width, height, body, label)

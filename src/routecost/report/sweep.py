@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import html
 import json
 from typing import Any
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
-from routecost.report import svg
-from routecost.report.html import STYLE
+from routecost.report import html, svg
+from routecost.report.svg import escape
+from routecost.report.table import rich_table
 from routecost.report.text import format_pct, format_usd
 from routecost.sweep import SweepPoint, SweepResult
 
@@ -41,13 +40,8 @@ def score_line(result: SweepResult) -> str:
 
 
 def renderable(result: SweepResult) -> Group:
-    table = Table(title=f"{result.policy}: {result.knob} (logged cost {format_usd(result.baseline_cost_usd)})",
-                  title_justify="left", show_edge=False, pad_edge=False)
-    for index, name in enumerate(HEADER):
-        table.add_column(name, justify="left" if index == 0 else "right")
-    for row in rows(result):
-        table.add_row(*row)
-    return Group(table, Text(score_line(result)))
+    title = f"{result.policy}: {result.knob} (logged cost {format_usd(result.baseline_cost_usd)})"
+    return Group(rich_table(title, HEADER, rows(result)), Text(score_line(result)))
 
 
 def render_json(result: SweepResult) -> str:
@@ -84,12 +78,9 @@ def chart(result: SweepResult) -> str:
 
 
 def render_html(result: SweepResult) -> str:
-    table = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows(result))
-    head = "".join(f"<th>{html.escape(name)}</th>" for name in HEADER)
     drawn = chart(result)
-    figure = (f'<figure class="chart" data-chart="sweep-curve"><figcaption>{html.escape(result.knob)}</figcaption>'
-              f"{drawn}</figure>" if drawn else "")
-    return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>routecost sweep</title>"
-            f"<style>{STYLE}</style></head><body><h1>routecost sweep: {html.escape(result.policy)}</h1>"
-            f"<p>{html.escape(score_line(result))}</p>{figure}<table><thead><tr>{head}</tr></thead><tbody>{table}"
-            f"</tbody></table><p class=\"muted\">logged cost {format_usd(result.baseline_cost_usd)}</p></body></html>\n")
+    return html.page("routecost sweep", (
+        f"<h1>routecost sweep: {escape(result.policy)}</h1><p>{escape(score_line(result))}</p>"
+        + (html.figure("sweep-curve", result.knob, drawn) if drawn else "")
+        + html.table(HEADER, rows(result))
+        + f'<p class="muted">logged cost {format_usd(result.baseline_cost_usd)}</p>'))

@@ -9,6 +9,7 @@ from rich.text import Text
 from routecost.audit import AuditReport
 from routecost.report.text import (
     LEVER_HEADER,
+    MODEL_HEADER,
     POLICY_CATEGORY_HEADER,
     POLICY_SUMMARY_HEADER,
     QUALITY_HEADER,
@@ -26,12 +27,15 @@ from routecost.report.text import (
 )
 
 
-def _table(title: str, header: list[str], rows: list[list[str]], left: tuple[int, ...] = (0,)) -> Table:
+def rich_table(title: str | None, header: list[str], rows: list[list[str]], left: tuple[int, ...] = (0,),
+               total_row: bool = False) -> Table:
+    """A table for the terminal: text columns (``left``) left-aligned, numbers right; with ``total_row``
+    the last row in bold."""
     table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     for index, name in enumerate(header):
         table.add_column(name, justify="left" if index in left else "right", no_wrap=index in left)
-    for row in rows:
-        table.add_row(*row)
+    for index, row in enumerate(rows):
+        table.add_row(*row, style="bold" if total_row and index == len(rows) - 1 else None)
     return table
 
 
@@ -51,25 +55,24 @@ def renderable(report: AuditReport) -> Group:
         Text(f"routecost audit · {period_text(report)}", style="bold"),
         Text(" · ".join(baseline_lines(report))),
         Text(""),
-        _table("By model", ["model", "requests", "input", "cache read", "cache write", "output", "cost", "share"],
-               model_rows(report)),
+        rich_table("By model", MODEL_HEADER, model_rows(report)),
         Text(""),
-        _table(f"By category ({report.category_key})", ["category", "requests", "cost", "share", ""],
+        rich_table(f"By category ({report.category_key})", ["category", "requests", "cost", "share", ""],
                [[*row, share_bar(category.share_pct)] for row, category in zip(category_rows(report), report.categories,
                                                                                strict=True)], left=(0, 4)),
     ]
     parts.append(Text(""))
-    parts.append(_table("Policies and references (same requests, same dates)", POLICY_SUMMARY_HEADER,
+    parts.append(rich_table("Policies and references (same requests, same dates)", POLICY_SUMMARY_HEADER,
                         policy_summary_rows(report)))
     for projection in report.policies:
         parts.append(Text(""))
-        parts.append(_table(f"Policy: {projection.name}", POLICY_CATEGORY_HEADER,
+        parts.append(rich_table(f"Policy: {projection.name}", POLICY_CATEGORY_HEADER,
                             policy_category_rows(report, projection)))
         parts.append(Text(lever_savings_text(projection)))
-        if lever_rows(projection):
-            parts.append(_table(f"Levers: {projection.name}", LEVER_HEADER, lever_rows(projection)))
-        if quality_rows(projection):
-            parts.append(_table(f"Quality (replay): {projection.name}", QUALITY_HEADER, quality_rows(projection)))
+        if levers := lever_rows(projection):
+            parts.append(rich_table(f"Levers: {projection.name}", LEVER_HEADER, levers))
+        if qualities := quality_rows(projection):
+            parts.append(rich_table(f"Quality (replay): {projection.name}", QUALITY_HEADER, qualities))
     note_lines = notes(report) + policy_notes(report)
     if note_lines:
         parts.append(Text("\nNotes", style="bold"))

@@ -49,6 +49,9 @@ def baseline_lines(report: AuditReport) -> list[str]:
     ]
 
 
+MODEL_HEADER = ["model", "requests", "input", "cache read", "cache write", "output", "cost", "share"]
+
+
 def model_rows(report: AuditReport) -> list[list[str]]:
     return [
         [row.model, format_count(row.requests), format_count(row.input_tokens), format_count(row.cache_read_tokens),
