@@ -15,6 +15,7 @@ import json
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, Self
@@ -49,13 +50,24 @@ class Chromium:
         deadline = time.monotonic() + self.timeout_s
         for line in self._process.stderr:
             if line.startswith("DevTools listening on "):
-                self._socket = self._connections.enter_context(
-                    connect(line.split(" on ", 1)[1].strip(), max_size=None, open_timeout=self.timeout_s))
+                self._socket = self._connections.enter_context(self._connect(line.split(" on ", 1)[1].strip(), deadline))
+                # keep reading what the browser writes, or a full pipe would stall it
+                threading.Thread(target=self._process.stderr.read, daemon=True).start()
                 return self
             if time.monotonic() > deadline:
                 break
         self.__exit__()
         raise RuntimeError(f"{self.executable} did not open its DevTools port")
+
+    def _connect(self, url: str, deadline: float) -> ClientConnection:
+        """The DevTools websocket; the port is announced a moment before it accepts connections."""
+        while True:
+            try:
+                return connect(url, max_size=None, open_timeout=self.timeout_s)
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     def __exit__(self, *exc: object) -> None:
         self._connections.close()

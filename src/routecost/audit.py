@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -33,9 +34,13 @@ from routecost.simulate.routing import (
     PolicyProjection,
     prepare_inputs,
     project_policy,
+    routing_rows,
 )
 from routecost.sources.reader import Malformed, ReaderConfig, ReadResult, read_logs
 from routecost.tokens import estimate_missing_usage
+
+if TYPE_CHECKING:
+    from routecost.replay.results import StoredReplay
 
 PROJECTION_DAYS = 30
 QUALITY_CI_WIDTH = 0.2
@@ -228,33 +233,36 @@ def project_policies(
     if not policies:
         return []
     inputs = prepare_inputs(priced.requests, policies)
-    projections = [
-        project_policy(inputs, policy, book, options.as_of, tokenizer_ratios=book.user_prices.tokenizer_ratios)
-        for policy in policies
-    ]
-    if options.replay_store is None:
-        return projections
-    return [with_replay(projection, inputs, priced.requests, book, options) for projection in projections]
+    stored = read_replay_store(options.replay_store) if options.replay_store is not None else None
+    return [_project_one(inputs, policy, priced.requests, book, options, stored) for policy in policies]
 
 
-def with_replay(projection: PolicyProjection, inputs: PolicyInputs, priced: pl.DataFrame, book: PriceBook,
-                options: AuditOptions) -> PolicyProjection:
-    """The projection again with what replay measured for the requests it moves: output-length ratios
-    and escalation rates in the costs, and the quality delta beside them."""
-    from routecost.replay.results import measured_for_policy
+def read_replay_store(path: str) -> StoredReplay:
+    """What a replay store holds, read once for every policy an audit projects."""
+    from routecost.replay.results import read_stored
     from routecost.replay.store import ReplayStore
 
-    assert options.replay_store is not None
-    if not Path(options.replay_store).exists():
-        raise UsageError(f"{options.replay_store}: no replay store there (run `routecost replay` first)")
-    with ReplayStore(options.replay_store) as store:
-        measured = measured_for_policy(store, priced, projection.rows, QUALITY_CI_WIDTH)
+    if not Path(path).exists():
+        raise UsageError(f"{path}: no replay store there (run `routecost replay` first)")
+    with ReplayStore(path) as store:
+        return read_stored(store)
+
+
+def _project_one(inputs: PolicyInputs, policy: Policy, priced: pl.DataFrame, book: PriceBook,
+                 options: AuditOptions, stored: StoredReplay | None) -> PolicyProjection:
+    """The policy's projection; with replay data, using the output-length ratios and escalation rates
+    measured for the requests it moves, with the quality delta beside the costs."""
+    from routecost.replay.results import measured_for_policy
+
+    measured = measured_for_policy(stored, priced, routing_rows(inputs, policy), QUALITY_CI_WIDTH) if stored else None
+    ratios = MeasuredRatios(output=measured.output_ratios, escalation=measured.escalation_rates) if measured else None
+    projection = project_policy(inputs, policy, book, options.as_of, tokenizer_ratios=book.user_prices.tokenizer_ratios,
+                                measured=ratios)
+    if measured is None:
+        return projection
     if not measured.categories:
         projection.assumptions.append(f"replay: {options.replay_store} holds no calls for this policy's moved requests")
         return projection
-    ratios = MeasuredRatios(output=measured.output_ratios, escalation=measured.escalation_rates)
-    projection = project_policy(inputs, projection.policy, book, options.as_of,
-                                tokenizer_ratios=book.user_prices.tokenizer_ratios, measured=ratios)
     projection.categories = [
         dataclasses.replace(category, quality=result.quality, escalation_measured=result.escalation_rate)
         if (result := measured.categories.get(category.category)) is not None else category

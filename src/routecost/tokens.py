@@ -123,7 +123,7 @@ def estimate_missing_usage(requests: pl.DataFrame) -> pl.DataFrame:
     if todo.is_empty():
         return requests
     texts = read_texts(TextRef.of(todo))
-    counter = _TokenCounter()
+    counter = TokenCounter()
     input_counts: list[int | None] = []
     output_counts: list[int | None] = []
     for (source, offset, model), text in zip(todo.select("source", "offset", "model").iter_rows(), texts, strict=True):
@@ -152,11 +152,12 @@ def estimate_missing_usage(requests: pl.DataFrame) -> pl.DataFrame:
 
 
 def prompt_token_count(text: RequestText, encoding_name: str) -> int:
-    """Tokens of a request's prompt in an encoding (chat formatting overhead included)."""
-    return _TokenCounter().prompt_tokens(text, encoding_name)
+    """Tokens of one request's prompt in an encoding (chat formatting overhead included); for many
+    requests, one ``TokenCounter`` counts each shared part (a system prompt) once."""
+    return TokenCounter().prompt_tokens(text, encoding_name)
 
 
-class _TokenCounter:
+class TokenCounter:
     """Counts tokens, each distinct (encoding, string) once."""
 
     def __init__(self) -> None:

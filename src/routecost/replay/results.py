@@ -153,25 +153,39 @@ class Measured:
     escalation_rates: dict[str, float]
 
 
-def measured_for_policy(store: ReplayStore, priced: pl.DataFrame, rows: pl.DataFrame, width: float) -> Measured:
-    """The store's calls for the requests this policy moves, to the models it moves them to."""
+@dataclass(frozen=True)
+class StoredReplay:
+    """A store's candidate calls, by where their request was logged and the model they went to, and
+    its judgments: read once, matched to each policy's moved requests."""
+
+    candidates: dict[tuple[str, int, str], CallRecord]
+    judged: dict[str, Judged]
+
+
+def read_stored(store: ReplayStore) -> StoredReplay:
     records = list(store.records())
     candidates = {(record.source, record.byte_offset, record.target_model): record
-                  for record in records if record.kind == "candidate" and record.source is not None}
+                  for record in records
+                  if record.kind == "candidate" and record.source is not None and record.byte_offset is not None}
+    return StoredReplay(candidates, judgments(records))
+
+
+def measured_for_policy(stored: StoredReplay, priced: pl.DataFrame, rows: pl.DataFrame, width: float) -> Measured:
+    """The stored calls for the requests this policy moves (``rows``: category, routed_model and
+    escalate_to per priced request), to the models it moves them to."""
     sources = {source: os.path.abspath(source) for source in priced["source"].unique().drop_nulls().to_list()}
-    frame = priced.select(pl.col("source").replace_strict(sources, default=None), "offset").hstack(rows.select(pl.col("category", "routed_model", "escalate_to")
-                                                              .cast(pl.String)))
+    frame = priced.select(pl.col("source").replace_strict(sources, default=None), "offset").hstack(
+        rows.select(pl.col("category", "routed_model", "escalate_to").cast(pl.String)))
     matched: list[CallRecord] = []
     escalating: set[str] = set()
     for source, offset, category, routed, escalate_to in frame.filter(pl.col("offset").is_not_null()).iter_rows():
-        record = candidates.get((source, offset, routed))
+        record = stored.candidates.get((source, offset, routed))
         if record is None:
             continue
         matched.append(dataclasses.replace(record, category=category))
         if escalate_to is not None:
             escalating.add(record.key)
-    judged = judgments(records)
-    results = summarize(matched, judged, escalating, {}, {}, width)
+    results = summarize(matched, stored.judged, escalating, {}, {}, width)
     return Measured(
         categories={result.category: result for result in results},
         output_ratios={(result.category, model): ratio for result in results

@@ -224,6 +224,15 @@ def project_policy(
     return projection
 
 
+def routing_rows(inputs: PolicyInputs, policy: Policy) -> pl.DataFrame:
+    """Per request, where the policy sends it (category, routed_model, escalate_to), without pricing
+    anything: what replay's measurements are matched on before the policy is projected with them."""
+    context = inputs.context
+    return inputs.frame.select(
+        category=policy.category_expr(pl.col("category"), context), **_choices(policy, context, {})
+    ).select("category", "routed_model", escalate_to=pl.col("cascade_escalate"))
+
+
 def _rounded(levers: dict[str, float]) -> dict[str, float]:
     """Savings to a billionth of a dollar: float sums of equal costs leave 1e-15 residues."""
     return {lever: round(amount, 9) + 0.0 for lever, amount in levers.items()}

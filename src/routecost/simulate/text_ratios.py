@@ -11,7 +11,7 @@ import polars as pl
 
 from routecost.simulate.counterfactual import tokenizer_family
 from routecost.sources.texts import TextRef, read_texts
-from routecost.tokens import CL100K, O200K, prompt_token_count
+from routecost.tokens import CL100K, O200K, TokenCounter
 
 OPENAI_ENCODINGS = (O200K, CL100K)
 
@@ -35,14 +35,15 @@ def exact_openai_ratios(legs: pl.DataFrame, base: pl.DataFrame) -> pl.DataFrame:
     located = rows.join(base.select("_row", "source", "offset", "format", "request_source", "request_offset"),
                         on="_row", how="left")
     texts = read_texts(TextRef.of(located))
+    counter = TokenCounter()
     counted: list[float | None] = []
     for (_, source, target), text in zip(located.select("_row", "model_id", "leg_model").iter_rows(), texts,
                                          strict=True):
         if text is None or not text.prompt:
             counted.append(None)
             continue
-        source_tokens = prompt_token_count(text, tokenizer_family(source))
-        counted.append(prompt_token_count(text, tokenizer_family(target)) / source_tokens if source_tokens else None)
+        source_tokens = counter.prompt_tokens(text, tokenizer_family(source))
+        counted.append(counter.prompt_tokens(text, tokenizer_family(target)) / source_tokens if source_tokens else None)
     exact = located.select("_row", "leg_model").with_columns(exact_ratio=pl.Series(counted, dtype=pl.Float64()))
     ratio = pl.coalesce("exact_ratio", "input_scale")
     return legs.join(exact, on=["_row", "leg_model"], how="left", maintain_order="left").with_columns(
