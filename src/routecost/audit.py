@@ -182,10 +182,17 @@ class Audit:
 ProgressCallback = Callable[[int], None]
 
 
-def run_audit(options: AuditOptions, on_progress: ProgressCallback | None = None) -> Audit:
-    user_prices = load_user_prices(options.prices_path) if options.prices_path else NO_USER_PRICES
-    book = PriceBook(user_prices)
-    policies = load_policies(options, book)
+def price_book(options: AuditOptions) -> PriceBook:
+    """The catalog with the user's price file, if any."""
+    return PriceBook(load_user_prices(options.prices_path) if options.prices_path else NO_USER_PRICES)
+
+
+def run_audit(options: AuditOptions, on_progress: ProgressCallback | None = None,
+              policies: Sequence[Policy] | None = None, book: PriceBook | None = None) -> Audit:
+    """Read, price and summarize the logs, and project the policies: those of the options (files and
+    --what-if), or ``policies`` already loaded with ``book``."""
+    book = book or price_book(options)
+    policies = load_policies(options, book) if policies is None else policies
     reader = options.reader
     if any(policy.needs_fingerprints for policy in policies):
         reader = dataclasses.replace(reader, fingerprint_prompts=True)
@@ -196,14 +203,19 @@ def run_audit(options: AuditOptions, on_progress: ProgressCallback | None = None
     del requests
     report = summarize(read, priced, book, options)
     report.policies = project_policies(priced, policies, book, options)
-    report.logged_stacks = cost_stacks(priced.requests["category"], priced.requests["model_id"],
-                                       priced.requests["cost_usd"])
+    return Audit(report=report, priced=priced, book=book, as_of=options.as_of)
+
+
+def attach_cost_stacks(audit: Audit) -> None:
+    """Each category's cost by model, as logged and under each policy, on the report (for the charts
+    of the HTML report; other formats do without them)."""
+    requests, report = audit.priced.requests, audit.report
+    report.logged_stacks = cost_stacks(requests["category"], requests["model_id"], requests["cost_usd"])
     for projection in report.policies:
         category = projection.rows["category"].cast(pl.String)
-        projection.logged_stacks = cost_stacks(category, priced.requests["model_id"], priced.requests["cost_usd"])
+        projection.logged_stacks = cost_stacks(category, requests["model_id"], requests["cost_usd"])
         projection.projected_stacks = cost_stacks(category, projection.rows["routed_model"],
                                                   projection.rows["projected_cost_usd"])
-    return Audit(report=report, priced=priced, book=book, as_of=options.as_of)
 
 
 def cost_stacks(category: pl.Series, model: pl.Series, cost: pl.Series) -> list[CostStack]:

@@ -114,7 +114,7 @@ def audit(
 ) -> None:
     """Price every logged request and report the cost by model and by task category, and what each
     policy or --what-if model would have cost."""
-    from routecost.audit import AuditOptions, per_request_rows, run_audit
+    from routecost.audit import AuditOptions, attach_cost_stacks, per_request_rows, run_audit
     from routecost.output import write_per_request, write_text
     from routecost.report import RENDERERS
     from routecost.report.table import renderable
@@ -146,6 +146,8 @@ def audit(
         raise UsageError(f"unpriced models with --strict: {names}")
     if per_request is not None:
         write_per_request(per_request_rows(result), per_request)
+    if report_format is ReportFormat.html:
+        attach_cost_stacks(result)
     if out is not None:
         write_text(out, RENDERERS[report_format.value](report))
         stderr.print(f"wrote {report_format.value} report to {out}", highlight=False)

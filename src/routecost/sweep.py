@@ -32,7 +32,7 @@ from typing import Any
 import polars as pl
 import yaml
 
-from routecost.audit import AuditOptions, ProgressCallback, project_policies, run_audit
+from routecost.audit import AuditOptions, ProgressCallback, price_book, run_audit
 from routecost.errors import UsageError
 from routecost.policy.loader import PolicyParser
 from routecost.policy.model import Policy
@@ -146,15 +146,17 @@ def run_sweep(options: AuditOptions, knob: str, values: list[Any],
         raise UsageError("--knob: a dotted path into the policy, e.g. cascades.0.escalate_rate")
     current = current_value(document.data, path)
     values = with_candidate(values, current)
-    audit = run_audit(dataclasses.replace(options, replay_store=None), on_progress)
-    projections = project_policies(audit.priced, variants(document, path, knob, values, audit.book), audit.book,
-                                   options)
+    book = price_book(options)
+    name = PolicyParser(document, book).policy().name
+    audit = run_audit(dataclasses.replace(options, policy_paths=[]), on_progress,
+                      policies=variants(document, path, knob, values, book), book=book)
+    projections = audit.report.policies
     logged_model = audit.priced.requests["model_id"]
     points = [_point(value, value == current, projection, logged_model, options.replay_store is not None)
               for value, projection in zip(values, projections, strict=True)]
     baseline = projections[0].baseline_cost_usd if projections else 0.0
     apgr, note = apgr_score(baseline, points)
-    return SweepResult(audit.report.policies[0].name, knob, baseline, points, apgr, note, options.replay_store)
+    return SweepResult(name, knob, baseline, points, apgr, note, options.replay_store)
 
 
 def _point(value: Any, candidate: bool, projection: PolicyProjection, logged_model: pl.Series,
