@@ -30,6 +30,7 @@ import msgspec
 
 OUT = Path(__file__).parent / "out"
 POLICIES = Path(__file__).parent / "policies"
+ROUTECOST = str(Path(sys.executable).parent / "routecost")
 WORDS = ["the", "a", "customer", "order", "refund", "invoice", "account", "policy", "shipping", "delay", "product", "support", "ticket", "request", "please", "summarize", "classify", "extract", "translate", "explain", "code", "function", "error", "stack", "trace", "latency", "budget", "model", "token", "cache", "route", "batch", "cost", "quality", "report", "table", "chart", "analysis", "data", "record", "field", "value"]
 FEATURES = ("support-triage", "doc-extractor", "code-assistant", "blog-writer", "math-tutor", "science-qa")
 MODELS = (("gpt-4o", "gpt-4o-2024-08-06"), ("gpt-4o-mini", "gpt-4o-mini-2024-07-18"),
@@ -39,6 +40,27 @@ BASE_EPOCH = 1_790_812_800  # 2026-10-01T00:00:00Z
 
 def _text(rng: random.Random, words: int) -> str:
     return " ".join(rng.choices(WORDS, k=words))
+
+
+def wrapper_log(records: int) -> Path:
+    """The benchmark log of ``records`` records in bench/out/, generated the first time."""
+    OUT.mkdir(exist_ok=True)
+    log = OUT / f"wrapper-{records}.jsonl"
+    if not log.exists():
+        print(f"generating {records:,} records into {log} ...", flush=True)
+        generate(log, records)
+    return log
+
+
+def policy_arguments() -> list[str]:
+    """``--policy FILE`` for each policy in bench/policies/."""
+    return [argument for policy in sorted(POLICIES.glob("*.yaml")) for argument in ("--policy", str(policy))]
+
+
+def save(name: str, results: dict[str, object]) -> None:
+    """A run's figures in bench/out/NAME.json, where the README's come from."""
+    OUT.mkdir(exist_ok=True)
+    (OUT / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
 
 
 def generate(path: Path, records: int) -> None:
@@ -162,21 +184,16 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=None, help="routecost --workers (default: its own)")
     args = parser.parse_args()
-    OUT.mkdir(exist_ok=True)
-    log = OUT / f"wrapper-{args.records}.jsonl"
-    if not log.exists():
-        print(f"generating {args.records:,} records into {log} ...", flush=True)
-        generate(log, args.records)
+    log = wrapper_log(args.records)
     size_gb = log.stat().st_size / 1e9
     python = sys.executable
     baseline_s, baseline_mb, _ = run_measured([python, "-c", BASELINE, str(log)])
-    audit_command = [str(Path(python).parent / "routecost"), "audit", str(log), "--format", "json"]
+    audit_command = [ROUTECOST, "audit", str(log), "--format", "json"]
     if args.workers:
         audit_command += ["--workers", str(args.workers)]
     audit_s, audit_mb, report = run_measured(audit_command)
     requests = json.loads(report)["requests"]
-    policy_command = audit_command + [arg for policy in sorted(POLICIES.glob("*.yaml"))
-                                      for arg in ("--policy", str(policy))]
+    policy_command = audit_command + policy_arguments()
     policies_s, policies_mb, policy_report = run_measured(policy_command)
     projected = {policy["name"]: round(policy["savings_pct"], 1) for policy in json.loads(policy_report)["policies"]}
     results = {
@@ -186,7 +203,7 @@ def main() -> None:
         "audit_with_3_policies_s": round(policies_s, 2), "policies_add_pct": round(100 * (policies_s / audit_s - 1), 1),
         "audit_with_3_policies_peak_rss_mb": policies_mb, "policy_savings_pct": projected,
     }
-    (OUT / f"audit-{args.records}.json").write_text(json.dumps(results, indent=2) + "\n")
+    save(f"audit-{args.records}", results)
     print(f"file: {size_gb:.2f} GB, {args.records:,} records")
     print(f"bare streaming parse of the needed fields: {baseline_s:7.2f} s   peak RSS {baseline_mb:5d} MB")
     print(f"routecost audit:                           {audit_s:7.2f} s   peak RSS {audit_mb:5d} MB")

@@ -17,11 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 
-from bench_audit import OUT, generate, run_measured
+from bench_audit import OUT, ROUTECOST, run_measured, save, wrapper_log
 
 HERE = Path(__file__).parent
 
@@ -32,11 +31,8 @@ def main() -> None:
     parser.add_argument("--semantic-records", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3, help="Audit runs of each kind; the fastest counts.")
     args = parser.parse_args()
-    OUT.mkdir(exist_ok=True)
-    log = OUT / f"wrapper-{args.records}.jsonl"
-    if not log.exists():
-        generate(log, args.records)
-    routecost = str(Path(sys.executable).parent / "routecost")
+    log = wrapper_log(args.records)
+    routecost = ROUTECOST
     audit = [routecost, "audit", str(log), "--format", "json"]
     runs = [(run_measured(audit), run_measured([*audit, "--policy", str(HERE / "cache" / "exact-and-prompt.yaml")]))
             for _ in range(args.repeat)]
@@ -67,7 +63,7 @@ def main() -> None:
         "texts_embedded": cold_result["embedded"], "embeddings_per_s": round(rate),
         "embedded_on_second_run": warm_result["embedded"],
     }
-    (OUT / f"cache-{args.records}.json").write_text(json.dumps(results, indent=2) + "\n")
+    save(f"cache-{args.records}", results)
     print(f"audit:                         {audit_s:7.2f} s   peak RSS {audit_mb:5d} MB")
     print(f"audit + exact and prompt cache: {cached_s:7.2f} s   peak RSS {cached_mb:5d} MB "
           f"({100 * (cached_s / audit_s - 1):+.1f}%, bar: <= +50%)")

@@ -32,6 +32,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bench_audit import save
+
 from routecost.replay.client import ChatClient, ChatRequest, RetryPolicy
 from routecost.replay.endpoints import Endpoint
 
@@ -148,7 +150,7 @@ def main() -> None:
     print(f"routecost replay, {command['calls']:.0f} calls (candidates and pairwise judge calls) at concurrency 16: "
           f"{command['wall_s']:.2f} s, {command['calls_per_s']:.0f} calls/s, "
           f"{command['cpu_ms_per_call']:.2f} ms CPU per call including start-up and the audit")
-    print(json.dumps({"client": client, "scaling": rows, "command": command}))
+    save("replay", {"client": client, "scaling": rows, "command": command})
 
 
 if __name__ == "__main__":

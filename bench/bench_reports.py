@@ -13,11 +13,10 @@ The records come from bench_audit.py (generated there once, cached in bench/out/
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
-from bench_audit import OUT, generate, run_measured
+from bench_audit import POLICIES, ROUTECOST, policy_arguments, run_measured, save, wrapper_log
 
 HERE = Path(__file__).parent
 
@@ -26,13 +25,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=1_000_000)
     args = parser.parse_args()
-    OUT.mkdir(exist_ok=True)
-    log = OUT / f"wrapper-{args.records}.jsonl"
-    if not log.exists():
-        generate(log, args.records)
-    routecost = str(Path(sys.executable).parent / "routecost")
-    policies = [argument for path in sorted((HERE / "policies").glob("*.yaml")) for argument in ("--policy", str(path))]
-    cascade = str(HERE / "policies" / "cascade.yaml")
+    log = wrapper_log(args.records)
+    routecost = ROUTECOST
+    policies = policy_arguments()
+    cascade = str(POLICIES / "cascade.yaml")
     with tempfile.TemporaryDirectory() as folder:
         json_s, json_mb, _ = run_measured([routecost, "audit", str(log), *policies, "--format", "json", "--out",
                                            f"{folder}/report.json"])
@@ -42,6 +38,12 @@ def main() -> None:
     one_s, one_mb, _ = run_measured([routecost, "audit", str(log), "--policy", cascade, "--format", "json"])
     sweep_s, sweep_mb, _ = run_measured([routecost, "sweep", str(log), "--policy", cascade, "--knob",
                                          "cascades.0.escalate_rate", "--values", "0:1:0.25", "--format", "json"])
+    save(f"reports-{args.records}", {
+        "records": args.records, "audit_3_policies_json_s": round(json_s, 2), "json_peak_rss_mb": json_mb,
+        "audit_3_policies_html_s": round(html_s, 2), "html_peak_rss_mb": html_mb, "html_kb": round(size_kb),
+        "audit_cascade_s": round(one_s, 2), "audit_cascade_peak_rss_mb": one_mb, "sweep_6_variants_s": round(sweep_s, 2),
+        "sweep_peak_rss_mb": sweep_mb, "per_extra_variant_s": round((sweep_s - one_s) / 5, 2),
+    })
     print(f"audit with 3 policies, JSON: {json_s:6.2f} s  peak RSS {json_mb:5} MB")
     print(f"audit with 3 policies, HTML: {html_s:6.2f} s  peak RSS {html_mb:5} MB  ({size_kb:,.0f} KB file)")
     print(f"audit with cascade.yaml:     {one_s:6.2f} s  peak RSS {one_mb:5} MB")

@@ -59,7 +59,10 @@ def with_category(requests: pl.DataFrame, key: str = DEFAULT_CATEGORY_KEY) -> pl
     """The requests with a ``category`` column (the value is computed once, then tidied)."""
     from_metadata = metadata_columns(requests, [key]).to_series()
     return requests.with_columns(category=pl.coalesce(from_metadata, tag_value_expr(key))).with_columns(
-        category=pl.when(pl.col("category").is_null() | (pl.col("category") == ""))
-        .then(pl.lit(UNCATEGORIZED))
-        .otherwise(pl.col("category"))
+        category=or_uncategorized(pl.col("category"))
     )
+
+
+def or_uncategorized(category: pl.Expr) -> pl.Expr:
+    """The category, or ``uncategorized`` where it is missing or empty."""
+    return pl.when(category.is_null() | (category == "")).then(pl.lit(UNCATEGORIZED)).otherwise(category)

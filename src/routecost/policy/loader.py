@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from routecost.categories import UNCATEGORIZED
+from routecost.categories import METADATA_PREFIX, UNCATEGORIZED
 from routecost.errors import UsageError
 from routecost.gate.thresholds import parse_gate_block
 from routecost.policy.conditions import (
@@ -241,7 +241,7 @@ class PolicyParser:
 
     def _from_field(self, key_path: KeyPath, value: Any) -> str:
         if isinstance(value, str) and (
-            (value.startswith(("metadata.", "tag.")) and value.count(".") >= 1 and not value.endswith("."))
+            (value.startswith((METADATA_PREFIX, "tag.")) and value.count(".") >= 1 and not value.endswith("."))
             or value in ("user", "model", "provider")
         ):
             return value
@@ -323,7 +323,7 @@ class PolicyParser:
             return self._bounds(key_path, key, value)
         if key in TEXT_COLUMNS:
             return [self._text_match(key_path, key, value)]
-        if key in VALUE_FIELDS or (key.startswith("metadata.") and len(key) > len("metadata.")):
+        if key in VALUE_FIELDS or (key.startswith(METADATA_PREFIX) and len(key) > len(METADATA_PREFIX)):
             return [self._values(key_path, key, value, category_names)]
         allowed = [*VALUE_FIELDS, "metadata.<key>", *COUNT_FIELDS, *TEXT_COLUMNS, "any", "not"]
         raise self.fail(key_path, f"unknown condition {key!r} (expected one of: {', '.join(allowed)})")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from routecost.categories import UNCATEGORIZED, tag_value_expr
+from routecost.categories import or_uncategorized, tag_value_expr
 from routecost.policy.conditions import ALWAYS, METADATA_PREFIX, Condition, EvalContext
 
 KEEP = "keep"
@@ -183,5 +183,4 @@ class Policy:
         """First matching category rule; without rules, the category read from the logs."""
         if not self.categories:
             return logged_category
-        value = pl.coalesce(*(rule.value_expr(context) for rule in self.categories))
-        return pl.when(value.is_null() | (value == "")).then(pl.lit(UNCATEGORIZED)).otherwise(value)
+        return or_uncategorized(pl.coalesce(*(rule.value_expr(context) for rule in self.categories)))

@@ -28,11 +28,10 @@ from genai_prices.types import (
     PriceVariant,
     Provider,
     StartDateConstraint,
-    TieredPrices,
     TimeOfDateConstraint,
 )
 
-from routecost.prices.rates import TOKEN_RATE_CLASSES, RateCard, flat_card, rate_card
+from routecost.prices.rates import TOKEN_RATE_CLASSES, RateCard, flat_card, rate_card, tier_starts
 from routecost.prices.userfile import NO_USER_PRICES, CustomModel, UserPrices
 
 STANDARD = "standard"
@@ -94,15 +93,7 @@ class PricedModel:
     def tier_thresholds(self) -> tuple[int, ...]:
         """Every long-context threshold any of this model's prices has had (over all dates and
         variants): requests on the same side of all of them share a band on every price sheet."""
-        return tuple(
-            sorted({
-                tier.start
-                for model_price in self._all_prices()
-                for price in model_price.__dict__.values()
-                if isinstance(price, TieredPrices)
-                for tier in price.tiers
-            })
-        )
+        return tuple(sorted(set().union(*(tier_starts(prices.__dict__.values()) for prices in self._all_prices()))))
 
     def _all_prices(self) -> list[ModelPrice]:
         if self.info is None:

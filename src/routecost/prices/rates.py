@@ -11,7 +11,7 @@ the request is charged the tier's price; a card keeps one set of rates per band.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -82,6 +82,11 @@ def flat_card(rates_per_unit: Mapping[str, float]) -> RateCard:
     return RateCard(thresholds=(), rates={rate_class: (rate,) for rate_class, rate in resolved.items()})
 
 
+def tier_starts(prices: Iterable[object]) -> set[int]:
+    """The token counts at which any of these prices steps to another tier."""
+    return {tier.start for price in prices if isinstance(price, TieredPrices) for tier in price.tiers}
+
+
 def rate_card(model_price: ModelPrice) -> RateCard:
     """Per-unit rates of a genai-prices ``ModelPrice``, with its fallbacks and tiers resolved."""
     registry = _get_registry()
@@ -90,9 +95,7 @@ def rate_card(model_price: ModelPrice) -> RateCard:
         for unit in registry.units.values()
         if (price := getattr(model_price, unit.price_key)) is not None
     }
-    thresholds = tuple(
-        sorted({tier.start for price in priced.values() if isinstance(price, TieredPrices) for tier in price.tiers})
-    )
+    thresholds = tuple(sorted(tier_starts(priced.values())))
     rates: dict[str, tuple[float, ...]] = {}
     for rate_class, usage_key in RATE_CLASSES.items():
         unit = _most_specific_priced(registry.units[usage_key], priced, registry.ancestor_usage_keys(usage_key))
