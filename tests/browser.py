@@ -17,10 +17,14 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any, Self
 
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
+
+from tests.servers import ServerDied, describe_exit
 
 EXECUTABLES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
@@ -39,6 +43,7 @@ class Chromium:
         self._process: subprocess.Popen[str] | None = None
         self._socket: ClientConnection | None = None
         self._connections = contextlib.ExitStack()
+        self._stderr_tail: deque[str] = deque(maxlen=30)
 
     def __enter__(self) -> Self:
         self._process = subprocess.Popen(
@@ -52,12 +57,14 @@ class Chromium:
             if line.startswith("DevTools listening on "):
                 self._socket = self._connections.enter_context(self._connect(line.split(" on ", 1)[1].strip(), deadline))
                 # keep reading what the browser writes, or a full pipe would stall it
-                threading.Thread(target=self._process.stderr.read, daemon=True).start()
+                threading.Thread(target=self._stderr_tail.extend, args=(self._process.stderr,), daemon=True).start()
                 return self
             if time.monotonic() > deadline:
                 break
+        code = self._process.poll()
         self.__exit__()
-        raise RuntimeError(f"{self.executable} did not open its DevTools port")
+        ended = "" if code is None else f": it exited with {describe_exit(code)}"
+        raise ServerDied(f"{self.executable} did not open its DevTools port{ended}")
 
     def _connect(self, url: str, deadline: float) -> ClientConnection:
         """The DevTools websocket; the port is announced a moment before it accepts connections."""
@@ -88,12 +95,25 @@ class Chromium:
             message["sessionId"] = session
         self._socket.send(json.dumps(message))
         while True:
-            reply = json.loads(self._socket.recv(timeout=self.timeout_s))
+            reply = self._receive()
             if reply.get("id") == message_id:
                 if "error" in reply:
                     raise RuntimeError(f"{method}: {reply['error']}")
                 return dict(reply.get("result", {}))
             self._events.append(reply)
+
+    def _receive(self) -> dict[str, Any]:
+        """The next DevTools message; a browser that died says how, not just that the socket closed."""
+        assert self._socket is not None and self._process is not None
+        try:
+            return dict(json.loads(self._socket.recv(timeout=self.timeout_s)))
+        except ConnectionClosed as closed:
+            try:
+                code = self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                raise closed from None
+            raise ServerDied(f"Chromium (pid {self._process.pid}) exited with {describe_exit(code)}; its last output:\n"
+                             + "".join(self._stderr_tail)) from closed
 
     def wait_for(self, method: str, session: str) -> None:
         assert self._socket is not None
@@ -101,7 +121,7 @@ class Chromium:
             return
         deadline = time.monotonic() + self.timeout_s
         while time.monotonic() < deadline:
-            event = json.loads(self._socket.recv(timeout=self.timeout_s))
+            event = self._receive()
             self._events.append(event)
             if event.get("method") == method and event.get("sessionId") == session:
                 return

@@ -13,6 +13,9 @@ import pytest
 
 from routecost.audit import Audit, AuditOptions, run_audit
 from routecost.sources.reader import ReaderConfig
+from tests.servers import pytest_runtest_call  # noqa: F401  (the hook that names a dead server's exit)
+
+pytest_plugins = ["pytester"]
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 """Prices for requests without a timestamp are those of this day (tests must not depend on today)."""

@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 
 LITELLM_KEY = "sk-litellm-test-master"
 SMOLLM2_ALIAS = "smollm2-135m-instruct"
@@ -34,32 +37,103 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+class ServerDied(Exception):
+    """A test lost a server it was using: the server's exit and the tail of its log, not a connection error."""
+
+
+@dataclass
+class Server:
+    """A server process started for the tests, and where its output goes."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def exit_report(self) -> str | None:
+        """How the server ended and the last lines of its log; None while it runs."""
+        code = self.process.poll()
+        if code is None:
+            return None
+        tail = self.log.read_text(encoding="utf-8", errors="replace")[-LOG_TAIL_CHARS:] if self.log.exists() else ""
+        return f"{self.name} (pid {self.process.pid}) exited with {describe_exit(code)}; the end of {self.log}:\n{tail}"
+
+
+LOG_TAIL_CHARS = 2000
+RUNNING: list[Server] = []
+"""Servers started by ``running`` and not yet stopped, for the report of a failed test."""
+
+
+def describe_exit(code: int) -> str:
+    """A return code as a shell shows it: a signal as 128 + its number, with its name."""
+    if code >= 0:
+        return f"status {code}"
+    signal_number = -code
+    try:
+        name = signal.Signals(signal_number).name
+    except ValueError:
+        name = f"signal {signal_number}"
+    meaning = {signal.SIGILL: ": illegal instruction, a build tuned for another CPU",
+               signal.SIGSEGV: ": segmentation fault", signal.SIGKILL: ": killed"}.get(signal_number, "")
+    return f"status {128 + signal_number} ({name}{meaning})"
+
+
+def dead_servers() -> list[str]:
+    return [report for server in RUNNING if (report := server.exit_report()) is not None]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> object:
+    """A failing test whose server died fails with the server's exit (imported by conftest as a hook)."""
+    try:
+        return (yield)
+    except Exception as error:
+        reports = dead_servers()
+        if reports:
+            raise ServerDied("\n\n".join(reports)) from error
+        raise
+
+
 @contextmanager
-def running(command: list[str], ready_url: str, headers: dict[str, str], log: Path,
-            env: dict[str, str] | None = None, timeout_s: float = 90.0) -> Iterator[None]:
-    """Run a server until the block ends; ready once ``ready_url`` answers 200."""
+def running(command: list[str], ready_url: str, headers: dict[str, str], log: Path, name: str,
+            env: dict[str, str] | None = None, timeout_s: float = 90.0) -> Iterator[Server]:
+    """Run a server until the block ends; ready once ``ready_url`` answers 200.
+
+    A server that exits, during start-up or while the block uses it, raises ``ServerDied``."""
     with log.open("wb") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        server = Server(name, process, log)
+        RUNNING.append(server)
         try:
-            deadline = time.monotonic() + timeout_s
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"{command[0]} exited with {process.returncode}: {log.read_text()[-2000:]}")
-                try:
-                    if httpx.get(ready_url, headers=headers, timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{command[0]} not ready after {timeout_s:g} s: {log.read_text()[-2000:]}")
-                time.sleep(0.25)
-            yield
+            _wait_until_ready(server, ready_url, headers, timeout_s)
+            try:
+                yield server
+            except Exception as error:
+                if (report := server.exit_report()) is not None:
+                    raise ServerDied(report) from error
+                raise
         finally:
+            RUNNING.remove(server)
             process.terminate()
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def _wait_until_ready(server: Server, ready_url: str, headers: dict[str, str], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if (report := server.exit_report()) is not None:
+            raise ServerDied(f"during start-up: {report}")
+        try:
+            if httpx.get(ready_url, headers=headers, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            tail = server.log.read_text(encoding="utf-8", errors="replace")[-LOG_TAIL_CHARS:]
+            raise ServerDied(f"{server.name} not ready after {timeout_s:g} s; the end of {server.log}:\n{tail}")
+        time.sleep(0.25)
 
 
 LITELLM_CONFIG = """\
@@ -88,7 +162,7 @@ def litellm_proxy(workdir: Path, judge_reply: str = '{"winner": "B"}') -> Iterat
         raise RuntimeError(f"{executable} is missing (the README's test command installs the LiteLLM proxy there)")
     with running([str(executable), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)],
                  f"http://127.0.0.1:{port}/health/liveliness", {}, workdir / "litellm.log",
-                 env={"LITELLM_LOCAL_MODEL_COST_MAP": "True"}):
+                 "the LiteLLM proxy", env={"LITELLM_LOCAL_MODEL_COST_MAP": "True"}):
         yield f"http://127.0.0.1:{port}/v1"
 
 
@@ -105,5 +179,5 @@ def smollm2_server(workdir: Path) -> Iterator[str]:
     port = free_port()
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_model()), "--host", "127.0.0.1",
                "--port", str(port), "--n_ctx", "2048", "--model_alias", SMOLLM2_ALIAS]
-    with running(command, f"http://127.0.0.1:{port}/v1/models", {}, workdir / "llama.log"):
+    with running(command, f"http://127.0.0.1:{port}/v1/models", {}, workdir / "llama.log", "the llama.cpp server"):
         yield f"http://127.0.0.1:{port}/v1"

@@ -88,3 +88,12 @@ endpoints:
     results = plan_results(plan, store, 1.0)  # type: ignore[arg-type]
     assert sum(result.quality.n for result in results) == 2
     store.close()
+
+
+def test_the_llama_cpp_build_is_portable() -> None:
+    """A build tuned to the build machine (AVX-512, AMX kernels) dies with SIGILL on other CPUs."""
+    from llama_cpp import llama_print_system_info
+
+    info = llama_print_system_info().decode()
+    assert "AVX2 = 1" in info or "SSE3 = 1" in info, info
+    assert "AMX" not in info and "AVX512" not in info, info
