@@ -13,7 +13,8 @@ import pytest
 from routecost.errors import InputError, UsageError
 from routecost.sources import parallel
 from routecost.sources.reader import ReaderConfig, read_logs
-from tests.conftest import write_jsonl
+from routecost.prices.pricing import NO_MODEL
+from tests.conftest import audit_records, write_jsonl
 
 
 def chat(index: int, prompt: int = 100, completion: int = 10) -> dict[str, object]:
@@ -83,12 +84,14 @@ def test_strict_fails_on_the_first_malformed_line_with_file_line_and_field(tmp_p
     assert str(raised.value) == f"{path}:2: usage.prompt_tokens: Expected `int`, got `str` (openai-chat record)"
 
 
-def test_a_billed_request_without_a_model_is_malformed(tmp_path):
+def test_a_billed_request_without_a_model_is_read_and_unpriced_with_the_reason(tmp_path):
     wrapped = {"ts": "2026-10-03T14:22:05Z", "request": {"messages": []},
                "response": {"usageMetadata": {"promptTokenCount": 5, "candidatesTokenCount": 5}}}
-    result = read(write_jsonl(tmp_path / "log.jsonl", [wrapped, chat(2)]))
-    assert result.requests.height == 1
-    assert [(example.line, example.field) for example in result.malformed_examples] == [(1, "model")]
+    audit = audit_records(tmp_path, [wrapped, chat(2)])
+    assert audit.report.malformed == 0 and audit.report.requests == 2
+    unpriced = audit.priced.requests.filter(pl.col("cost_usd").is_null())
+    assert unpriced["line"].to_list() == [1]
+    assert unpriced["unpriced_reason"].to_list() == [NO_MODEL]
 
 
 def test_an_unreadable_timestamp_is_malformed(tmp_path):

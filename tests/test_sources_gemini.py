@@ -11,6 +11,8 @@ Prices used (USD per million tokens, ai.google.dev/gemini-api/docs/pricing, paid
 
 from __future__ import annotations
 
+import itertools
+
 from typing import Any
 
 import pytest
@@ -30,10 +32,15 @@ def usage_metadata(prompt: int, candidates: int, *, cached: int | None = None, t
     return usage
 
 
+RESPONSE_IDS = itertools.count()
+
+
 def response(model: str, usage: dict[str, Any], **extra: object) -> dict[str, Any]:
+    """A whole response; each has its own id, as Gemini's do (lines sharing one are a stream's chunks)."""
     return {"candidates": [{"content": {"parts": [{"text": "Hello!"}], "role": "model"},
                             "finishReason": "STOP", "index": 0}],
-            "usageMetadata": usage, "modelVersion": model, "responseId": "mKdGaOuvGJuSz7IPsfuO8Qs", **extra}
+            "usageMetadata": usage, "modelVersion": model, "responseId": f"mKdGaOuvGJuSz7IPsfu{next(RESPONSE_IDS)}",
+            **extra}
 
 
 def test_thoughts_are_billed_as_output_on_top_of_candidates_and_cache_is_inside_prompt(tmp_path):

@@ -25,6 +25,9 @@ BILLED_STATUSES = (STATUS_OK, STATUS_INCOMPLETE)
 MODE_REALTIME = "realtime"
 MODE_BATCH = "batch"
 TAG_SEPARATOR = "\x1f"
+STREAM_CONTINUES = ""
+"""The ``stream_key`` of a stream event that carries no id of its own (Anthropic's ``message_delta``):
+it belongs to the stream of the event before it in the same file."""
 EPOCH_MILLIS_THRESHOLD = 100_000_000_000
 """Epoch numbers above this are milliseconds (1e11 seconds is the year 5138)."""
 
@@ -54,6 +57,9 @@ SOURCE_COLUMNS: tuple[str, ...] = (
     "prompt_print",
     "temperature",
     "has_tools",
+    "file_search_calls",
+    "grounded_prompts",
+    "stream_key",
 )
 
 CANONICAL_SCHEMA: dict[str, pl.DataType] = {
@@ -94,6 +100,9 @@ CANONICAL_SCHEMA: dict[str, pl.DataType] = {
     "prompt_bytes": pl.Int64(),
     "temperature": pl.Float64(),
     "has_tools": pl.Boolean(),
+    "file_search_calls": pl.Int64(),
+    "grounded_prompts": pl.Int64(),
+    "stream_key": pl.String(),
 }
 PROMPT_PRINT_COLUMNS = ("system_key", "system_bytes", "history_key", "history_bytes", "prompt_key", "prompt_bytes")
 """Prompt fingerprints (``sources/prompts.py``), read only when a policy simulates caches."""
@@ -148,6 +157,9 @@ def source_row(
     prompt_print: PromptPrint | None = None,
     temperature: float | None = None,
     has_tools: bool | None = None,
+    file_search_calls: int | None = None,
+    grounded_prompts: int | None = None,
+    stream_key: str | None = None,
 ) -> tuple[Any, ...]:
     """One request as a tuple in ``SOURCE_COLUMNS`` order (a tuple, because a million of them are built).
 
@@ -156,7 +168,10 @@ def source_row(
     positionally instead, one commented line per column.
 
     ``ts`` is a datetime (naive meaning UTC) or epoch seconds (milliseconds above 1e11); ``metadata``
-    is the JSON text of an object (bytes or ``msgspec.Raw``)."""
+    is the JSON text of an object (bytes or ``msgspec.Raw``).
+
+    ``stream_key`` marks one event of a streamed response (see ``STREAM_CONTINUES``): the reader
+    joins the events of one stream into one request."""
     return (
         request_id,
         ts,
@@ -183,6 +198,9 @@ def source_row(
         prompt_print,
         temperature,
         has_tools,
+        file_search_calls,
+        grounded_prompts,
+        stream_key,
     )
 
 

@@ -19,6 +19,7 @@ from routecost.prices.rates import RATE_CLASSES, RateCard
 from routecost.records import BILLED_STATUSES, MODE_BATCH, TOKEN_COLUMNS
 
 NO_USAGE = "no usage logged and no text to count"
+NO_MODEL = "the record names no model (log it beside the response, or read the logs with --mapping)"
 RATE_COLUMNS = tuple(f"rate_{rate_class}" for rate_class in RATE_CLASSES)
 SUMMED_TOKEN_COLUMNS = (*TOKEN_COLUMNS, "web_search_requests")
 PRICING_INPUTS = ("provider", "model", "ts", "mode", "service_tier", "status", "gateway_cache_hit",
@@ -147,6 +148,8 @@ def _unpriced_reason_expr() -> pl.Expr:
     return (
         pl.when(pl.col("cost_usd").is_not_null())
         .then(pl.lit(None, dtype=pl.String()))
+        .when(pl.col("model").is_null())
+        .then(pl.lit(NO_MODEL))
         .when(pl.col("unpriced_model_reason").is_not_null())
         .then(pl.col("unpriced_model_reason"))
         .otherwise(pl.lit(NO_USAGE))

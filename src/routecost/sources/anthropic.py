@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from routecost.records import STATUS_ERROR, STATUS_OK, source_row
+from routecost.records import STATUS_ERROR, STATUS_OK, STREAM_CONTINUES, source_row
 from routecost.sources.base import (
     NO_ENVELOPE,
     Count,
     Envelope,
     LogFormat,
+    NotARequest,
     RequestText,
     Struct,
     chat_messages,
@@ -27,6 +28,8 @@ from routecost.sources.base import (
 )
 
 PROVIDER = "anthropic"
+_SERVED_BY_ID_PREFIX = (("msg_bdrk_", "aws"), ("msg_vrtx_", "google"))
+"""Claude served by a cloud says so in its message id: Bedrock's and Vertex AI's prices apply."""
 BATCH_SERVICE_TIER = "batch"
 
 
@@ -61,7 +64,15 @@ class Message(Struct, tag_field="type", tag="message"):
     stop_reason: str | None = None
 
 
-def message_row(message: Message, envelope: Envelope = NO_ENVELOPE) -> tuple[Any, ...]:
+def served_by(message_id: str | None) -> str:
+    if message_id is not None:
+        for prefix, provider in _SERVED_BY_ID_PREFIX:
+            if message_id.startswith(prefix):
+                return provider
+    return PROVIDER
+
+
+def message_row(message: Message, envelope: Envelope = NO_ENVELOPE, stream_key: str | None = None) -> tuple[Any, ...]:
     usage = message.usage
     cache_read = usage.cache_read_input_tokens
     cache_write = usage.cache_creation_input_tokens
@@ -75,7 +86,7 @@ def message_row(message: Message, envelope: Envelope = NO_ENVELOPE) -> tuple[Any
     return (  # SOURCE_COLUMNS order, positional: this runs once per record (see records.source_row)
         message.id,  # request_id
         envelope.ts,  # ts
-        envelope.provider or PROVIDER,  # provider
+        envelope.provider or served_by(message.id),  # provider
         message.model or envelope.request_model,  # model
         usage.input_tokens + (cache_read or 0) + (cache_write or 0),  # input_tokens
         cache_read,  # cache_read_tokens
@@ -98,6 +109,9 @@ def message_row(message: Message, envelope: Envelope = NO_ENVELOPE) -> tuple[Any
         envelope.prompt_print,  # prompt_print
         envelope.temperature,  # temperature
         envelope.has_tools,  # has_tools
+        None,  # file_search_calls
+        None,  # grounded_prompts
+        stream_key,  # stream_key
     )
 
 
@@ -162,6 +176,57 @@ def _batch_result_row(line: BatchResultLine) -> tuple[Any, ...]:
     )
 
 
+class DeltaUsage(Struct):
+    """The cumulative usage on ``message_delta``; older API versions give only ``output_tokens``."""
+
+    output_tokens: Count
+    input_tokens: Count | None = None
+    cache_creation_input_tokens: Count | None = None
+    cache_read_input_tokens: Count | None = None
+    server_tool_use: ServerToolUse | None = None
+
+
+class StreamEvent(Struct):
+    """One server-sent event of a streamed Messages call."""
+
+    type: str
+    message: Message | None = None
+    usage: DeltaUsage | None = None
+
+
+def _stream_event_row(event: StreamEvent) -> tuple[Any, ...]:
+    """``message_start`` opens the request (model, input usage); the ``message_delta`` after it
+    carries the final, cumulative usage (its input too, when server tools added input)."""
+    if event.type == "message_start" and event.message is not None:
+        return message_row(event.message, stream_key=event.message.id or STREAM_CONTINUES)
+    if event.type == "message_delta" and event.usage is not None:
+        usage = event.usage
+        cache_read, cache_write = usage.cache_read_input_tokens, usage.cache_creation_input_tokens
+        input_tokens = None if usage.input_tokens is None else usage.input_tokens + (cache_read or 0) + (cache_write or 0)
+        tools = usage.server_tool_use
+        return source_row(
+            provider=PROVIDER,
+            input_tokens=input_tokens,
+            cache_read_tokens=None if input_tokens is None else cache_read,
+            cache_write_tokens=None if input_tokens is None else cache_write,
+            output_tokens=usage.output_tokens,
+            web_search_requests=None if tools is None else tools.web_search_requests,
+            stream=True,
+            stream_key=STREAM_CONTINUES,
+        )
+    raise NotARequest("stream event without usage")
+
+
+def _is_stream_event(record: Mapping[str, Any]) -> bool:
+    kind = record.get("type")
+    return kind in _STREAM_EVENT_TYPES and ("message" in record or "delta" in record or "index" in record
+                                            or kind in ("ping", "message_stop"))
+
+
+_STREAM_EVENT_TYPES = frozenset({"message_start", "message_delta", "message_stop", "content_block_start",
+                                 "content_block_delta", "content_block_stop", "ping"})
+
+
 MESSAGE = LogFormat(
     name="anthropic-message",
     struct=Message,
@@ -185,4 +250,12 @@ BATCH_REQUEST = LogFormat(
     to_row=lambda line: line.custom_id,
     texts=lambda record: request_text(sub(record, "params")),
     kind="batch_request",
+)
+
+STREAM_EVENT = LogFormat(
+    name="anthropic-stream-event",
+    struct=StreamEvent,
+    matches=_is_stream_event,
+    to_row=_stream_event_row,
+    texts=lambda record: RequestText(answer=message_answer(sub(record, "message"))),
 )

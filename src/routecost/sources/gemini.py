@@ -53,6 +53,16 @@ class UsageMetadataSnake(Struct):
     traffic_type: str | None = None
 
 
+class GroundingMetadata(Struct):
+    webSearchQueries: list[str] | None = None
+    web_search_queries: list[str] | None = None
+
+
+class Candidate(Struct):
+    groundingMetadata: GroundingMetadata | None = None
+    grounding_metadata: GroundingMetadata | None = None
+
+
 class GenerateContentResponse(Struct):
     usageMetadata: UsageMetadata | None = None
     usage_metadata: UsageMetadataSnake | None = None
@@ -62,6 +72,7 @@ class GenerateContentResponse(Struct):
     response_id: str | None = None
     createTime: Timestamp | None = None
     create_time: Timestamp | None = None
+    candidates: list[Candidate] | None = None
 
 
 def _usage_counts(response: GenerateContentResponse) -> tuple[int, int | None, int, int | None, str | None] | None:
@@ -87,7 +98,17 @@ def _usage_counts(response: GenerateContentResponse) -> tuple[int, int | None, i
     return None
 
 
-def response_row(response: GenerateContentResponse, envelope: Envelope = NO_ENVELOPE) -> tuple[Any, ...]:
+def _grounded_prompts(response: GenerateContentResponse) -> int | None:
+    """1 when Google Search grounded the answer (billed per grounded prompt, whatever the number of queries)."""
+    for candidate in response.candidates or ():
+        grounding = candidate.groundingMetadata or candidate.grounding_metadata
+        if grounding is not None and (grounding.webSearchQueries or grounding.web_search_queries):
+            return 1
+    return None
+
+
+def response_row(response: GenerateContentResponse, envelope: Envelope = NO_ENVELOPE,
+                 stream_key: str | None = None) -> tuple[Any, ...]:
     counts = _usage_counts(response)
     if counts is None and not (response.modelVersion or response.model_version):
         raise RecordError("usageMetadata", "missing (neither usage nor modelVersion: not a Gemini response)")
@@ -119,6 +140,9 @@ def response_row(response: GenerateContentResponse, envelope: Envelope = NO_ENVE
         envelope.prompt_print,  # prompt_print
         envelope.temperature,  # temperature
         envelope.has_tools,  # has_tools
+        None,  # file_search_calls
+        _grounded_prompts(response),  # grounded_prompts
+        stream_key,  # stream_key
     )
 
 
@@ -176,11 +200,17 @@ def _is_batch_request(record: Mapping[str, Any]) -> bool:
     return "key" in record and "contents" in sub(record, "request") and not _is_batch_line(record)
 
 
+def _bare_response_row(response: GenerateContentResponse) -> tuple[Any, ...]:
+    """A response logged on its own line may be one chunk of a stream: chunks share the response id
+    and repeat running totals, so they are joined into one request (``streams.py``)."""
+    return response_row(response, stream_key=response.responseId or response.response_id)
+
+
 RESPONSE = LogFormat(
     name="gemini-response",
     struct=GenerateContentResponse,
     matches=is_response,
-    to_row=response_row,
+    to_row=_bare_response_row,
     texts=lambda record: RequestText(answer=response_answer(record)),
 )
 

@@ -6,17 +6,20 @@ Token semantics: ``prompt_tokens``/``input_tokens`` already include ``cached_tok
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 
-from routecost.records import STATUS_ERROR, STATUS_INCOMPLETE, STATUS_OK, source_row
+from routecost.records import STATUS_ERROR, STATUS_INCOMPLETE, STATUS_OK, STREAM_CONTINUES, source_row
 from routecost.sources.base import (
     NO_ENVELOPE,
     Count,
     Envelope,
     LogFormat,
+    Money,
+    NotARequest,
     RequestText,
     Struct,
     Timestamp,
@@ -40,11 +43,27 @@ class CompletionTokensDetails(Struct):
     reasoning_tokens: Count | None = None
 
 
+class UsageCost(Struct):
+    """Perplexity's itemised ``usage.cost``."""
+
+    total_cost: Money | None = None
+
+
 class ChatUsage(Struct):
     prompt_tokens: Count
     completion_tokens: Count
+    total_tokens: Count | None = None
     prompt_tokens_details: PromptTokensDetails | None = None
     completion_tokens_details: CompletionTokensDetails | None = None
+    prompt_cache_hit_tokens: Count | None = None
+    """DeepSeek's count of cached prompt tokens (the same as ``cached_tokens``)."""
+    cached_tokens: Count | None = None
+    """Together puts the cached count here, not in ``prompt_tokens_details``."""
+    cost: Money | UsageCost | None = None
+    """What OpenRouter (a number) or Perplexity (itemised) charged."""
+    cost_in_usd_ticks: Count | None = None
+    """What xAI charged, in 1e-10 USD."""
+    search_context_size: str | None = None
 
 
 class ChatCompletion(Struct, tag_field="object", tag="chat.completion"):
@@ -53,6 +72,14 @@ class ChatCompletion(Struct, tag_field="object", tag="chat.completion"):
     created: Timestamp | None = None
     usage: ChatUsage | None = None
     service_tier: str | None = None
+    provider: str | None = None
+    """OpenRouter: the upstream provider that served the request."""
+    x_groq: msgspec.Raw = msgspec.Raw(b"")
+    time_info: msgspec.Raw = msgspec.Raw(b"")
+    citations: msgspec.Raw = msgspec.Raw(b"")
+    search_results: msgspec.Raw = msgspec.Raw(b"")
+    prompt_filter_results: msgspec.Raw = msgspec.Raw(b"")
+    prompt: msgspec.Raw = msgspec.Raw(b"")
 
 
 class ChatCompletionChunk(ChatCompletion, tag="chat.completion.chunk"):
@@ -75,9 +102,19 @@ class ResponsesUsage(Struct):
     output_tokens_details: OutputTokensDetails | None = None
 
 
+class SearchAction(Struct):
+    type: str | None = None
+
+
+class OutputItem(Struct):
+    type: str | None = None
+    action: SearchAction | None = None
+
+
 class ResponseObject(Struct, tag_field="object", tag="response"):
     model: str
     id: str | None = None
+    output: list[OutputItem] | None = None
     created_at: Timestamp | None = None
     status: str | None = None
     usage: ResponsesUsage | None = None
@@ -93,26 +130,84 @@ AnyBody = ChatCompletion | ChatCompletionChunk | ResponseObject
 _FAILED_RESPONSE_STATUSES = {"failed", "cancelled"}
 
 
+_OPENAI_CHAT_ID = re.compile(r"chatcmpl-[A-Za-z0-9]{29}")
+_TOGETHER_ID = re.compile(r"[A-Za-z0-9]{7}-[A-Za-z0-9]{6}-[0-9a-f]{16}")
+TICKS_PER_USD = 10_000_000_000
+
+
+def chat_provider(body: ChatCompletion) -> str | None:
+    """Who served an OpenAI-shaped chat completion, from what the body carries (many providers speak
+    this shape); None when nothing in it tells (the price book then guesses from the model name)."""
+    usage = body.usage
+    request_id = body.id or ""
+    if body.provider is not None and request_id.startswith("gen-"):
+        return "openrouter"
+    if body.x_groq:
+        return "groq"
+    if body.time_info:
+        return "cerebras"
+    if body.citations or body.search_results or (usage is not None and usage.search_context_size is not None):
+        return "perplexity"
+    if usage is not None and usage.prompt_cache_hit_tokens is not None:
+        return "deepseek"
+    if usage is not None and usage.cost_in_usd_ticks is not None:
+        return "x-ai"
+    if body.prompt_filter_results:
+        return "azure"
+    if body.prompt and _TOGETHER_ID.fullmatch(request_id):
+        return "together"
+    if _OPENAI_CHAT_ID.fullmatch(request_id):
+        return PROVIDER
+    return None
+
+
+def _chat_output(usage: ChatUsage) -> int:
+    """Completion tokens with reasoning included: xAI counts reasoning apart (its total is prompt +
+    completion + reasoning), OpenAI and the rest count it inside ``completion_tokens``."""
+    details = usage.completion_tokens_details
+    reasoning = details.reasoning_tokens if details is not None else None
+    if reasoning and usage.total_tokens == usage.prompt_tokens + usage.completion_tokens + reasoning:
+        return usage.completion_tokens + reasoning
+    return usage.completion_tokens
+
+
+def _chat_cached(usage: ChatUsage) -> int | None:
+    details = usage.prompt_tokens_details
+    cached = details.cached_tokens if details is not None else None
+    return cached if cached is not None else usage.cached_tokens
+
+
+def _chat_logged_cost(usage: ChatUsage | None) -> float | None:
+    if usage is None:
+        return None
+    if usage.cost_in_usd_ticks is not None:
+        return usage.cost_in_usd_ticks / TICKS_PER_USD
+    if isinstance(usage.cost, UsageCost):
+        return usage.cost.total_cost
+    return usage.cost
+
+
 def chat_row(body: ChatCompletion, envelope: Envelope = NO_ENVELOPE) -> tuple[Any, ...]:
     usage = body.usage
     prompt_details = usage.prompt_tokens_details if usage is not None else None
     completion_details = usage.completion_tokens_details if usage is not None else None
+    chunk = body.__class__ is ChatCompletionChunk
     return (  # SOURCE_COLUMNS order, positional: this runs once per record (see records.source_row)
         body.id,  # request_id
         body.created if envelope.ts is None else envelope.ts,  # ts
-        envelope.provider or PROVIDER,  # provider
+        envelope.provider or chat_provider(body),  # provider
         body.model or envelope.request_model,  # model
         None if usage is None else usage.prompt_tokens,  # input_tokens
-        None if prompt_details is None else prompt_details.cached_tokens,  # cache_read_tokens
+        None if usage is None else _chat_cached(usage),  # cache_read_tokens
         None if prompt_details is None else prompt_details.cache_write_tokens,  # cache_write_tokens
         None,  # cache_write_1h_tokens
-        None if usage is None else usage.completion_tokens,  # output_tokens
+        None if usage is None else _chat_output(usage),  # output_tokens
         None if completion_details is None else completion_details.reasoning_tokens,  # reasoning_tokens
         None,  # web_search_requests
-        None,  # logged_cost_usd
+        _chat_logged_cost(usage),  # logged_cost_usd
         envelope.latency_ms,  # latency_ms
         STATUS_ERROR if envelope.failed else STATUS_OK,  # status
-        True if body.__class__ is ChatCompletionChunk else envelope.stream,  # stream
+        True if chunk else envelope.stream,  # stream
         envelope.mode,  # mode
         body.service_tier,  # service_tier
         envelope.user,  # user
@@ -123,14 +218,33 @@ def chat_row(body: ChatCompletion, envelope: Envelope = NO_ENVELOPE) -> tuple[An
         envelope.prompt_print,  # prompt_print
         envelope.temperature,  # temperature
         envelope.has_tools,  # has_tools
+        None,  # file_search_calls
+        None,  # grounded_prompts
+        body.id if chunk and envelope is NO_ENVELOPE else None,  # stream_key
     )
 
 
-def responses_row(body: ResponseObject, envelope: Envelope = NO_ENVELOPE) -> tuple[Any, ...]:
+WEB_SEARCH_BILLED_ACTIONS = (None, "search")
+"""A ``web_search_call`` is billed when it searched; opening a page or finding in it is not a call."""
+
+
+def _tool_calls(body: ResponseObject) -> tuple[int | None, int | None]:
+    """(web searches, file searches) among the response's output items, billed per call."""
+    if not body.output:
+        return None, None
+    searches = sum(1 for item in body.output if item.type == "web_search_call"
+                   and (item.action is None or item.action.type in WEB_SEARCH_BILLED_ACTIONS))
+    file_searches = sum(1 for item in body.output if item.type == "file_search_call")
+    return searches or None, file_searches or None
+
+
+def responses_row(body: ResponseObject, envelope: Envelope = NO_ENVELOPE,
+                  stream_key: str | None = None) -> tuple[Any, ...]:
     usage = body.usage
     input_details = usage.input_tokens_details if usage is not None else None
     output_details = usage.output_tokens_details if usage is not None else None
     failed = envelope.failed or body.status in _FAILED_RESPONSE_STATUSES
+    web_searches, file_searches = _tool_calls(body)
     return (  # SOURCE_COLUMNS order, positional: this runs once per record (see records.source_row)
         body.id,  # request_id
         body.created_at if envelope.ts is None else envelope.ts,  # ts
@@ -142,7 +256,7 @@ def responses_row(body: ResponseObject, envelope: Envelope = NO_ENVELOPE) -> tup
         None,  # cache_write_1h_tokens
         None if usage is None else usage.output_tokens,  # output_tokens
         None if output_details is None else output_details.reasoning_tokens,  # reasoning_tokens
-        None,  # web_search_requests
+        web_searches,  # web_search_requests
         None,  # logged_cost_usd
         envelope.latency_ms,  # latency_ms
         STATUS_ERROR if failed else (STATUS_INCOMPLETE if body.status == STATUS_INCOMPLETE else STATUS_OK),  # status
@@ -157,6 +271,9 @@ def responses_row(body: ResponseObject, envelope: Envelope = NO_ENVELOPE) -> tup
         envelope.prompt_print,  # prompt_print
         envelope.temperature,  # temperature
         envelope.has_tools,  # has_tools
+        file_searches,  # file_search_calls
+        None,  # grounded_prompts
+        stream_key,  # stream_key
     )
 
 
@@ -306,4 +423,30 @@ CHAT = LogFormat(
     matches=is_chat_body,
     to_row=chat_row,
     texts=_bare_texts,
+)
+
+
+class ResponseEvent(Struct):
+    """One event of a streamed Responses API call; the lifecycle events carry the response object."""
+
+    type: str
+    response: ResponseObject | None = None
+
+
+def _event_row(event: ResponseEvent) -> tuple[Any, ...]:
+    if event.response is None:
+        raise NotARequest("stream event without usage")
+    return responses_row(event.response, stream_key=event.response.id or STREAM_CONTINUES)
+
+
+def _is_response_event(record: Mapping[str, Any]) -> bool:
+    return str(record.get("type", "")).startswith("response.") and "sequence_number" in record
+
+
+RESPONSES_EVENT = LogFormat(
+    name="openai-responses-event",
+    struct=ResponseEvent,
+    matches=_is_response_event,
+    to_row=_event_row,
+    texts=lambda record: RequestText(answer=responses_answer(sub(record, "response"))),
 )

@@ -29,11 +29,12 @@ import msgspec
 import polars as pl
 
 from routecost.errors import InputError, UsageError
-from routecost.records import BILLED_STATUSES, build_source_frame, empty_requests
+from routecost.records import build_source_frame, empty_requests
 from routecost.sources import FORMATS, PROMPTED_FORMATS
 from routecost.sources.base import LogFormat, NotARequest, RecordError
 from routecost.sources.mapping import load_mapping, mapped_format
 from routecost.sources.parallel import RangeResult, load_frame, read_ranges, splittable
+from routecost.sources.streams import JOINED_EVENTS, ORPHAN_EVENTS, join_stream_events
 
 CHUNK_ROWS = 20_000
 MAX_EXAMPLES = 5
@@ -326,20 +327,17 @@ class LogReader:
     def _finish(self) -> ReadResult:
         requests = pl.concat(self._frames, how="vertical", rechunk=False) if self._frames else empty_requests()
         self._frames = []
-        requests = self._reject_missing_models(requests)
+        streams = join_stream_events(requests)
+        requests = streams.requests
+        for reason, count in ((JOINED_EVENTS, streams.joined_events), (ORPHAN_EVENTS, streams.orphan_events)):
+            if count:
+                self._result.skipped[reason] += count
+        requests = requests.with_columns(model=pl.col("model").replace("", None))
         if self._batch_requests.custom_ids:
             requests = _join_batch_requests(requests, self._batch_requests.frame())
         self._result.requests = requests
         self._result.formats = Counter(dict(requests.group_by("format").len().iter_rows()))
         return self._result
-
-    def _reject_missing_models(self, requests: pl.DataFrame) -> pl.DataFrame:
-        """A billed request must name its model; one that does not is malformed."""
-        missing = pl.col("status").is_in(BILLED_STATUSES) & (pl.col("model").is_null() | (pl.col("model") == ""))
-        bad = requests.filter(missing)
-        for source, line in bad.select("source", "line").iter_rows():
-            self._malformed(Malformed(source, line, "model", "missing"))
-        return requests.filter(~missing) if bad.height else requests
 
 
 def _join_batch_requests(requests: pl.DataFrame, batch_requests: pl.DataFrame) -> pl.DataFrame:

@@ -1,0 +1,165 @@
+"""AWS Bedrock: model-invocation logs (what Bedrock writes to CloudWatch Logs or S3) and Converse
+responses (whole, or the events of ConverseStream as SDKs decode them).
+
+Bedrock's token counts exclude cache reads and writes (``inputTokens`` + cache read + cache write is
+the whole input, as with Anthropic). Converse repeats each cache counter (``cacheReadInputTokens``
+and ``cacheReadInputTokenCount`` hold the same number): one is read. The model is a model id, a
+cross-region inference profile (``us.``, ``eu.``, ``global.`` prefixes, priced at the profile's rate),
+or an ARN; an application inference profile's ARN hides its model, so such a record is unpriced with
+that reason. A Converse response body names no model at all: it is read, and unpriced until the
+model is logged beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from routecost.records import STATUS_ERROR, STATUS_OK, source_row
+from routecost.sources.base import Count, LogFormat, NotARequest, RequestText, Struct, Timestamp, content_text, sub
+
+PROVIDER = "aws"
+_APPLICATION_PROFILE = ":application-inference-profile/"
+
+
+class InvocationInput(Struct):
+    inputTokenCount: Count | None = None
+    cacheReadInputTokenCount: Count | None = None
+    cacheWriteInputTokenCount: Count | None = None
+
+
+class InvocationOutput(Struct):
+    outputTokenCount: Count | None = None
+
+
+class InvocationLog(Struct):
+    modelId: str
+    timestamp: Timestamp | None = None
+    requestId: str | None = None
+    region: str | None = None
+    operation: str | None = None
+    input: InvocationInput | None = None
+    output: InvocationOutput | None = None
+    errorCode: str | None = None
+
+
+def model_of(model_id: str) -> str:
+    """The model (or inference profile) an id or ARN names: ``arn:...:foundation-model/ID`` and
+    ``arn:...:inference-profile/ID`` end in it; anything else is returned as logged."""
+    if model_id.startswith("arn:") and "/" in model_id and _APPLICATION_PROFILE not in model_id:
+        return model_id.rsplit("/", 1)[1]
+    return model_id
+
+
+def _inclusive_input(uncached: int | None, cache_read: int | None, cache_write: int | None) -> int | None:
+    return None if uncached is None else uncached + (cache_read or 0) + (cache_write or 0)
+
+
+def _invocation_row(log: InvocationLog) -> tuple[Any, ...]:
+    counts = log.input or InvocationInput()
+    return source_row(
+        request_id=log.requestId,
+        ts=log.timestamp,
+        provider=PROVIDER,
+        model=model_of(log.modelId),
+        input_tokens=_inclusive_input(counts.inputTokenCount, counts.cacheReadInputTokenCount,
+                                      counts.cacheWriteInputTokenCount),
+        cache_read_tokens=counts.cacheReadInputTokenCount,
+        cache_write_tokens=counts.cacheWriteInputTokenCount,
+        output_tokens=log.output.outputTokenCount if log.output else None,
+        status=STATUS_ERROR if log.errorCode else STATUS_OK,
+        stream=log.operation in ("ConverseStream", "InvokeModelWithResponseStream") or None,
+    )
+
+
+class CacheDetail(Struct):
+    inputTokens: Count | None = None
+    ttl: str | None = None
+
+
+class ConverseUsage(Struct):
+    inputTokens: Count
+    outputTokens: Count
+    cacheReadInputTokens: Count | None = None
+    cacheWriteInputTokens: Count | None = None
+    cacheDetails: list[CacheDetail] | None = None
+
+
+class ConverseMetrics(Struct):
+    latencyMs: float | None = None
+
+
+class ConverseResponse(Struct):
+    usage: ConverseUsage
+    metrics: ConverseMetrics | None = None
+
+
+def _cache_write_1h(usage: ConverseUsage) -> int | None:
+    if not usage.cacheDetails:
+        return None
+    return sum(detail.inputTokens or 0 for detail in usage.cacheDetails if detail.ttl == "1h")
+
+
+def _converse_row(response: ConverseResponse) -> tuple[Any, ...]:
+    usage = response.usage
+    return source_row(
+        provider=PROVIDER,
+        input_tokens=_inclusive_input(usage.inputTokens, usage.cacheReadInputTokens, usage.cacheWriteInputTokens),
+        cache_read_tokens=usage.cacheReadInputTokens,
+        cache_write_tokens=usage.cacheWriteInputTokens,
+        cache_write_1h_tokens=_cache_write_1h(usage),
+        output_tokens=usage.outputTokens,
+        latency_ms=response.metrics.latencyMs if response.metrics else None,
+    )
+
+
+def _is_converse(record: Mapping[str, Any]) -> bool:
+    """A whole Converse response, or ConverseStream's closing ``metadata`` event (it alone has usage)."""
+    usage = sub(record, "usage")
+    return "inputTokens" in usage and "outputTokens" in usage and ("output" in record or "metrics" in record)
+
+
+_STREAM_EVENT_KEYS = ("role", "delta", "contentBlockIndex", "stopReason", "start")
+
+
+class ConverseStreamEvent(Struct):
+    pass
+
+
+def _stream_event_row(event: ConverseStreamEvent) -> tuple[Any, ...]:
+    raise NotARequest("stream event without usage")
+
+
+def _is_stream_event(record: Mapping[str, Any]) -> bool:
+    """ConverseStream's other events (messageStart, contentBlockDelta, ..., messageStop), as decoded
+    from the event stream: one of these keys, the padding field ``p``, and no usage."""
+    return "usage" not in record and "p" in record and any(key in record for key in _STREAM_EVENT_KEYS)
+
+
+def _converse_texts(record: Mapping[str, Any]) -> RequestText:
+    return RequestText(answer=content_text(sub(sub(record, "output"), "message").get("content")))
+
+
+INVOCATION_LOG = LogFormat(
+    name="bedrock-invocation-log",
+    struct=InvocationLog,
+    matches=lambda record: record.get("schemaType") == "ModelInvocationLog",
+    to_row=_invocation_row,
+    texts=lambda record: RequestText(answer=content_text(
+        sub(sub(sub(sub(record, "output"), "outputBodyJson"), "output"), "message").get("content"))),
+)
+
+CONVERSE = LogFormat(
+    name="bedrock-converse",
+    struct=ConverseResponse,
+    matches=_is_converse,
+    to_row=_converse_row,
+    texts=_converse_texts,
+)
+
+CONVERSE_STREAM_EVENT = LogFormat(
+    name="bedrock-converse-stream-event",
+    struct=ConverseStreamEvent,
+    matches=_is_stream_event,
+    to_row=_stream_event_row,
+)
