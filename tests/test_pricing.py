@@ -55,7 +55,7 @@ def chat(model: str, prompt: int, completion: int, *, cached: int | None = None,
                                 "total_tokens": prompt + completion}
     if cached is not None:
         usage["prompt_tokens_details"] = {"cached_tokens": cached}
-    return {"id": "chatcmpl-1", "object": "chat.completion", "created": created, "model": model,
+    return {"id": "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT", "object": "chat.completion", "created": created, "model": model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
             "usage": usage, **extra}
 

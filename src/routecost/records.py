@@ -130,6 +130,10 @@ TOKEN_COLUMNS: tuple[str, ...] = (
 )
 
 
+CALL_COLUMNS: tuple[str, ...] = ("web_search_requests", "file_search_calls", "grounded_prompts")
+"""Tool calls billed per call (a fee on top of the tokens): web searches, file searches, grounded prompts."""
+
+
 def source_row(
     *,
     request_id: str | None = None,

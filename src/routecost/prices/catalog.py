@@ -31,6 +31,7 @@ from genai_prices.types import (
     TimeOfDateConstraint,
 )
 
+from routecost.prices.fees import fee_rates
 from routecost.prices.rates import TOKEN_RATE_CLASSES, RateCard, flat_card, rate_card, tier_starts
 from routecost.prices.userfile import NO_USER_PRICES, CustomModel, UserPrices
 
@@ -209,6 +210,10 @@ class PriceBook:
         if model.custom is not None:
             return PricedCard(flat_card(model.custom.rates_per_unit))
         priced = self._catalog_card(model, when, context)
+        assert model.info is not None
+        fees = fee_rates(model.provider_id, model.info.id, when)
+        if fees:
+            priced = PricedCard(priced.card.with_fees(fees), priced.assumption)
         if model.discount_factor == 1.0:
             return priced
         discount = dict.fromkeys(priced.card.rates, model.discount_factor)
@@ -259,6 +264,8 @@ def _lookup_candidates(name: str, hint: str | None) -> list[tuple[str, str | Non
     candidates.append((name, None))
     if name.startswith("models/"):
         candidates.append((name.removeprefix("models/"), hint))
+    if "/models/" in name:  # a Vertex AI resource name: projects/P/locations/L/publishers/google/models/M
+        candidates.append((name.rsplit("/models/", 1)[1], hint or "google"))
     return candidates
 
 

@@ -14,14 +14,15 @@ from datetime import datetime
 
 import polars as pl
 
+from routecost.prices.fees import FREE_ALLOWANCE_NOTE
 from routecost.prices.catalog import BATCH, FLEX, PRIORITY, STANDARD, PriceBook, PricedModel, Unpriced
-from routecost.prices.rates import RATE_CLASSES, RateCard
-from routecost.records import BILLED_STATUSES, MODE_BATCH, TOKEN_COLUMNS
+from routecost.prices.rates import ALL_RATE_CLASSES, RateCard
+from routecost.records import BILLED_STATUSES, CALL_COLUMNS, MODE_BATCH, TOKEN_COLUMNS
 
 NO_USAGE = "no usage logged and no text to count"
 NO_MODEL = "the record names no model (log it beside the response, or read the logs with --mapping)"
-RATE_COLUMNS = tuple(f"rate_{rate_class}" for rate_class in RATE_CLASSES)
-SUMMED_TOKEN_COLUMNS = (*TOKEN_COLUMNS, "web_search_requests")
+RATE_COLUMNS = tuple(f"rate_{rate_class}" for rate_class in ALL_RATE_CLASSES)
+SUMMED_TOKEN_COLUMNS = (*TOKEN_COLUMNS, *CALL_COLUMNS)
 PRICING_INPUTS = ("provider", "model", "ts", "mode", "service_tier", "status", "gateway_cache_hit",
                   *SUMMED_TOKEN_COLUMNS)
 
@@ -47,8 +48,23 @@ def price_requests(requests: pl.DataFrame, book: PriceBook, as_of: datetime) -> 
         .with_columns(price_context=price_context_expr())
     )
     frame, assumptions = apply_rates(frame, priced_models, book, as_of)
+    assumptions.update(_reading_assumptions(frame))
     priced = frame.select("model_id", "price_context", "cost_usd", unpriced_reason=_unpriced_reason_expr())
     return PricedRequests(requests=requests.hstack(priced), assumptions=assumptions, catalog=book.catalog_version)
+
+
+def _reading_assumptions(frame: pl.DataFrame) -> Counter[str]:
+    """What pricing had to assume about what the logs did not say: who served a request whose record
+    does not tell (the catalog's guess from the model name), and free allowances it cannot see."""
+    found: Counter[str] = Counter()
+    guessed = frame.filter(pl.col("provider").is_null() & pl.col("model_id").is_not_null())
+    for model, model_id, count in guessed.group_by("model", "model_id").len().sort("model").iter_rows():
+        found[f"the log does not say who served {model}: priced at {model_id.split('/', 1)[0]}'s rates "
+              "(guessed from the model name)"] += count
+    grounded = frame.filter(pl.col("grounded_prompts").fill_null(0) > 0).height
+    if grounded:
+        found[FREE_ALLOWANCE_NOTE["grounding"]] += grounded
+    return found
 
 
 def apply_rates(
@@ -130,6 +146,8 @@ def cost_parts(requests: pl.Expr) -> CostParts:
         + cache_write_1h * pl.col("rate_cache_write_1h"),
         output=(pl.col("output_tokens") - reasoning) * pl.col("rate_output") + reasoning * pl.col("rate_reasoning"),
         fixed=pl.col("web_search_requests").fill_null(0) * pl.col("rate_web_search")
+        + pl.col("file_search_calls").fill_null(0) * pl.col("rate_file_search")
+        + pl.col("grounded_prompts").fill_null(0) * pl.col("rate_grounding")
         + requests * pl.col("rate_request"),
     )
 
@@ -228,7 +246,7 @@ def _rate_tables(
     for card_key, *_, card in card_rows:
         for band in range(most + 1):
             rates_band = min(band, len(card.thresholds))
-            rate_rows.append(tuple(card.rate(rate_class, rates_band) for rate_class in RATE_CLASSES))
+            rate_rows.append(tuple(card.rate(rate_class, rates_band) for rate_class in ALL_RATE_CLASSES))
     threshold_names = [f"threshold_{index + 1}" for index in range(most)]
     cards = pl.DataFrame(
         [(*row[:-1], *row[-1].thresholds, *([None] * (most - len(row[-1].thresholds)))) for row in card_rows],

@@ -30,6 +30,10 @@ RATE_CLASSES: dict[str, str] = {
 }
 """Each kind of billed unit routecost counts, and the genai-prices usage key it is priced as."""
 
+FEE_RATE_CLASSES = ("file_search", "grounding")
+"""Per-call fees the catalog does not carry (``fees.py``)."""
+ALL_RATE_CLASSES = (*RATE_CLASSES, *FEE_RATE_CLASSES)
+
 TOKEN_RATE_CLASSES = ("uncached_input", "cache_read", "cache_write_5m", "cache_write_1h", "output", "reasoning")
 
 
@@ -56,6 +60,14 @@ class RateCard:
             },
         )
 
+    def with_fees(self, fees: Mapping[str, float]) -> RateCard:
+        """The same card with per-call fees filled in where it has none of its own."""
+        rates = dict(self.rates)
+        for rate_class, fee in fees.items():
+            if not any(rates.get(rate_class, ())):
+                rates[rate_class] = (fee,) * (len(self.thresholds) + 1)
+        return RateCard(thresholds=self.thresholds, rates=rates)
+
     def ratio_to(self, other: RateCard) -> dict[str, float]:
         """Per-class ratio of this card's base-band rates to another's (1 where the other is free)."""
         return {
@@ -78,6 +90,7 @@ def flat_card(rates_per_unit: Mapping[str, float]) -> RateCard:
         "reasoning": rates_per_unit.get("reasoning", output_rate),
         "web_search": rates_per_unit.get("web_search", 0.0),
         "request": rates_per_unit.get("request", 0.0),
+        **{rate_class: rates_per_unit.get(rate_class, 0.0) for rate_class in FEE_RATE_CLASSES},
     }
     return RateCard(thresholds=(), rates={rate_class: (rate,) for rate_class, rate in resolved.items()})
 
@@ -106,6 +119,7 @@ def rate_card(model_price: ModelPrice) -> RateCard:
         rates[rate_class] = tuple(
             float(_price_in_band(price, band_start) / unit.per) for band_start in (-1, *thresholds)
         )
+    rates.update((rate_class, (0.0,) * (len(thresholds) + 1)) for rate_class in FEE_RATE_CLASSES)
     return RateCard(thresholds=thresholds, rates=rates)
 
 

@@ -34,7 +34,7 @@ from routecost.policy.conditions import EvalContext
 from routecost.policy.model import KEEP, Policy
 from routecost.prices.catalog import BATCH, PriceBook, PricedModel, Unpriced
 from routecost.prices.pricing import apply_rates, cost_parts
-from routecost.records import BILLED_STATUSES, PROMPT_PRINT_COLUMNS
+from routecost.records import BILLED_STATUSES, CALL_COLUMNS, PROMPT_PRINT_COLUMNS
 from routecost.replay.stats import Quality
 from routecost.simulate.counterfactual import (
     OUTPUT_RATIO_RANGE,
@@ -52,13 +52,13 @@ from routecost.tokens import tokenizer_family
 POLICY_INPUTS = (
     "model", "model_id", "provider", "status", "mode", "stream", "user", "tags", "category", "ts", "price_context",
     "gateway_cache_hit", "cost_usd", "input_tokens", "cache_read_tokens", "cache_write_tokens",
-    "cache_write_1h_tokens", "output_tokens", "reasoning_tokens", "web_search_requests",
+    "cache_write_1h_tokens", "output_tokens", "reasoning_tokens", *CALL_COLUMNS,
     "source", "offset", "format", "request_source", "request_offset", "temperature", "has_tools",
     *PROMPT_PRINT_COLUMNS,
 )
 LEG_COLUMNS = (
     "_row", "model_id", "category", "ts", "price_context", "input_tokens", "cache_read_tokens",
-    "cache_write_tokens", "cache_write_1h_tokens", "output_tokens", "reasoning_tokens", "web_search_requests",
+    "cache_write_tokens", "cache_write_1h_tokens", "output_tokens", "reasoning_tokens", *CALL_COLUMNS,
     "status", "gateway_cache_hit", "prompt_cache_scope", "batch_scope", *PROMPT_PRINT_COLUMNS,
 )
 ROW_OUTPUTS = ("category", "routed_model", "escalate_to", "escalate_rate", "projected_cost_usd", "projected_low_usd",

@@ -8,6 +8,7 @@ text from a decoded record (read lazily: only when usage is missing or a policy 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,8 +33,9 @@ Timestamp = datetime | int | float
 """RFC 3339 text (naive means UTC; msgspec parses it in C while decoding), or epoch seconds
 (milliseconds when larger than 1e11)."""
 
-RowKind = Literal["request", "batch_request"]
-"""A request row, or a batch request line that is joined to its result by ``custom_id``."""
+RowKind = Literal["request", "batch_request", "requests"]
+"""A request row; a batch request line that is joined to its result by ``custom_id``; or ``Rows``,
+the requests of one record that holds several (an OTLP export, a Langfuse batch, a HAR file)."""
 
 
 
@@ -56,6 +58,14 @@ class NotARequest(Exception):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """The requests one record holds, and what else it held that is not a request (counted)."""
+
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass(frozen=True)

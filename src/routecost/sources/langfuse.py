@@ -14,13 +14,14 @@ from typing import Any
 
 import msgspec
 
-from routecost.records import STATUS_ERROR, STATUS_OK, source_row
+from routecost.records import STATUS_ERROR, STATUS_OK, STREAM_CONTINUES, source_row
 from routecost.sources.base import (
     Count,
     LogFormat,
     NotARequest,
     RecordError,
     RequestText,
+    Rows,
     Struct,
     Timestamp,
     chat_messages,
@@ -50,6 +51,9 @@ class Observation(Struct):
     costDetails: dict[str, float] | None = None
     totalCost: float | None = None
     calculatedTotalCost: float | None = None
+    inputUsage: Count | None = None
+    outputUsage: Count | None = None
+    """The API view's inclusive totals; its ``usageDetails`` may then list only the split-out parts."""
     latency: float | None = None
     level: str | None = None
     userId: str | None = None
@@ -81,7 +85,7 @@ def _sum_keys(details: Mapping[str, int], markers: tuple[str, ...]) -> int | Non
     return sum(matching) if matching else None
 
 
-def _token_split(details: Mapping[str, int] | None) -> tuple[int | None, ...]:
+def usage_details_split(details: Mapping[str, int] | None) -> tuple[int | None, ...]:
     """(input, cache_read, cache_write, output, reasoning) from ``usageDetails``."""
     if not details:
         return None, None, None, None, None
@@ -94,6 +98,15 @@ def _token_split(details: Mapping[str, int] | None) -> tuple[int | None, ...]:
     )
 
 
+def _unreported_tokens(details: Mapping[str, int] | None, input_tokens: int | None, output_tokens: int | None) -> int:
+    """Tokens in ``total`` beyond input + output: Gemini's thinking, when an integration left it out of
+    both (the total is the provider's own)."""
+    total = details.get("total") if details else None
+    if not isinstance(total, int) or input_tokens is None or output_tokens is None:
+        return 0
+    return max(total - input_tokens - output_tokens, 0)
+
+
 def _legacy_usage(usage: Mapping[str, Any] | None) -> dict[str, int] | None:
     """The deprecated v1 ``usage`` block ({input, output, total, unit}) as usage details."""
     if not usage:
@@ -102,15 +115,20 @@ def _legacy_usage(usage: Mapping[str, Any] | None) -> dict[str, int] | None:
 
 
 def _row(
-    *, kind: str, observation_id: str | None, start: Timestamp, end: Timestamp | None, model: str | None,
+    *, kind: str, observation_id: str | None, start: Timestamp | None, end: Timestamp | None, model: str | None,
     details: Mapping[str, int] | None, cost: float | None, level: str | None, user: str | None,
-    tags: list[str] | None, metadata: msgspec.Raw,
+    tags: list[str] | None, metadata: msgspec.Raw | bytes | None, totals: tuple[int | None, int | None] = (None, None),
+    stream_key: str | None = None,
 ) -> tuple[Any, ...]:
     if kind not in _GENERATION_TYPES:
         raise NotARequest(f"Langfuse {kind.lower()} observation (not a model call)")
-    if not model:
-        raise RecordError("model", "missing")
-    input_tokens, cache_read, cache_write, output_tokens, reasoning = _token_split(details)
+    input_tokens, cache_read, cache_write, output_tokens, reasoning = usage_details_split(details)
+    input_tokens = totals[0] if totals[0] is not None else input_tokens
+    output_tokens = totals[1] if totals[1] is not None else output_tokens
+    unreported = _unreported_tokens(details, input_tokens, output_tokens)
+    if unreported:  # thinking a provider bills but the integration did not break out
+        output_tokens = (output_tokens or 0) + unreported
+        reasoning = (reasoning or 0) + unreported
     start_s, end_s = epoch_seconds(start), epoch_seconds(end)
     return source_row(
         request_id=observation_id,
@@ -127,6 +145,7 @@ def _row(
         user=user,
         tags=tags,
         metadata=metadata,
+        stream_key=stream_key,
     )
 
 
@@ -138,7 +157,7 @@ def _observation_row(obs: Observation) -> tuple[Any, ...]:
         kind=obs.type, observation_id=obs.id, start=obs.startTime, end=obs.endTime,
         model=obs.providedModelName or obs.model, details=obs.usageDetails or _legacy_usage(obs.usage),
         cost=cost if cost is not None else obs.calculatedTotalCost, level=obs.level, user=obs.userId,
-        tags=obs.tags, metadata=obs.metadata,
+        tags=obs.tags, metadata=obs.metadata, totals=(obs.inputUsage, obs.outputUsage),
     )
 
 
@@ -184,4 +203,115 @@ EXPORT = LogFormat(
     and ("provided_model_name" in record or "model" in record),
     to_row=_export_row,
     texts=_texts,
+)
+
+
+_GENERATION_EVENTS = frozenset({"generation-create", "generation-update", "observation-create", "observation-update"})
+
+
+def _event_row(event: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A generation event of an ingestion batch; create and update events of one generation share
+    its id and are joined into one request (``streams.py``)."""
+    kind = event.get("type")
+    body = event.get("body")
+    if kind not in _GENERATION_EVENTS or not isinstance(body, Mapping):
+        raise NotARequest(f"Langfuse {kind} event (not a model call)")
+    observation = msgspec.convert(body, IngestedObservation, strict=False)
+    if kind.startswith("observation-") and observation.type not in _GENERATION_TYPES:
+        raise NotARequest(f"Langfuse {kind} event (not a model call)")
+    usage = observation.usage or {}
+    cost = observation.costDetails.get("total") if observation.costDetails else None
+    legacy_cost = usage.get("totalCost")
+    return _row(
+        kind="GENERATION", observation_id=observation.id, start=observation.startTime, end=observation.endTime,
+        model=observation.model, details=observation.usageDetails or _legacy_usage(usage),
+        cost=cost if cost is not None else (legacy_cost if isinstance(legacy_cost, int | float) else None),
+        level=observation.level, user=None, tags=None, metadata=None,
+        stream_key=observation.id or STREAM_CONTINUES,
+    )
+
+
+class IngestedObservation(Struct):
+    """The body of an ingestion event (every field optional: an update carries only what changed)."""
+
+    id: str | None = None
+    type: str | None = None
+    startTime: Timestamp | None = None
+    endTime: Timestamp | None = None
+    model: str | None = None
+    usageDetails: dict[str, Count] | None = None
+    usage: dict[str, Count | float | str | None] | None = None
+    costDetails: dict[str, float] | None = None
+    level: str | None = None
+
+
+def _each(items: Any, row: Any) -> Rows:
+    found = Rows()
+    for item in items if isinstance(items, list) else ():
+        try:
+            found.rows.append(row(item))
+        except NotARequest as error:
+            found.skipped[error.reason] += 1
+    return found
+
+
+def _batch_rows(record: dict[str, Any]) -> Rows:
+    if not isinstance(record.get("batch"), list):
+        raise msgspec.ValidationError("not a Langfuse ingestion batch")
+    return _each(record["batch"], _event_row)
+
+
+def _trace_observations(record: Mapping[str, Any]) -> Any:
+    trace = record.get("trace")
+    found = record.get("observations")
+    return found if found is not None else (trace.get("observations") if isinstance(trace, Mapping) else None)
+
+
+def _trace_rows(record: dict[str, Any]) -> Rows:
+    observations = _trace_observations(record)
+    if not isinstance(observations, list):
+        raise msgspec.ValidationError("not a Langfuse trace with observations")
+    parents = {item.get("parentObservationId") for item in observations
+               if isinstance(item, Mapping) and item.get("type") in _GENERATION_TYPES}
+
+    def row(item: Any) -> tuple[Any, ...]:
+        if isinstance(item, Mapping) and item.get("id") in parents and item.get("type") in _GENERATION_TYPES:
+            raise NotARequest(PARENT_GENERATION)
+        return _observation_row(_OBSERVATION_DECODER.decode(_with_object_metadata(item)))
+
+    return _each(observations, row)
+
+
+PARENT_GENERATION = "Langfuse generation around other generations (its usage repeats theirs)"
+
+
+_OBSERVATION_DECODER = msgspec.json.Decoder(Observation, strict=False)
+
+
+def _with_object_metadata(observation: Any) -> bytes:
+    """An observation as JSON again, its metadata an object where an export left it as JSON text."""
+    if isinstance(observation, Mapping) and isinstance(observation.get("metadata"), str):
+        try:
+            metadata = msgspec.json.decode(observation["metadata"])
+        except msgspec.DecodeError:
+            metadata = None
+        observation = {**observation, "metadata": metadata if isinstance(metadata, Mapping) else None}
+    return msgspec.json.encode(observation)
+
+
+INGESTION_BATCH = LogFormat(
+    name="langfuse-ingestion-batch",
+    struct=dict[str, Any],
+    matches=lambda record: isinstance(record.get("batch"), list)
+    and any(isinstance(event, Mapping) and "body" in event for event in record["batch"]),
+    to_row=_batch_rows,
+    kind="requests",
+)
+
+TRACE_EXPORT = LogFormat(
+    name="langfuse-trace",
+    struct=dict[str, Any],
+    matches=lambda record: isinstance(record.get("trace"), Mapping) and isinstance(_trace_observations(record), list),
+    to_row=_trace_rows,
+    kind="requests",
 )

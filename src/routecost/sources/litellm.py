@@ -115,11 +115,12 @@ class SpendLogRow(Struct):
     spend: Money | None = None
     status: str | None = None
     cache_hit: bool | str | None = None
-    request_tags: list[str] | None = None
+    request_tags: list[str] | str | None = None
     user: str | None = None
     end_user: str | None = None
     request_duration_ms: float | None = None
-    metadata: PayloadMetadata | None = None
+    metadata: PayloadMetadata | str | None = None
+    """An object, or its JSON text as LiteLLM's webhooks, Pub/Sub and database exports carry it."""
 
 
 def _usage_split(
@@ -213,12 +214,26 @@ def _truthy(value: bool | str | None) -> bool | None:
     return value.strip().lower() in ("true", "1", "yes", "t")
 
 
+_METADATA_DECODER = msgspec.json.Decoder(PayloadMetadata | None)
+_TAGS_DECODER = msgspec.json.Decoder(list[str] | None)
+
+
+def _from_json_text(value: Any, decoder: msgspec.json.Decoder[Any], field: str) -> Any:
+    """A column that LiteLLM stores as JSON text (``metadata``, ``request_tags``), decoded."""
+    if not isinstance(value, str):
+        return value
+    if not value.strip():
+        return None
+    try:
+        return decoder.decode(value)
+    except (msgspec.DecodeError, msgspec.ValidationError) as error:
+        raise RecordError(field, f"JSON text that does not decode ({error})") from None
+
+
 def _spend_log_row(row: SpendLogRow) -> tuple[Any, ...]:
     if row.call_type in _BATCH_JOB_CALL_TYPES:
         raise NotARequest("LiteLLM batch-job bookkeeping row")
-    if not row.model:
-        raise RecordError("model", "missing")
-    metadata = row.metadata
+    metadata = _from_json_text(row.metadata, _METADATA_DECODER, "metadata")
     usage = (metadata.usage_object or metadata.additional_usage_values) if metadata else None
     input_tokens, cache_read, cache_write, cache_write_1h, reasoning = _usage_split(
         row.custom_llm_provider, row.prompt_tokens, usage
@@ -239,7 +254,7 @@ def _spend_log_row(row: SpendLogRow) -> tuple[Any, ...]:
         latency_ms=latency,
         status=STATUS_ERROR if _is_failure(row.status) else STATUS_OK,
         user=row.end_user or row.user,
-        tags=row.request_tags,
+        tags=_from_json_text(row.request_tags, _TAGS_DECODER, "request_tags"),
         metadata=_custom_metadata(metadata),
         gateway_cache_hit=_truthy(row.cache_hit),
     )

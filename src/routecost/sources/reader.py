@@ -274,6 +274,14 @@ class LogReader:
                         decode, to_row = _bound(current, lenient)
                 if row_format.kind == "batch_request":
                     self._batch_requests.add(row, batch.source, offset if batch.has_offsets else None)
+                elif row_format.kind == "requests":
+                    if row_format is not run_format:
+                        batch.format_runs.append((len(rows), row_format.name))
+                        run_format = row_format
+                    rows.extend(row.rows)
+                    lines.extend([line_number] * len(row.rows))
+                    offsets.extend([offset] * len(row.rows))
+                    self._result.skipped.update(row.skipped)
                 else:
                     if row_format is not run_format:
                         batch.format_runs.append((len(rows), row_format.name))

@@ -1,0 +1,57 @@
+"""Per-call fees the price catalog does not carry: tool calls a provider bills on top of the tokens.
+
+Each fee is the provider's published price, with the day it starts and where it is published; a
+model-specific fee comes before the provider's general one. The catalog's own price wins where it
+has one (genai-prices carries web search for some models); these fill the gaps, never override.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+
+@dataclass(frozen=True)
+class Fee:
+    provider: str
+    rate_class: str
+    usd_per_call: float
+    since: datetime
+    source: str
+    models: str = ".*"
+    """A regex on the catalog's model id (without the provider): which of the provider's models."""
+
+
+def _day(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+FEES: tuple[Fee, ...] = (
+    Fee("openai", "web_search", 10.00 / 1000, _day("2025-03-11"),
+        "openai.com/api/pricing: web search tool calls $10.00 / 1k calls (search content tokens billed as input)"),
+    Fee("openai", "file_search", 2.50 / 1000, _day("2025-03-11"),
+        "openai.com/api/pricing: file search tool calls $2.50 / 1k calls"),
+    Fee("azure", "file_search", 2.50 / 1000, _day("2025-03-11"),
+        "Azure OpenAI pricing: file search tool calls $2.50 / 1k calls"),
+    Fee("google", "grounding", 35.00 / 1000, _day("2025-01-01"),
+        "ai.google.dev/gemini-api/docs/pricing: Grounding with Google Search $35 / 1,000 grounded prompts "
+        "(paid tier, after the daily free allowance)", models=r"gemini-(1\.5|2\.0|2\.5)"),
+    Fee("anthropic", "web_search", 10.00 / 1000, _day("2025-05-07"),
+        "anthropic.com/pricing: web search $10 / 1,000 searches"),
+)
+
+FREE_ALLOWANCE_NOTE = {
+    "grounding": "Gemini's first 1,500 grounded prompts a day are free on the paid tier; routecost bills every one",
+}
+
+
+def fee_rates(provider_id: str, model_id: str, when: datetime) -> dict[str, float]:
+    """The per-call fee of each rate class for a model at an instant (first match wins)."""
+    rates: dict[str, float] = {}
+    for fee in FEES:
+        if fee.provider == provider_id and fee.since <= when and fee.rate_class not in rates and re.match(
+            fee.models, model_id
+        ):
+            rates[fee.rate_class] = fee.usd_per_call
+    return rates
