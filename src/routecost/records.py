@@ -208,6 +208,21 @@ def source_row(
     )
 
 
+_SOURCE_INDEX = {name: index for index, name in enumerate(SOURCE_COLUMNS)}
+
+
+def with_fields(row: tuple[Any, ...], **fields: Any) -> tuple[Any, ...]:
+    """A source row with some columns replaced (for what an envelope knows and the body does not)."""
+    values = list(row)
+    for name, value in fields.items():
+        values[_SOURCE_INDEX[name]] = value
+    return tuple(values)
+
+
+def field_of(row: tuple[Any, ...], name: str) -> Any:
+    return row[_SOURCE_INDEX[name]]
+
+
 def empty_requests() -> pl.DataFrame:
     """A frame with the canonical columns and no rows."""
     return pl.DataFrame(schema=CANONICAL_SCHEMA)
@@ -259,10 +274,13 @@ def _timestamps(values: Sequence[Any]) -> tuple[pl.Series, list[int]]:
 
 
 def _epoch_number(value: Any) -> float | None:
-    """A datetime as epoch seconds (naive means UTC); numbers pass through as logged."""
+    """A datetime as epoch seconds (naive means UTC); numbers pass through as logged; anything else
+    is not a time (-1: flagged as unreadable)."""
     if value.__class__ is datetime:
         return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).timestamp()
-    return value
+    if value is None or value.__class__ in (int, float):
+        return value
+    return -1.0
 
 
 def _prompt_print_columns(prints: Sequence[PromptPrint | None]) -> dict[str, pl.Series]:

@@ -11,8 +11,10 @@ from routecost.errors import UsageError
 from routecost.sources import (
     anthropic,
     bedrock,
+    cohere,
     gemini,
     helicone,
+    http,
     langfuse,
     litellm,
     openai,
@@ -24,6 +26,10 @@ from routecost.sources import (
 from routecost.sources.base import LogFormat, RequestText
 
 FORMATS: tuple[LogFormat, ...] = (
+    http.HAR,
+    http.NOCK,
+    http.VCR,
+    http.HELICONE_LOG,
     openai.BATCH_OUTPUT,
     openai.BATCH_INPUT,
     anthropic.BATCH_RESULT,
@@ -49,6 +55,7 @@ FORMATS: tuple[LogFormat, ...] = (
     gemini.RESPONSE,
     bedrock.CONVERSE,
     bedrock.CONVERSE_STREAM_EVENT,
+    cohere.CHAT,
     otel.SPANS,
     wrapper.WRAPPED_CHAT,
     wrapper.WRAPPED_RESPONSES,

@@ -46,6 +46,17 @@ class OutputTokensDetails(Struct):
     thinking_tokens: Count | None = None
 
 
+class IterationUsage(Struct):
+    """One sampling step of a message (``usage.iterations``): server-side compaction is a step of its
+    own, billed, and left out of the top-level counts (which repeat the last step)."""
+
+    input_tokens: Count = 0
+    output_tokens: Count = 0
+    cache_creation_input_tokens: Count | None = None
+    cache_read_input_tokens: Count | None = None
+    cache_creation: CacheCreation | None = None
+
+
 class MessageUsage(Struct):
     input_tokens: Count
     output_tokens: Count
@@ -55,6 +66,25 @@ class MessageUsage(Struct):
     server_tool_use: ServerToolUse | None = None
     output_tokens_details: OutputTokensDetails | None = None
     service_tier: str | None = None
+    iterations: list[IterationUsage] | None = None
+
+
+def _summed_iterations(usage: MessageUsage) -> MessageUsage:
+    """The usage of every sampling step together, when the message lists its steps."""
+    steps = usage.iterations
+    if not steps:
+        return usage
+    one_hour = [step.cache_creation.ephemeral_1h_input_tokens or 0 for step in steps if step.cache_creation]
+    return MessageUsage(
+        input_tokens=sum(step.input_tokens for step in steps),
+        output_tokens=sum(step.output_tokens for step in steps),
+        cache_creation_input_tokens=sum(step.cache_creation_input_tokens or 0 for step in steps),
+        cache_read_input_tokens=sum(step.cache_read_input_tokens or 0 for step in steps),
+        cache_creation=CacheCreation(ephemeral_1h_input_tokens=sum(one_hour)) if one_hour else None,
+        server_tool_use=usage.server_tool_use,
+        output_tokens_details=usage.output_tokens_details,
+        service_tier=usage.service_tier,
+    )
 
 
 class Message(Struct, tag_field="type", tag="message"):
@@ -73,7 +103,7 @@ def served_by(message_id: str | None) -> str:
 
 
 def message_row(message: Message, envelope: Envelope = NO_ENVELOPE, stream_key: str | None = None) -> tuple[Any, ...]:
-    usage = message.usage
+    usage = message.usage if message.usage.iterations is None else _summed_iterations(message.usage)
     cache_read = usage.cache_read_input_tokens
     cache_write = usage.cache_creation_input_tokens
     split = usage.cache_creation

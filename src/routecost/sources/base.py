@@ -145,6 +145,20 @@ def epoch_seconds(value: Timestamp | None) -> float | None:
     return value / 1000 if value > EPOCH_MILLIS_THRESHOLD else float(value)
 
 
+def parse_time(text: Any) -> datetime | None:
+    """An RFC 3339 time as logged; fractions finer than microseconds (AWS logs nanoseconds) are cut."""
+    if not isinstance(text, str):
+        return None
+    head, dot, rest = text.partition(".")
+    if dot:
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        text = f"{head}.{rest[:min(digits, 6)]}{rest[digits:]}"
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 def encode_json(value: Any) -> bytes | None:
     return None if value is None else msgspec.json.encode(value)
 

@@ -12,11 +12,26 @@ model is logged beside it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import struct
+from collections.abc import Iterator, Mapping
 from typing import Any
 
+import msgspec
+
 from routecost.records import STATUS_ERROR, STATUS_OK, source_row
-from routecost.sources.base import Count, LogFormat, NotARequest, RequestText, Struct, Timestamp, content_text, sub
+from routecost.sources.base import (
+    Count,
+    LogFormat,
+    NotARequest,
+    RecordError,
+    RequestText,
+    Rows,
+    Struct,
+    Timestamp,
+    content_text,
+    parse_time,
+    sub,
+)
 
 PROVIDER = "aws"
 _APPLICATION_PROFILE = ":application-inference-profile/"
@@ -163,3 +178,58 @@ CONVERSE_STREAM_EVENT = LogFormat(
     matches=_is_stream_event,
     to_row=_stream_event_row,
 )
+
+
+EVENT_STREAM = "application/vnd.amazon.eventstream"
+_PRELUDE_BYTES = 12
+_MESSAGE_CRC_BYTES = 4
+
+
+def event_stream_payloads(data: bytes) -> Iterator[bytes]:
+    """The payloads of an AWS event stream (``application/vnd.amazon.eventstream``): frames of
+    total length, headers length, prelude CRC, headers, payload and message CRC."""
+    position = 0
+    while position + _PRELUDE_BYTES <= len(data):
+        total, headers_length = struct.unpack_from(">II", data, position)
+        if total < _PRELUDE_BYTES + _MESSAGE_CRC_BYTES or position + total > len(data):
+            return
+        start = position + _PRELUDE_BYTES + headers_length
+        yield data[start:position + total - _MESSAGE_CRC_BYTES]
+        position += total
+
+
+def agent_trace_rows(data: bytes) -> Rows:
+    """The model calls inside a Bedrock agent's InvokeAgent response: each step's trace names the
+    foundation model it invokes (``modelInvocationInput``) and then its usage (``modelInvocationOutput``)."""
+    found = Rows()
+    model: str | None = None
+    for payload in event_stream_payloads(data):
+        try:
+            event = msgspec.json.decode(payload)
+        except msgspec.DecodeError:
+            found.skipped["event-stream frame that is not JSON"] += 1
+            continue
+        steps = event.get("trace") if isinstance(event, Mapping) else None
+        for step in (steps or {}).values() if isinstance(steps, Mapping) else ():
+            if not isinstance(step, Mapping):
+                continue
+            invoked = sub(step, "modelInvocationInput").get("foundationModel")
+            model = invoked if isinstance(invoked, str) else model
+            usage = sub(sub(step, "modelInvocationOutput"), "metadata").get("usage")
+            if isinstance(usage, Mapping):
+                found.rows.append(source_row(
+                    provider=PROVIDER, model=None if model is None else model_of(model),
+                    input_tokens=_count(usage, "inputTokens"), output_tokens=_count(usage, "outputTokens"),
+                    ts=parse_time(event.get("eventTime"))))
+        if not steps:
+            found.skipped["agent event without a model call"] += 1
+    return found
+
+
+def _count(usage: Mapping[str, Any], key: str) -> int | None:
+    value = usage.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise RecordError(key, f"expected a token count (integer >= 0), got {value!r}")
+    return value

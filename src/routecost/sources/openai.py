@@ -67,7 +67,7 @@ class ChatUsage(Struct):
 
 
 class ChatCompletion(Struct, tag_field="object", tag="chat.completion"):
-    model: str
+    model: str | None = None
     id: str | None = None
     created: Timestamp | None = None
     usage: ChatUsage | None = None
@@ -115,6 +115,8 @@ class ResponseObject(Struct, tag_field="object", tag="response"):
     model: str
     id: str | None = None
     output: list[OutputItem] | None = None
+    content_filters: msgspec.Raw = msgspec.Raw(b"")
+    """Azure's content-filter results: only Azure OpenAI adds them."""
     created_at: Timestamp | None = None
     status: str | None = None
     usage: ResponsesUsage | None = None
@@ -238,6 +240,12 @@ def _tool_calls(body: ResponseObject) -> tuple[int | None, int | None]:
     return searches or None, file_searches or None
 
 
+def responses_provider(body: ResponseObject) -> str | None:
+    if body.content_filters:
+        return "azure"
+    return PROVIDER if (body.id or "").startswith("resp_") else None
+
+
 def responses_row(body: ResponseObject, envelope: Envelope = NO_ENVELOPE,
                   stream_key: str | None = None) -> tuple[Any, ...]:
     usage = body.usage
@@ -248,7 +256,7 @@ def responses_row(body: ResponseObject, envelope: Envelope = NO_ENVELOPE,
     return (  # SOURCE_COLUMNS order, positional: this runs once per record (see records.source_row)
         body.id,  # request_id
         body.created_at if envelope.ts is None else envelope.ts,  # ts
-        envelope.provider or PROVIDER,  # provider
+        envelope.provider or responses_provider(body),  # provider
         body.model or envelope.request_model,  # model
         None if usage is None else usage.input_tokens,  # input_tokens
         None if input_details is None else input_details.cached_tokens,  # cache_read_tokens

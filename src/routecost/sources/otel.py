@@ -14,13 +14,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from datetime import datetime
 from typing import Any
 
 import msgspec
 
 from routecost.records import STATUS_ERROR, STATUS_OK, source_row
-from routecost.sources.base import LogFormat, NotARequest, RecordError, Rows, epoch_seconds
+from routecost.sources.base import LogFormat, NotARequest, RecordError, Rows, epoch_seconds, parse_time
 from routecost.sources.langfuse import usage_details_split
 
 SPAN_FIELDS: dict[str, tuple[str, ...]] = {
@@ -170,15 +169,8 @@ def _span_time(span: Mapping[str, Any], *names: str) -> float | None:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return epoch_seconds(value)
         if isinstance(value, str):
-            return epoch_seconds(_iso(value))
+            return epoch_seconds(parse_time(value))
     return None
-
-
-def _iso(text: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        return None
 
 
 def _langfuse_usage(attributes: Mapping[str, Any]) -> tuple[int | None, ...] | None:

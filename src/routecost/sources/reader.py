@@ -40,7 +40,9 @@ CHUNK_ROWS = 20_000
 MAX_EXAMPLES = 5
 STDIN = "-"
 STDIN_NAME = "<stdin>"
-LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".log", ".csv", ".gz")
+LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".har", ".log", ".csv", ".gz")
+DOCUMENT_SUFFIXES = (".json", ".har")
+"""Files that hold one JSON document (an array, ``{"data": [...]}``, a HAR log), not JSON lines."""
 
 READ_BLOCK_BYTES = 1 << 22
 
@@ -468,7 +470,8 @@ def _json_records(
     with open_binary(source) as handle:
         try:
             first = handle.peek(1)[:1]
-            if start == 0 and (first == b"[" or (source.lower().endswith(".json") and first == b"{")):
+            if start == 0 and (first == b"[" or (source.lower().removesuffix(".gz").endswith(DOCUMENT_SUFFIXES)
+                                                 and first == b"{")):
                 yield 0, None, list(_document_items(name, handle.read()))
                 return
             if start:
