@@ -23,7 +23,7 @@ from routecost.policy.loader import load_policy
 from routecost.policy.model import Policy
 from routecost.policy.whatif import what_if_policies
 from routecost.prices.catalog import PriceBook
-from routecost.prices.pricing import PricedRequests, price_requests
+from routecost.prices.pricing import LOGGED_CONTEXT, PricedRequests, price_requests
 from routecost.prices.userfile import NO_USER_PRICES, load_user_prices
 from routecost.records import BILLED_STATUSES, STATUS_OK
 from routecost.simulate.references import Reference, cheapest_and_priciest
@@ -49,7 +49,7 @@ RECONCILE_TOLERANCE = 0.01
 """A row disagrees with its logged cost when the two differ by more than 1%."""
 MAX_EXAMPLES = 5
 UNPRICED_COLUMNS = ("model", "provider", "unpriced_reason", "input_tokens", "output_tokens", "status", "cost_usd")
-RECONCILED_COLUMNS = ("source", "line", "model", "logged_cost_usd", "cost_usd")
+RECONCILED_COLUMNS = ("source", "line", "model", "logged_cost_usd", "cost_usd", "price_context")
 
 
 @dataclass(frozen=True)
@@ -390,6 +390,7 @@ def _reconcile(frame: pl.DataFrame) -> Reconciliation | None:
     """Our cost against the cost the log carries (gateways log their own), row by row."""
     both = frame.select(RECONCILED_COLUMNS).filter(
         pl.col("logged_cost_usd").is_not_null() & pl.col("cost_usd").is_not_null()
+        & (pl.col("price_context") != LOGGED_CONTEXT)
     )
     if both.is_empty():
         return None

@@ -24,7 +24,11 @@ NO_MODEL = "the record names no model (log it beside the response, or read the l
 RATE_COLUMNS = tuple(f"rate_{rate_class}" for rate_class in ALL_RATE_CLASSES)
 SUMMED_TOKEN_COLUMNS = (*TOKEN_COLUMNS, *CALL_COLUMNS)
 PRICING_INPUTS = ("provider", "model", "ts", "mode", "service_tier", "status", "gateway_cache_hit",
-                  *SUMMED_TOKEN_COLUMNS)
+                  "logged_cost_usd", *SUMMED_TOKEN_COLUMNS)
+CATALOG_PRICED = pl.col("model_id").is_not_null() & pl.col("cost_usd").is_not_null()
+"""Priced from the catalog (not from a logged cost): such a request can be re-priced on another model."""
+LOGGED_CONTEXT = "logged"
+"""The price context of a request priced at the cost its gateway logged (the catalog could not price it)."""
 
 
 @dataclass
@@ -49,8 +53,29 @@ def price_requests(requests: pl.DataFrame, book: PriceBook, as_of: datetime) -> 
     )
     frame, assumptions = apply_rates(frame, priced_models, book, as_of)
     assumptions.update(_reading_assumptions(frame))
+    frame, fallback = _logged_cost_fallback(frame)
+    assumptions.update(fallback)
     priced = frame.select("model_id", "price_context", "cost_usd", unpriced_reason=_unpriced_reason_expr())
     return PricedRequests(requests=requests.hstack(priced), assumptions=assumptions, catalog=book.catalog_version)
+
+
+def _logged_cost_fallback(frame: pl.DataFrame) -> tuple[pl.DataFrame, Counter[str]]:
+    """Requests the catalog cannot price but whose gateway logged what it charged are priced at that
+    cost (evidence, not a guess), and the report says so per model. A logged $0 is not evidence:
+    gateways log 0 for models they cannot price either (LiteLLM does), so those stay unpriced."""
+    use_logged = (pl.col("model_id").is_null() & (pl.col("logged_cost_usd") > 0)
+                  & pl.col("status").is_in(BILLED_STATUSES))
+    chosen = frame.filter(use_logged)
+    if chosen.is_empty():
+        return frame, Counter()
+    found: Counter[str] = Counter()
+    for model, count in chosen.group_by("model").len().sort("model", nulls_last=True).iter_rows():
+        found[f"{model or 'a model the record does not name'}: not in the price catalog; priced at the cost "
+              "its gateway logged"] += count
+    return frame.with_columns(
+        cost_usd=pl.when(use_logged).then(pl.col("logged_cost_usd")).otherwise(pl.col("cost_usd")),
+        price_context=pl.when(use_logged).then(pl.lit(LOGGED_CONTEXT)).otherwise(pl.col("price_context")),
+    ), found
 
 
 def _reading_assumptions(frame: pl.DataFrame) -> Counter[str]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from routecost.prices.pricing import CATALOG_PRICED
 from routecost.records import STATUS_OK
 
 SAMPLE_COLUMNS = ("source", "offset", "line", "format", "request_source", "request_offset", "model_id",
@@ -25,7 +26,7 @@ def replay_candidates(priced: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
     """The requests a policy moves to another model, with their category and target."""
     frame = priced.select(SAMPLE_COLUMNS).hstack(
         rows.select(pl.col("category", "routed_model", "escalate_to").cast(pl.String))
-    ).hstack(priced.select(ok=(pl.col("status") == STATUS_OK) & pl.col("cost_usd").is_not_null()))
+    ).hstack(priced.select(ok=(pl.col("status") == STATUS_OK) & CATALOG_PRICED))
     return frame.filter(
         pl.col("ok") & (pl.col("routed_model") != pl.col("model_id")) & pl.col("offset").is_not_null()
     ).drop("ok")

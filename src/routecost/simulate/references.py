@@ -16,7 +16,7 @@ import polars as pl
 
 from routecost.errors import UsageError
 from routecost.prices.catalog import PriceBook, Unpriced
-from routecost.prices.pricing import SUMMED_TOKEN_COLUMNS, apply_rates, window_start
+from routecost.prices.pricing import CATALOG_PRICED, SUMMED_TOKEN_COLUMNS, apply_rates, window_start
 from routecost.records import BILLED_STATUSES
 from routecost.simulate.counterfactual import counterfactual_tokens, input_ratio
 
@@ -44,8 +44,7 @@ def all_traffic_on(
     if isinstance(target, Unpriced):
         raise UsageError(f"{model_id}: {target.reason}")
     billed = priced.select(GROUP_INPUTS).filter(
-        pl.col("cost_usd").is_not_null() & pl.col("status").is_in(BILLED_STATUSES)
-        & ~pl.col("gateway_cache_hit").fill_null(False)
+        CATALOG_PRICED & pl.col("status").is_in(BILLED_STATUSES) & ~pl.col("gateway_cache_hit").fill_null(False)
     )
     if billed.is_empty():
         return 0.0

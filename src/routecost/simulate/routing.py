@@ -33,7 +33,7 @@ from routecost.errors import UsageError
 from routecost.policy.conditions import EvalContext
 from routecost.policy.model import KEEP, Policy
 from routecost.prices.catalog import BATCH, PriceBook, PricedModel, Unpriced
-from routecost.prices.pricing import apply_rates, cost_parts
+from routecost.prices.pricing import CATALOG_PRICED, apply_rates, cost_parts
 from routecost.records import BILLED_STATUSES, CALL_COLUMNS, PROMPT_PRINT_COLUMNS
 from routecost.replay.stats import Quality
 from routecost.simulate.counterfactual import (
@@ -253,7 +253,7 @@ def _project(
     base = inputs.frame.with_columns(category=policy.category_expr(pl.col("category"), context))
     measured = measured or MeasuredRatios()
     base = base.with_columns(**_choices(policy, context, measured.escalation)).with_columns(
-        in_scope=pl.col("cost_usd").is_not_null() & pl.col("status").is_in(BILLED_STATUSES)
+        in_scope=CATALOG_PRICED & pl.col("status").is_in(BILLED_STATUSES)
         & ~pl.col("gateway_cache_hit").fill_null(False),
     )
     base = base.with_columns(**_lever_scopes(policy, context))

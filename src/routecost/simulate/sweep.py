@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from routecost.policy.conditions import ALWAYS, Condition, EvalContext
+from routecost.prices.pricing import CATALOG_PRICED
 from routecost.records import BILLED_STATUSES
 from routecost.simulate.semantic_cache import SIMILARITY_TOLERANCE, EmbeddingStore, best_earlier_match
 from routecost.sources.texts import text_columns
@@ -61,7 +62,7 @@ def sweep(
         _model=routed_model if routed_model is not None else pl.col("model_id")
     )
     scoped = frame.filter(
-        pl.col("cost_usd").is_not_null() & pl.col("status").is_in(BILLED_STATUSES)
+        CATALOG_PRICED & pl.col("status").is_in(BILLED_STATUSES)
         & pl.col("last_user_message").is_not_null() & when.expr(context)
     )
     store = store or EmbeddingStore()

@@ -206,6 +206,7 @@ EXPORT = LogFormat(
 )
 
 
+_EVENT_SUFFIXES = ("-create", "-update")
 _GENERATION_EVENTS = frozenset({"generation-create", "generation-update", "observation-create", "observation-update"})
 
 
@@ -303,7 +304,8 @@ INGESTION_BATCH = LogFormat(
     name="langfuse-ingestion-batch",
     struct=dict[str, Any],
     matches=lambda record: isinstance(record.get("batch"), list)
-    and any(isinstance(event, Mapping) and "body" in event for event in record["batch"]),
+    and any(isinstance(event, Mapping) and "body" in event and str(event.get("type", "")).endswith(_EVENT_SUFFIXES)
+            for event in record["batch"]),
     to_row=_batch_rows,
     kind="requests",
 )

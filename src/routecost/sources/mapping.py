@@ -16,10 +16,15 @@ Example (``--mapping acme.yaml``)::
     input_includes_cache: true    # false when input_tokens excludes cache reads/writes (Anthropic style)
     cost_unit: usd                # or cents
     texts: {prompt: request.prompt, system: request.system, answer: response.text}
+
+A path is dotted names, list indexes and quoted keys: ``batch[0].body.model``,
+``attributes["gen_ai.usage.input_tokens"]`` (a key that contains dots). ``each: events`` reads every
+item of the list at that path as a record of its own (paths are then relative to the item).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,7 +33,7 @@ from typing import Any
 import msgspec
 
 from routecost.records import MODE_BATCH, MODE_REALTIME, STATUS_ERROR, STATUS_OK, TOKEN_COLUMNS, source_row
-from routecost.sources.base import LogFormat, RecordError, RequestText, Timestamp
+from routecost.sources.base import LogFormat, RecordError, RequestText, Rows, Timestamp
 from routecost.yamlfile import YamlDocument, load_yaml
 
 _TEXT_FIELDS = ("request_id", "provider", "model", "service_tier", "user", "custom_id")
@@ -38,13 +43,40 @@ _OK_STATUSES = {"ok", "success", "succeeded", "completed", "true", "200"}
 _COST_UNITS = {"usd": 1.0, "cents": 0.01}
 
 
+Path = tuple[str | int, ...]
+_PATH_STEP = re.compile(r"""\.?([^.\[\]"']+)|\[(\d+)\]|\["([^"]*)"\]|\['([^']*)'\]""")
+
+
+def parse_path(text: str) -> Path:
+    """``a.b[0]["c.d"]`` as steps (names and list indexes); ValueError when it is not a path."""
+    steps: list[str | int] = []
+    position = 0
+    while position < len(text):
+        match = _PATH_STEP.match(text, position)
+        if match is None or (match.group(1) is not None and (position > 0) != text.startswith(".", position)):
+            raise ValueError(f"cannot read the path at {text[position:]!r}")
+        name, index, double, single = match.groups()
+        steps.append(int(index) if index is not None else next(part for part in (name, double, single)
+                                                                 if part is not None))
+        position = match.end()
+    if not steps:
+        raise ValueError("an empty path")
+    return tuple(steps)
+
+
+def path_text(path: Path) -> str:
+    return "".join(f"[{step}]" if isinstance(step, int) else (f".{step}" if "." not in step else f'["{step}"]')
+                   for step in path).lstrip(".")
+
+
 @dataclass(frozen=True)
 class LogMapping:
     name: str
-    fields: dict[str, tuple[str, ...]]
+    fields: dict[str, Path]
     input_includes_cache: bool
     cost_factor: float
-    texts: dict[str, tuple[str, ...]]
+    texts: dict[str, Path]
+    each: Path | None = None
 
 
 def load_mapping(path: str) -> LogMapping:
@@ -52,7 +84,7 @@ def load_mapping(path: str) -> LogMapping:
     data = document.data
     if not isinstance(data, dict):
         raise document.error((), "a mapping file is a YAML mapping with at least `fields: {model: ...}`")
-    document.check_keys((), data, ("name", "fields", "input_includes_cache", "cost_unit", "texts"))
+    document.check_keys((), data, ("name", "fields", "input_includes_cache", "cost_unit", "texts", "each"))
     fields = _paths(document, "fields", data.get("fields"), _FIELDS)
     if "model" not in fields:
         raise document.error(("fields",), "`fields.model` is required")
@@ -62,30 +94,41 @@ def load_mapping(path: str) -> LogMapping:
     includes_cache = data.get("input_includes_cache", True)
     if not isinstance(includes_cache, bool):
         raise document.error(("input_includes_cache",), "must be true or false")
+    each = data.get("each")
     return LogMapping(
         name=str(data.get("name", "mapping")),
         fields=fields,
         input_includes_cache=includes_cache,
         cost_factor=_COST_UNITS[cost_unit],
         texts=_paths(document, "texts", data.get("texts", {}), ("prompt", "system", "answer")),
+        each=None if each is None else _path(document, ("each",), each),
     )
 
 
-def _paths(document: YamlDocument, key: str, value: Any, allowed: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+def _paths(document: YamlDocument, key: str, value: Any, allowed: tuple[str, ...]) -> dict[str, Path]:
     if not isinstance(value, dict):
-        raise document.error((key,), f"`{key}` must map names to dotted field paths")
+        raise document.error((key,), f"`{key}` must map names to field paths")
     document.check_keys((key,), value, allowed)
-    for name, path in value.items():
-        if not isinstance(path, str) or not path:
-            raise document.error((key, name), "must be a dotted field path such as usage.input")
-    return {name: tuple(path.split(".")) for name, path in value.items()}
+    return {name: _path(document, (key, name), path) for name, path in value.items()}
 
 
-def _lookup(record: Any, path: tuple[str, ...]) -> Any:
+def _path(document: YamlDocument, where: tuple[str, ...], text: Any) -> Path:
+    if not isinstance(text, str) or not text:
+        raise document.error(where, 'must be a field path such as usage.input, batch[0].model or attributes["a.b"]')
+    try:
+        return parse_path(text)
+    except ValueError as error:
+        raise document.error(where, f"{text!r} is not a field path: {error}") from None
+
+
+def _lookup(record: Any, path: Path) -> Any:
     for step in path:
-        if not isinstance(record, Mapping):
+        if isinstance(step, int):
+            record = record[step] if isinstance(record, list) and step < len(record) else None
+        elif isinstance(record, Mapping):
+            record = record.get(step)
+        else:
             return None
-        record = record.get(step)
     return record
 
 
@@ -95,7 +138,7 @@ def _count(record: Any, mapping: LogMapping, name: str) -> int | None:
     if path is None or value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise RecordError(".".join(path), f"expected a token count (integer >= 0), got {value!r}")
+        raise RecordError(path_text(path), f"expected a token count (integer >= 0), got {value!r}")
     return value
 
 
@@ -105,7 +148,7 @@ def _number(record: Any, mapping: LogMapping, name: str) -> float | None:
     if path is None or value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise RecordError(".".join(path), f"expected a number >= 0, got {value!r}")
+        raise RecordError(path_text(path), f"expected a number >= 0, got {value!r}")
     return float(value)
 
 
@@ -125,7 +168,7 @@ def _timestamp(record: Any, mapping: LogMapping) -> Timestamp | None:
             return datetime.fromisoformat(value)
         except ValueError:
             pass
-    raise RecordError(".".join(path or ()), f"expected an RFC 3339 time or epoch seconds, got {value!r}")
+    raise RecordError(path_text(path or ()), f"expected an RFC 3339 time or epoch seconds, got {value!r}")
 
 
 def _json_field(record: Any, mapping: LogMapping, name: str) -> Any:
@@ -136,9 +179,7 @@ def _json_field(record: Any, mapping: LogMapping, name: str) -> Any:
 def mapped_row(record: Any, mapping: LogMapping) -> tuple[Any, ...]:
     if not isinstance(record, Mapping):
         raise RecordError("$", "expected a JSON object")
-    model = _text(record, mapping, "model")
-    if not model:
-        raise RecordError(".".join(mapping.fields["model"]), "missing")
+    model = _text(record, mapping, "model") or None  # a record without one is read, and unpriced with that reason
     input_tokens = _count(record, mapping, "input_tokens")
     cache_read = _count(record, mapping, "cache_read_tokens")
     cache_write = _count(record, mapping, "cache_write_tokens")
@@ -184,11 +225,16 @@ def mapped_format(mapping: LogMapping) -> LogFormat:
 
         return RequestText(system=text_at("system"), messages=(("user", text_at("prompt")),), answer=text_at("answer"))
 
-    return LogFormat(
-        name=mapping.name,
-        struct=dict[str, Any],
-        matches=lambda record: True,
-        to_row=lambda record: mapped_row(record, mapping),
-        texts=texts,
-        sticky=False,
-    )
+    each = mapping.each
+    if each is None:
+        return LogFormat(name=mapping.name, struct=dict[str, Any], matches=lambda record: True,
+                         to_row=lambda record: mapped_row(record, mapping), texts=texts, sticky=False)
+
+    def rows(record: Any) -> Rows:
+        items = _lookup(record, each)
+        if not isinstance(items, list):
+            raise RecordError(path_text(each), "expected a list of records (`each`)")
+        return Rows(rows=[mapped_row(item, mapping) for item in items])
+
+    return LogFormat(name=mapping.name, struct=dict[str, Any], matches=lambda record: True, to_row=rows,
+                     texts=texts, sticky=False, kind="requests")

@@ -472,7 +472,10 @@ def _json_records(
             first = handle.peek(1)[:1]
             if start == 0 and (first == b"[" or (source.lower().removesuffix(".gz").endswith(DOCUMENT_SUFFIXES)
                                                  and first == b"{")):
-                yield 0, None, list(_document_items(name, handle.read()))
+                content = handle.read()
+                items = _document_items(content)
+                # a document that does not parse is read as JSON lines: each bad line is then its own malformed record
+                yield (0, None, items) if items is not None else (0, 0, content.splitlines(keepends=True))
                 return
             if start:
                 handle.seek(start)
@@ -508,19 +511,18 @@ class _DataDocument(msgspec.Struct):
     data: list[msgspec.Raw]
 
 
-def _document_items(name: str, content: bytes) -> Iterator[bytes]:
+def _document_items(content: bytes) -> list[bytes] | None:
+    """The records of a whole-file JSON document, or None when it is not valid JSON."""
     try:
         items = msgspec.json.decode(content, type=list[msgspec.Raw])
     except msgspec.ValidationError:
         try:
             items = msgspec.json.decode(content, type=_DataDocument).data
         except msgspec.ValidationError:
-            yield content
-            return
-    except msgspec.DecodeError as error:
-        raise InputError(name, None, None, f"invalid JSON document ({error})") from None
-    for item in items:
-        yield bytes(item)
+            return [content]
+    except msgspec.DecodeError:
+        return None
+    return [bytes(item) for item in items]
 
 
 def _csv_records(source: str, on_progress: ProgressCallback) -> Iterator[_Block]:
