@@ -56,7 +56,29 @@ VALID: list[dict[str, Any]] = [
      "model": "gpt-4o", "usageDetails": {"input": 10, "output": 5}, "costDetails": {"total": 0.00005}},
     {"id": "gen-1", "model": "openai/gpt-4o-mini", "total_cost": 0.0001, "tokens_prompt": 10,
      "native_tokens_prompt": 11, "native_tokens_completion": 3, "created_at": "2026-10-03T14:22:05Z"},
+    {"type": "message_start", "message": {"id": "msg_9", "type": "message", "model": "claude-sonnet-4-20250514",
+                                          "content": [], "usage": {"input_tokens": 20, "output_tokens": 1}}},
+    {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 40}},
+    {"type": "response.completed", "sequence_number": 9, "response": {
+        "id": "resp_1", "object": "response", "model": "gpt-5-mini", "status": "completed",
+        "output": [{"type": "web_search_call", "action": {"type": "search"}}],
+        "usage": {"input_tokens": 100, "output_tokens": 20}}},
+    {"schemaType": "ModelInvocationLog", "timestamp": "2025-03-11T00:38:02Z", "region": "us-east-1",
+     "modelId": "amazon.nova-lite-v1:0", "input": {"inputTokenCount": 4}, "output": {"outputTokenCount": 38}},
+    {"metrics": {"latencyMs": 379}, "output": {"message": {"content": []}}, "stopReason": "end_turn",
+     "usage": {"inputTokens": 13, "outputTokens": 41, "cacheReadInputTokens": 0}},
+    {"resourceSpans": [{"scopeSpans": [{"spans": [{"startTimeUnixNano": "1791036125000000000", "attributes": [
+        {"key": "gen_ai.response.model", "value": {"stringValue": "gpt-4.1-mini"}},
+        {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "100"}},
+        {"key": "gen_ai.usage.output_tokens", "value": {"intValue": {"low": 10, "high": 0}}}]}]}]}]},
+    {"batch": [{"type": "generation-create", "body": {"id": "g1", "model": "gpt-4o", "startTime":
+               "2025-01-16T11:28:54.796360-08:00", "usage": {"input": 10, "output": 20}}}]},
+    {"scope": "https://bedrock-runtime.us-east-1.amazonaws.com:443", "method": "POST",
+     "path": "/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse", "status": 200,
+     "response": {"usage": {"inputTokens": 13, "outputTokens": 5}, "output": {}, "metrics": {}}},
 ]
+MULTI_RECORD_KEYS = (b"resourceSpans", b"batch", b"scope")
+"""Lines that may hold several requests (or none): each line then has at least one outcome."""
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.floats(allow_nan=False)
@@ -100,7 +122,7 @@ def mutated_line(draw: st.DrawFn) -> bytes:
     return line
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(mutated_line(), min_size=1, max_size=4), st.booleans())
 def test_mutated_records_end_cleanly(lines: list[bytes], strict: bool) -> None:
     with tempfile.TemporaryDirectory() as directory:
@@ -119,7 +141,10 @@ def test_mutated_records_end_cleanly(lines: list[bytes], strict: bool) -> None:
             return
         accounted = result.requests.height + result.malformed + sum(result.skipped.values())
         non_blank = sum(1 for line in lines if line.strip())
-        assert accounted == (non_blank or 1)  # every line has one outcome; a file of blanks is "empty"
+        if any(key in line for line in lines for key in MULTI_RECORD_KEYS):
+            assert accounted >= (non_blank or 1)
+        else:
+            assert accounted == (non_blank or 1)  # every line has one outcome; a file of blanks is "empty"
         assert all(example.line is None or 1 <= example.line <= len(lines) for example in result.malformed_examples)
         priced = price_requests(result.requests, PriceBook(), datetime(2026, 11, 1, tzinfo=UTC)).requests
         billed_unpriced = priced.filter(priced["cost_usd"].is_null())

@@ -89,6 +89,8 @@ class ModelCost:
     output_tokens: int
     cost_usd: float
     share_pct: float
+    fees_usd: float = 0.0
+    """Per-call fees inside ``cost_usd`` (web and file searches, grounded prompts, request fees)."""
 
 
 @dataclass(frozen=True)
@@ -337,8 +339,8 @@ def _share(cost: float, total: float) -> float:
 def _by_model(frame: pl.DataFrame, total: float) -> list[ModelCost]:
     rows = (
         frame.lazy()
-        .filter(pl.col("cost_usd").is_not_null() & pl.col("model_id").is_not_null())
-        .group_by("model_id")
+        .filter(pl.col("cost_usd").is_not_null())
+        .group_by(model_id=pl.coalesce("model_id", pl.format("{} (logged cost)", pl.col("model").fill_null("no model"))))
         .agg(
             requests=pl.len(),
             input_tokens=pl.col("input_tokens").sum(),
@@ -346,6 +348,7 @@ def _by_model(frame: pl.DataFrame, total: float) -> list[ModelCost]:
             cache_write_tokens=pl.col("cache_write_tokens").sum(),
             output_tokens=pl.col("output_tokens").sum(),
             cost_usd=pl.col("cost_usd").sum(),
+            fees_usd=pl.col("fees_usd").sum(),
         )
         .sort("cost_usd", "model_id", descending=[True, False])
         .collect()
@@ -354,7 +357,7 @@ def _by_model(frame: pl.DataFrame, total: float) -> list[ModelCost]:
         ModelCost(model=row["model_id"], requests=row["requests"], input_tokens=row["input_tokens"] or 0,
                   cache_read_tokens=row["cache_read_tokens"] or 0, cache_write_tokens=row["cache_write_tokens"] or 0,
                   output_tokens=row["output_tokens"] or 0, cost_usd=row["cost_usd"],
-                  share_pct=_share(row["cost_usd"], total))
+                  share_pct=_share(row["cost_usd"], total), fees_usd=row["fees_usd"] or 0.0)
         for row in rows.iter_rows(named=True)
     ]
 

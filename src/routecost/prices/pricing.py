@@ -51,11 +51,11 @@ def price_requests(requests: pl.DataFrame, book: PriceBook, as_of: datetime) -> 
         .join(models, on=["provider", "model"], how="left", nulls_equal=True, maintain_order="left")
         .with_columns(price_context=price_context_expr())
     )
-    frame, assumptions = apply_rates(frame, priced_models, book, as_of)
+    frame, assumptions = apply_rates(frame, priced_models, book, as_of, extra={"fees_usd": _fees_expr()})
     assumptions.update(_reading_assumptions(frame))
     frame, fallback = _logged_cost_fallback(frame)
     assumptions.update(fallback)
-    priced = frame.select("model_id", "price_context", "cost_usd", unpriced_reason=_unpriced_reason_expr())
+    priced = frame.select("model_id", "price_context", "cost_usd", "fees_usd", unpriced_reason=_unpriced_reason_expr())
     return PricedRequests(requests=requests.hstack(priced), assumptions=assumptions, catalog=book.catalog_version)
 
 
@@ -177,14 +177,19 @@ def cost_parts(requests: pl.Expr) -> CostParts:
     )
 
 
+def _fees_expr() -> pl.Expr:
+    """The per-call fees inside each request's cost (web and file searches, grounded prompts, request fees)."""
+    return pl.when(_billed_expr()).then(cost_parts(pl.lit(1)).fixed).otherwise(pl.lit(0.0))
+
+
+def _billed_expr() -> pl.Expr:
+    return pl.col("status").is_in(BILLED_STATUSES) & ~pl.col("gateway_cache_hit").fill_null(False)
+
+
 def cost_expr() -> pl.Expr:
     """Cost in USD of each request: its tokens at its rates, or $0 when it was not billed (failed,
     or answered from a gateway's response cache)."""
-    return (
-        pl.when(~pl.col("status").is_in(BILLED_STATUSES) | pl.col("gateway_cache_hit").fill_null(False))
-        .then(pl.lit(0.0))
-        .otherwise(cost_parts(pl.lit(1)).total)
-    )
+    return pl.when(_billed_expr()).then(cost_parts(pl.lit(1)).total).otherwise(pl.lit(0.0))
 
 
 def _unpriced_reason_expr() -> pl.Expr:

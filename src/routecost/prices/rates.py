@@ -26,11 +26,12 @@ RATE_CLASSES: dict[str, str] = {
     "output": "output_tokens",
     "reasoning": "output_reasoning_tokens",
     "web_search": "web_searches",
+    "file_search": "storage_searches",
     "request": "requests",
 }
 """Each kind of billed unit routecost counts, and the genai-prices usage key it is priced as."""
 
-FEE_RATE_CLASSES = ("file_search", "grounding")
+FEE_RATE_CLASSES = ("grounding",)
 """Per-call fees the catalog does not carry (``fees.py``)."""
 ALL_RATE_CLASSES = (*RATE_CLASSES, *FEE_RATE_CLASSES)
 
@@ -90,6 +91,7 @@ def flat_card(rates_per_unit: Mapping[str, float]) -> RateCard:
         "reasoning": rates_per_unit.get("reasoning", output_rate),
         "web_search": rates_per_unit.get("web_search", 0.0),
         "request": rates_per_unit.get("request", 0.0),
+        "file_search": rates_per_unit.get("file_search", 0.0),
         **{rate_class: rates_per_unit.get(rate_class, 0.0) for rate_class in FEE_RATE_CLASSES},
     }
     return RateCard(thresholds=(), rates={rate_class: (rate,) for rate_class, rate in resolved.items()})

@@ -50,7 +50,8 @@ def report_dict(report: AuditReport) -> dict[str, Any]:
             "by_model": [
                 {"model": row.model, "requests": row.requests, "input_tokens": row.input_tokens,
                  "cache_read_tokens": row.cache_read_tokens, "cache_write_tokens": row.cache_write_tokens,
-                 "output_tokens": row.output_tokens, "cost_usd": row.cost_usd, "share_pct": row.share_pct}
+                 "output_tokens": row.output_tokens, "fees_usd": row.fees_usd, "cost_usd": row.cost_usd,
+                 "share_pct": row.share_pct}
                 for row in report.by_model
             ],
             "categories": [

@@ -49,14 +49,14 @@ def baseline_lines(report: AuditReport) -> list[str]:
     ]
 
 
-MODEL_HEADER = ["model", "requests", "input", "cache read", "cache write", "output", "cost", "share"]
+MODEL_HEADER = ["model", "requests", "input", "cache read", "cache write", "output", "fees", "cost", "share"]
 
 
 def model_rows(report: AuditReport) -> list[list[str]]:
     return [
         [row.model, format_count(row.requests), format_count(row.input_tokens), format_count(row.cache_read_tokens),
-         format_count(row.cache_write_tokens), format_count(row.output_tokens), format_usd(row.cost_usd),
-         format_pct(row.share_pct)]
+         format_count(row.cache_write_tokens), format_count(row.output_tokens),
+         format_usd(row.fees_usd) if row.fees_usd else "–", format_usd(row.cost_usd), format_pct(row.share_pct)]
         for row in report.by_model
     ]
 

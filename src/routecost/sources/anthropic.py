@@ -253,8 +253,8 @@ def _is_stream_event(record: Mapping[str, Any]) -> bool:
                                             or kind in ("ping", "message_stop"))
 
 
-_STREAM_EVENT_TYPES = frozenset({"message_start", "message_delta", "message_stop", "content_block_start",
-                                 "content_block_delta", "content_block_stop", "ping"})
+_STREAM_EVENT_TYPES = ("message_start", "message_delta", "message_stop", "content_block_start",
+                       "content_block_delta", "content_block_stop", "ping")
 
 
 MESSAGE = LogFormat(

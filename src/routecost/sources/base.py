@@ -109,6 +109,26 @@ class LogFormat:
     def __post_init__(self) -> None:
         object.__setattr__(self, "decoder", msgspec.json.Decoder(self.struct))
         object.__setattr__(self, "lenient_decoder", msgspec.json.Decoder(self.struct, strict=False))
+        if not (isinstance(self.struct, type) and issubclass(self.struct, msgspec.Struct)):
+            object.__setattr__(self, "to_row", _guarded(self.name, self.to_row))
+
+
+_SHAPE_ERRORS = (AttributeError, TypeError, ValueError, KeyError, IndexError, OverflowError)
+
+
+def _guarded(name: str, to_row: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A format that reads untyped JSON (a dict, not a typed struct) may meet any shape: a value of
+    the wrong type is a malformed record of that format, never a crash."""
+
+    def guarded(record: Any) -> Any:
+        try:
+            return to_row(record)
+        except (RecordError, NotARequest, msgspec.ValidationError, msgspec.DecodeError):
+            raise
+        except _SHAPE_ERRORS as error:
+            raise RecordError("$", f"a value of an unexpected type ({type(error).__name__}: {error})") from None
+
+    return guarded
 
 
 class Envelope(msgspec.Struct, frozen=True, gc=False):

@@ -31,7 +31,8 @@ from routecost.sources.base import (
     split_system,
 )
 
-_GENERATION_TYPES = {"GENERATION", "generation"}
+_GENERATION_TYPES = ("GENERATION", "generation")
+"""Tuples, not sets, for values read from untyped JSON: a list there must not raise on hashing."""
 _CACHE_READ_MARKERS = ("cache_read", "cached")
 _CACHE_WRITE_MARKERS = ("cache_creation", "cache_write")
 
@@ -207,7 +208,7 @@ EXPORT = LogFormat(
 
 
 _EVENT_SUFFIXES = ("-create", "-update")
-_GENERATION_EVENTS = frozenset({"generation-create", "generation-update", "observation-create", "observation-update"})
+_GENERATION_EVENTS = ("generation-create", "generation-update", "observation-create", "observation-update")
 
 
 def _event_row(event: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -272,11 +273,12 @@ def _trace_rows(record: dict[str, Any]) -> Rows:
     observations = _trace_observations(record)
     if not isinstance(observations, list):
         raise msgspec.ValidationError("not a Langfuse trace with observations")
-    parents = {item.get("parentObservationId") for item in observations
-               if isinstance(item, Mapping) and item.get("type") in _GENERATION_TYPES}
+    parents = {item["parentObservationId"] for item in observations if isinstance(item, Mapping)
+               and item.get("type") in _GENERATION_TYPES and isinstance(item.get("parentObservationId"), str)}
 
     def row(item: Any) -> tuple[Any, ...]:
-        if isinstance(item, Mapping) and item.get("id") in parents and item.get("type") in _GENERATION_TYPES:
+        if isinstance(item, Mapping) and item.get("type") in _GENERATION_TYPES and isinstance(item.get("id"), str) \
+                and item["id"] in parents:
             raise NotARequest(PARENT_GENERATION)
         return _observation_row(_OBSERVATION_DECODER.decode(_with_object_metadata(item)))
 

@@ -132,7 +132,7 @@ AnyBody = ChatCompletion | ChatCompletionChunk | ResponseObject
 _FAILED_RESPONSE_STATUSES = {"failed", "cancelled"}
 
 
-_OPENAI_CHAT_ID = re.compile(r"chatcmpl-[A-Za-z0-9]{29}")
+_OPENAI_CHAT_ID_LENGTH = len("chatcmpl-") + 29
 _TOGETHER_ID = re.compile(r"[A-Za-z0-9]{7}-[A-Za-z0-9]{6}-[0-9a-f]{16}")
 TICKS_PER_USD = 10_000_000_000
 
@@ -140,8 +140,12 @@ TICKS_PER_USD = 10_000_000_000
 def chat_provider(body: ChatCompletion) -> str | None:
     """Who served an OpenAI-shaped chat completion, from what the body carries (many providers speak
     this shape); None when nothing in it tells (the price book then guesses from the model name)."""
-    usage = body.usage
     request_id = body.id or ""
+    if body.prompt_filter_results:
+        return "azure"
+    if len(request_id) == _OPENAI_CHAT_ID_LENGTH and request_id.startswith("chatcmpl-") and request_id[9:].isalnum():
+        return PROVIDER  # the common case first: this runs once per record
+    usage = body.usage
     if body.provider is not None and request_id.startswith("gen-"):
         return "openrouter"
     if body.x_groq:
@@ -154,45 +158,38 @@ def chat_provider(body: ChatCompletion) -> str | None:
         return "deepseek"
     if usage is not None and usage.cost_in_usd_ticks is not None:
         return "x-ai"
-    if body.prompt_filter_results:
-        return "azure"
     if body.prompt and _TOGETHER_ID.fullmatch(request_id):
         return "together"
-    if _OPENAI_CHAT_ID.fullmatch(request_id):
-        return PROVIDER
     return None
 
 
-def _chat_output(usage: ChatUsage) -> int:
-    """Completion tokens with reasoning included: xAI counts reasoning apart (its total is prompt +
-    completion + reasoning), OpenAI and the rest count it inside ``completion_tokens``."""
-    details = usage.completion_tokens_details
-    reasoning = details.reasoning_tokens if details is not None else None
-    if reasoning and usage.total_tokens == usage.prompt_tokens + usage.completion_tokens + reasoning:
-        return usage.completion_tokens + reasoning
-    return usage.completion_tokens
+def _chat_usage(usage: ChatUsage) -> tuple[int | None, int, int | None, float | None]:
+    """(cached, output with reasoning, reasoning, logged cost) of a chat usage block.
 
-
-def _chat_cached(usage: ChatUsage) -> int | None:
+    xAI counts reasoning apart from ``completion_tokens`` (its total is prompt + completion +
+    reasoning); OpenAI and the rest count it inside. Together puts ``cached_tokens`` at the top."""
     details = usage.prompt_tokens_details
     cached = details.cached_tokens if details is not None else None
-    return cached if cached is not None else usage.cached_tokens
-
-
-def _chat_logged_cost(usage: ChatUsage | None) -> float | None:
-    if usage is None:
-        return None
+    completion = usage.completion_tokens_details
+    reasoning = completion.reasoning_tokens if completion is not None else None
+    output = usage.completion_tokens
+    if reasoning and usage.total_tokens == usage.prompt_tokens + output + reasoning:
+        output += reasoning
+    cost = None
     if usage.cost_in_usd_ticks is not None:
-        return usage.cost_in_usd_ticks / TICKS_PER_USD
-    if isinstance(usage.cost, UsageCost):
-        return usage.cost.total_cost
-    return usage.cost
+        cost = usage.cost_in_usd_ticks / TICKS_PER_USD
+    elif usage.cost is not None:
+        cost = usage.cost.total_cost if isinstance(usage.cost, UsageCost) else usage.cost
+    return (cached if cached is not None else usage.cached_tokens), output, reasoning, cost
+
+
+_NO_USAGE: tuple[None, None, None, None] = (None, None, None, None)
 
 
 def chat_row(body: ChatCompletion, envelope: Envelope = NO_ENVELOPE) -> tuple[Any, ...]:
     usage = body.usage
+    cached, output, reasoning, cost = _NO_USAGE if usage is None else _chat_usage(usage)
     prompt_details = usage.prompt_tokens_details if usage is not None else None
-    completion_details = usage.completion_tokens_details if usage is not None else None
     chunk = body.__class__ is ChatCompletionChunk
     return (  # SOURCE_COLUMNS order, positional: this runs once per record (see records.source_row)
         body.id,  # request_id
@@ -200,13 +197,13 @@ def chat_row(body: ChatCompletion, envelope: Envelope = NO_ENVELOPE) -> tuple[An
         envelope.provider or chat_provider(body),  # provider
         body.model or envelope.request_model,  # model
         None if usage is None else usage.prompt_tokens,  # input_tokens
-        None if usage is None else _chat_cached(usage),  # cache_read_tokens
+        cached,  # cache_read_tokens
         None if prompt_details is None else prompt_details.cache_write_tokens,  # cache_write_tokens
         None,  # cache_write_1h_tokens
-        None if usage is None else _chat_output(usage),  # output_tokens
-        None if completion_details is None else completion_details.reasoning_tokens,  # reasoning_tokens
+        output,  # output_tokens
+        reasoning,  # reasoning_tokens
         None,  # web_search_requests
-        _chat_logged_cost(usage),  # logged_cost_usd
+        cost,  # logged_cost_usd
         envelope.latency_ms,  # latency_ms
         STATUS_ERROR if envelope.failed else STATUS_OK,  # status
         True if chunk else envelope.stream,  # stream

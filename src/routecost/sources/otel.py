@@ -52,8 +52,8 @@ PROVIDER_NAMES: dict[str, str] = {
 """Provider names the conventions use -> the price catalog's provider ids (others pass through)."""
 
 _CALL_OPERATIONS = (".doGenerate", ".doStream", ".doEmbed")
-_NOT_CALLS = frozenset({"invoke_agent", "create_agent", "execute_tool"})
-_CALL_KINDS = frozenset({"LLM", "EMBEDDING"})
+_NOT_CALLS = ("invoke_agent", "create_agent", "execute_tool")
+_CALL_KINDS = ("LLM", "EMBEDDING")
 _ATTRIBUTE_PREFIXES = ("gen_ai.", "llm.", "ai.", "langfuse.observation.")
 
 

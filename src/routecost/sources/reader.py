@@ -29,7 +29,7 @@ import msgspec
 import polars as pl
 
 from routecost.errors import InputError, UsageError
-from routecost.records import build_source_frame, empty_requests
+from routecost.records import BILLED_STATUSES, build_source_frame, empty_requests
 from routecost.sources import FORMATS, PROMPTED_FORMATS
 from routecost.sources.base import LogFormat, NotARequest, RecordError
 from routecost.sources.mapping import load_mapping, mapped_format
@@ -37,6 +37,7 @@ from routecost.sources.parallel import RangeResult, load_frame, read_ranges, spl
 from routecost.sources.streams import JOINED_EVENTS, ORPHAN_EVENTS, join_stream_events
 
 CHUNK_ROWS = 20_000
+EMPTY_RECORD = "record holding no requests (an empty export or batch)"
 MAX_EXAMPLES = 5
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -284,6 +285,8 @@ class LogReader:
                     lines.extend([line_number] * len(row.rows))
                     offsets.extend([offset] * len(row.rows))
                     self._result.skipped.update(row.skipped)
+                    if not row.rows and not row.skipped:
+                        self._result.skipped[EMPTY_RECORD] += 1
                 else:
                     if row_format is not run_format:
                         batch.format_runs.append((len(rows), row_format.name))
@@ -334,6 +337,20 @@ class LogReader:
         if len(self._result.malformed_examples) < MAX_EXAMPLES:
             self._result.malformed_examples.append(malformed)
 
+    def _reject_impossible_splits(self, requests: pl.DataFrame) -> pl.DataFrame:
+        """A request whose token parts exceed their whole is malformed (named), never priced below zero."""
+        billed = pl.col("status").is_in(BILLED_STATUSES)  # a failed request costs nothing, whatever it logged
+        checks = requests.select(*(check.fill_null(False).and_(billed).alias(name) for name, check, _ in IMPOSSIBLE_SPLITS))
+        bad = pl.any_horizontal(checks.columns)
+        if not checks.select(bad.any()).item():
+            return requests
+        problems = {name: problem for name, _, problem in IMPOSSIBLE_SPLITS}
+        first_failed = pl.coalesce(*(pl.when(pl.col(name)).then(pl.lit(name)) for name in problems))
+        failed = requests.select("source", "line").hstack(checks.select(first_failed.alias("field")))
+        for source, line, name in failed.filter(pl.col("field").is_not_null()).iter_rows():
+            self._malformed(Malformed(source, line, name, problems[name]))
+        return requests.filter(~checks.select(bad).to_series())
+
     def _finish(self) -> ReadResult:
         requests = pl.concat(self._frames, how="vertical", rechunk=False) if self._frames else empty_requests()
         self._frames = []
@@ -342,12 +359,24 @@ class LogReader:
         for reason, count in ((JOINED_EVENTS, streams.joined_events), (ORPHAN_EVENTS, streams.orphan_events)):
             if count:
                 self._result.skipped[reason] += count
-        requests = requests.with_columns(model=pl.col("model").replace("", None))
+        requests = self._reject_impossible_splits(requests.with_columns(model=pl.col("model").replace("", None)))
         if self._batch_requests.custom_ids:
             requests = _join_batch_requests(requests, self._batch_requests.frame())
         self._result.requests = requests
         self._result.formats = Counter(dict(requests.group_by("format").len().iter_rows()))
         return self._result
+
+
+IMPOSSIBLE_SPLITS: tuple[tuple[str, pl.Expr, str], ...] = (
+    ("cache_read_tokens",
+     pl.col("cache_read_tokens").fill_null(0) + pl.col("cache_write_tokens").fill_null(0) > pl.col("input_tokens"),
+     "cache reads and writes exceed the input they are part of"),
+    ("cache_write_1h_tokens", pl.col("cache_write_1h_tokens") > pl.col("cache_write_tokens").fill_null(0),
+     "1-hour cache writes exceed all cache writes"),
+    ("reasoning_tokens", pl.col("reasoning_tokens") > pl.col("output_tokens"),
+     "reasoning tokens exceed the output they are part of"),
+)
+"""Token splits no provider bills: priced as logged they would make a negative cost."""
 
 
 def _join_batch_requests(requests: pl.DataFrame, batch_requests: pl.DataFrame) -> pl.DataFrame:
