@@ -36,9 +36,6 @@ KNOWN_GAPS: dict[str, str] = {
     "records/perplexity/chat-sonar-citations.jsonl": "the catalog charges sonar's high-context request fee ($12 "
     "per 1,000) whatever the record's search context size; a low-context request is $5 per 1,000",
     "records/perplexity/chat-sonar-usage-cost.jsonl": "as above: search_context_size low is $5 per 1,000 requests",
-    "records/deepseek/chat-deepseek-reasoner-cache-hit.jsonl": "the catalog keeps deepseek-reasoner at its R1 prices "
-    "after DeepSeek cut them on 2025-09-29",
-    "records/deepseek/chat-stream-deepseek-reasoner-cache-hit.jsonl": "as above",
 }
 """Records routecost does not price right yet, and why: each fails loudly once fixed (strict xfail)."""
 

@@ -31,7 +31,7 @@ from genai_prices.types import (
     TimeOfDateConstraint,
 )
 
-from routecost.prices.fees import fee_rates
+from routecost.prices.fees import corrected, correction_for, fee_rates
 from routecost.prices.rates import TOKEN_RATE_CLASSES, RateCard, flat_card, rate_card, tier_starts
 from routecost.prices.userfile import NO_USER_PRICES, CustomModel, UserPrices
 
@@ -105,9 +105,10 @@ class PricedModel:
 
     @cached_property
     def date_dependent(self) -> bool:
-        """Whether the price depends on the request's date (price changes, dated variants)."""
+        """Whether the price depends on the request's date (price changes, dated variants, corrections)."""
         constraints = [*self._conditional_constraints(), *(v.constraint for v in self._variants())]
-        return any(isinstance(constraint, StartDateConstraint) for constraint in constraints)
+        return any(isinstance(constraint, StartDateConstraint) for constraint in constraints) or (
+            self.info is not None and corrected(self.provider_id, self.info.id))
 
     def _conditional_constraints(self) -> list[object]:
         if self.info is None or not isinstance(self.info.prices, list):
@@ -222,9 +223,19 @@ class PriceBook:
     def _catalog_card(self, model: PricedModel, when: datetime, context: str) -> PricedCard:
         assert model.info is not None
         info = model.info
-        standard = rate_card(info.get_prices(when))
+        correction = correction_for(model.provider_id, info.id, when)
+        standard = rate_card(info.get_prices(when)) if correction is None else flat_card(
+            {"uncached_input": correction.input_mtok / 1e6, "cache_read": correction.cache_read_mtok / 1e6,
+             "output": correction.output_mtok / 1e6})
         if context == STANDARD:
             return PricedCard(standard)
+        if correction is not None:
+            factors = DEFAULT_FACTORS.get((model.provider_id, context))
+            return PricedCard(standard.scaled(factors or {}),
+                              f"{context} requests on {model.model_id}: priced from its {correction.since:%Y-%m-%d} "
+                              "price change (not in the catalog)"
+                              + (f" with {model.provider_id}'s published {context} discount" if factors else
+                                 f"; no {context} discount known"))
         price_context = PRICE_CONTEXTS[context]
         variants = [
             variant for variant in info.price_variants or ()

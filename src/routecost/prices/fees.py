@@ -1,8 +1,7 @@
-"""Per-call fees the price catalog does not carry: tool calls a provider bills on top of the tokens.
-
-Each fee is the provider's published price, with the day it starts and where it is published; a
-model-specific fee comes before the provider's general one. The catalog's own price wins where it
-has one (genai-prices carries web search for some models); these fill the gaps, never override.
+"""Published prices the price catalog does not carry yet, each with the day it starts and where it
+is published: per-call fees for tool calls a provider bills on top of the tokens (the catalog's own
+price wins where it has one: these fill gaps), and price changes the catalog has not caught up with
+(these override it from their start).
 """
 
 from __future__ import annotations
@@ -55,3 +54,40 @@ def fee_rates(provider_id: str, model_id: str, when: datetime) -> dict[str, floa
         ):
             rates[fee.rate_class] = fee.usd_per_call
     return rates
+
+
+@dataclass(frozen=True)
+class PriceCorrection:
+    """A published price change the catalog does not have yet: from ``since`` on, the model's token
+    prices are these (USD per million tokens), whatever the catalog says."""
+
+    provider: str
+    models: str
+    """A regex on the catalog's model id (without the provider)."""
+    since: datetime
+    input_mtok: float
+    cache_read_mtok: float
+    output_mtok: float
+    source: str
+
+
+CORRECTIONS: tuple[PriceCorrection, ...] = (
+    PriceCorrection("deepseek", r"deepseek-(chat|reasoner)$", datetime(2025, 9, 29, 16, 0, tzinfo=UTC),
+                    0.28, 0.028, 0.42,
+                    "api-docs.deepseek.com/quick_start/pricing: DeepSeek-V3.2 serves deepseek-chat and "
+                    "deepseek-reasoner at $0.28 input (cache miss), $0.028 cache hit, $0.42 output per 1M tokens "
+                    "from 2025-09-29 16:00 UTC; no off-peak discount since 2025-09-05"),
+)
+
+
+def correction_for(provider_id: str, model_id: str, when: datetime) -> PriceCorrection | None:
+    """The correction in force for a model at an instant, if any (the latest that has started)."""
+    started = [correction for correction in CORRECTIONS if correction.provider == provider_id
+               and correction.since <= when and re.match(correction.models, model_id)]
+    return max(started, key=lambda correction: correction.since, default=None)
+
+
+def corrected(provider_id: str, model_id: str) -> bool:
+    """Whether a model has corrections (its price then depends on the request's date)."""
+    return any(correction.provider == provider_id and re.match(correction.models, model_id)
+               for correction in CORRECTIONS)
