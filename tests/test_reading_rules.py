@@ -163,3 +163,28 @@ def test_a_span_with_a_negative_token_count_is_malformed_with_its_attribute(tmp_
     assert audit.report.malformed == 1
     assert audit.report.malformed_examples[0].field == 'attributes["gen_ai.usage.input_tokens"]'
     assert audit.priced.requests.filter(pl.col("cost_usd") < 0).height == 0
+
+
+@pytest.mark.parametrize(("body", "tokens"), [
+    ({"generation": "Paris.", "prompt_token_count": 20, "generation_token_count": 3, "stop_reason": "stop"}, (20, 3)),
+    ({"inputTextTokenCount": 12, "results": [{"tokenCount": 40, "outputText": "Paris", "completionReason": "FINISH"}]},
+     (12, 40)),
+    ({"generation": "", "prompt_token_count": None, "generation_token_count": 7, "stop_reason": "stop",
+      "amazon-bedrock-invocationMetrics": {"inputTokenCount": 30, "outputTokenCount": 7, "invocationLatency": 511,
+                                           "firstByteLatency": 302}}, (30, 7)),  # a stream's last chunk
+])
+def test_a_bedrock_invoke_body_is_read_from_the_url_of_its_exchange(tmp_path: Path, body: dict[str, Any],
+                                                                   tokens: tuple[int, int]) -> None:
+    exchange = {"scope": "https://bedrock-runtime.us-east-1.amazonaws.com:443", "method": "POST",
+                "path": "/model/meta.llama3-8b-instruct-v1%3A0/invoke", "status": 200, "response": body}
+    audit = audit_records(tmp_path, [exchange])
+    row = audit.priced.requests.row(0, named=True)
+    assert (row["provider"], row["model"], row["input_tokens"], row["output_tokens"]) == (
+        "aws", "meta.llama3-8b-instruct-v1:0", *tokens)
+    # Llama 3 8B Instruct on Bedrock: $0.30 input, $0.60 output per million tokens
+    assert row["cost_usd"] == pytest.approx((tokens[0] * 0.30 + tokens[1] * 0.60) / MTOK, rel=1e-12)
+
+
+def test_a_bare_bedrock_invoke_body_is_unpriced_for_want_of_a_model(tmp_path: Path) -> None:
+    audit = audit_records(tmp_path, [{"generation": "Hi", "prompt_token_count": 5, "generation_token_count": 2}])
+    assert audit.priced.requests["unpriced_reason"].to_list() == [NO_MODEL]

@@ -54,6 +54,7 @@ FORMATS: tuple[LogFormat, ...] = (
     anthropic.STREAM_EVENT,
     gemini.RESPONSE,
     bedrock.CONVERSE,
+    bedrock.INVOKE_BODY,
     bedrock.CONVERSE_STREAM_EVENT,
     cohere.CHAT,
     otel.SPANS,

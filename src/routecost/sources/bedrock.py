@@ -134,6 +134,50 @@ def _is_converse(record: Mapping[str, Any]) -> bool:
     return "inputTokens" in usage and "outputTokens" in usage and ("output" in record or "metrics" in record)
 
 
+class InvocationMetrics(Struct):
+    inputTokenCount: Count
+    outputTokenCount: Count
+    invocationLatency: float | None = None
+    cacheReadInputTokenCount: Count | None = None
+    cacheWriteInputTokenCount: Count | None = None
+
+
+class InvokeBody(Struct):
+    """An InvokeModel body of a model family that is not Anthropic's (those are Messages, ``msg_bdrk_``):
+    Meta Llama (``prompt_token_count`` / ``generation_token_count``), Amazon Titan Text
+    (``inputTextTokenCount`` / ``results[].tokenCount``), or the last chunk of a streamed invocation
+    (``amazon-bedrock-invocationMetrics``, any family). None of them names the model."""
+
+    prompt_token_count: Count | None = None
+    generation_token_count: Count | None = None
+    inputTextTokenCount: Count | None = None
+    results: list[TitanResult] | None = None
+    invocation_metrics: InvocationMetrics | None = msgspec.field(default=None, name="amazon-bedrock-invocationMetrics")
+
+
+class TitanResult(Struct):
+    tokenCount: Count = 0
+
+
+def _invoke_row(body: InvokeBody) -> tuple[Any, ...]:
+    metrics = body.invocation_metrics
+    if metrics is not None:
+        return source_row(provider=PROVIDER, input_tokens=_inclusive_input(
+            metrics.inputTokenCount, metrics.cacheReadInputTokenCount, metrics.cacheWriteInputTokenCount),
+            cache_read_tokens=metrics.cacheReadInputTokenCount, cache_write_tokens=metrics.cacheWriteInputTokenCount,
+            output_tokens=metrics.outputTokenCount, latency_ms=metrics.invocationLatency)
+    if body.inputTextTokenCount is not None:
+        return source_row(provider=PROVIDER, input_tokens=body.inputTextTokenCount,
+                          output_tokens=sum(result.tokenCount for result in body.results or ()))
+    return source_row(provider=PROVIDER, input_tokens=body.prompt_token_count, output_tokens=body.generation_token_count)
+
+
+def _is_invoke_body(record: Mapping[str, Any]) -> bool:
+    return ("amazon-bedrock-invocationMetrics" in record
+            or ("generation" in record and "prompt_token_count" in record)
+            or ("inputTextTokenCount" in record and "results" in record))
+
+
 _STREAM_EVENT_KEYS = ("role", "delta", "contentBlockIndex", "stopReason", "start")
 
 
@@ -170,6 +214,14 @@ CONVERSE = LogFormat(
     matches=_is_converse,
     to_row=_converse_row,
     texts=_converse_texts,
+)
+
+INVOKE_BODY = LogFormat(
+    name="bedrock-invoke",
+    struct=InvokeBody,
+    matches=_is_invoke_body,
+    to_row=_invoke_row,
+    texts=lambda record: RequestText(answer=str(record.get("generation") or "")),
 )
 
 CONVERSE_STREAM_EVENT = LogFormat(

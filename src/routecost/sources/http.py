@@ -35,7 +35,7 @@ HOST_PROVIDERS: tuple[tuple[str, str], ...] = (
 
 BODY_FORMATS: tuple[LogFormat, ...] = (
     openai.RESPONSES, openai.RESPONSES_EVENT, openai.CHAT, anthropic.MESSAGE, anthropic.STREAM_EVENT,
-    gemini.RESPONSE, bedrock.CONVERSE, bedrock.CONVERSE_STREAM_EVENT, cohere.CHAT,
+    gemini.RESPONSE, bedrock.CONVERSE, bedrock.INVOKE_BODY, bedrock.CONVERSE_STREAM_EVENT, cohere.CHAT,
 )
 
 
