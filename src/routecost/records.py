@@ -248,8 +248,7 @@ def build_source_frame(
         ts=timestamps,
         tags=pl.Series([None if tags is None else TAG_SEPARATOR.join(tags) for tags in columns["tags"]],
                        dtype=pl.String()).str.split(TAG_SEPARATOR).list.filter(pl.element() != ""),
-        metadata=pl.Series([bytes(raw) if raw else None for raw in columns["metadata"]], dtype=pl.Binary())
-        .cast(pl.String),
+        metadata=_metadata_text(columns["metadata"]),
         tokens_estimated=pl.lit(False),
         request_source=pl.lit(None, dtype=pl.String()),
         request_offset=pl.lit(None, dtype=pl.Int64()),
@@ -258,6 +257,16 @@ def build_source_frame(
         return frame, frame.clear()
     readable = pl.Series([True] * frame.height).scatter(unreadable, False)
     return frame.filter(readable), frame.filter(~readable)
+
+
+def _metadata_text(values: Sequence[Any]) -> pl.Series:
+    """Metadata JSON as text, cast in bulk; bytes that are not UTF-8 (a rare, broken log) are replaced."""
+    raw = [bytes(value) if value else None for value in values]
+    try:
+        return pl.Series(raw, dtype=pl.Binary()).cast(pl.String)
+    except pl.exceptions.ComputeError:
+        return pl.Series([None if value is None else value.decode("utf-8", "replace") for value in raw],
+                         dtype=pl.String())
 
 
 def _timestamps(values: Sequence[Any]) -> tuple[pl.Series, list[int]]:

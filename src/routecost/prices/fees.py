@@ -65,6 +65,8 @@ class PriceCorrection:
     models: str
     """A regex on the catalog's model id (without the provider)."""
     since: datetime
+    until: datetime
+    """Where the catalog is right again (its next dated price for the provider): only the gap is corrected."""
     input_mtok: float
     cache_read_mtok: float
     output_mtok: float
@@ -73,17 +75,18 @@ class PriceCorrection:
 
 CORRECTIONS: tuple[PriceCorrection, ...] = (
     PriceCorrection("deepseek", r"deepseek-(chat|reasoner)$", datetime(2025, 9, 29, 16, 0, tzinfo=UTC),
-                    0.28, 0.028, 0.42,
+                    _day("2026-08-17"), 0.28, 0.028, 0.42,
                     "api-docs.deepseek.com/quick_start/pricing: DeepSeek-V3.2 serves deepseek-chat and "
                     "deepseek-reasoner at $0.28 input (cache miss), $0.028 cache hit, $0.42 output per 1M tokens "
-                    "from 2025-09-29 16:00 UTC; no off-peak discount since 2025-09-05"),
+                    "from 2025-09-29 16:00 UTC; no off-peak discount since 2025-09-05 (the catalog's next DeepSeek "
+                    "price change is 2026-08-17)"),
 )
 
 
 def correction_for(provider_id: str, model_id: str, when: datetime) -> PriceCorrection | None:
     """The correction in force for a model at an instant, if any (the latest that has started)."""
     started = [correction for correction in CORRECTIONS if correction.provider == provider_id
-               and correction.since <= when and re.match(correction.models, model_id)]
+               and correction.since <= when < correction.until and re.match(correction.models, model_id)]
     return max(started, key=lambda correction: correction.since, default=None)
 
 
