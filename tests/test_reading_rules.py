@@ -4,18 +4,20 @@ Expected costs are worked from the providers' published prices per million token
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
 
+from routecost.audit import AuditOptions, run_audit
 from routecost.prices.pricing import NO_MODEL
 from routecost.sources.mapping import load_mapping
 from routecost.sources.reader import ReaderConfig
 from routecost.sources.streams import JOINED_EVENTS, ORPHAN_EVENTS
 from routecost.yamlfile import YamlError
-from tests.conftest import MTOK, audit_records, costs
+from tests.conftest import AS_OF, MTOK, audit_records, costs
 
 
 def chunk(stream_id: str, usage: dict[str, Any] | None, text: str = "") -> dict[str, Any]:
@@ -188,3 +190,36 @@ def test_a_bedrock_invoke_body_is_read_from_the_url_of_its_exchange(tmp_path: Pa
 def test_a_bare_bedrock_invoke_body_is_unpriced_for_want_of_a_model(tmp_path: Path) -> None:
     audit = audit_records(tmp_path, [{"generation": "Hi", "prompt_token_count": 5, "generation_token_count": 2}])
     assert audit.priced.requests["unpriced_reason"].to_list() == [NO_MODEL]
+
+
+def har(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"log": {"version": "1.2", "creator": {"name": "test"}, "entries": entries}}
+
+
+def har_entry(url: str, body: dict[str, Any], status: int = 200) -> dict[str, Any]:
+    return {"startedDateTime": "2026-10-03T14:02:05.000Z", "time": 812.5,
+            "request": {"method": "POST", "url": url, "headers": []},
+            "response": {"status": status, "content": {"mimeType": "application/json", "text": json.dumps(body)}}}
+
+
+def test_a_har_capture_takes_the_provider_from_the_host_and_the_model_from_the_url(tmp_path: Path) -> None:
+    gemini = {"usageMetadata": {"promptTokenCount": 1000, "candidatesTokenCount": 100}, "responseId": "r1"}
+    azure = {"id": "chatcmpl-x", "object": "chat.completion", "created": 1_791_036_125, "model": None,
+             "usage": {"prompt_tokens": 10, "completion_tokens": 5}}
+    capture = har([
+        har_entry("https://us-central1-aiplatform.googleapis.com/v1/projects/p/locations/us-central1/publishers/"
+                  "google/models/gemini-2.5-flash:generateContent", gemini),
+        har_entry("https://acme.openai.azure.com/openai/deployments/support-bot/chat/completions?api-version=1",
+                  azure),
+        har_entry("https://api.openai.com/v1/chat/completions", {"error": {"message": "bad key"}}, status=401),
+    ])
+    path = tmp_path / "capture.har"
+    path.write_text(json.dumps(capture), encoding="utf-8")
+    audit = run_audit(AuditOptions(paths=[str(path)], reader=ReaderConfig(workers=1), as_of=AS_OF))
+    requests = audit.priced.requests
+    assert requests.select("provider", "model", "latency_ms").rows() == [
+        ("google", "gemini-2.5-flash", 812.5), ("azure", "support-bot", 812.5)]
+    # Gemini 2.5 Flash: $0.30 input, $2.50 output; an Azure deployment name is not a model: unpriced, said so
+    assert requests["cost_usd"].to_list()[0] == pytest.approx((1000 * 0.30 + 100 * 2.50) / MTOK, rel=1e-12)
+    assert "Azure deployment" in requests["unpriced_reason"].to_list()[1]
+    assert audit.report.skipped["response body of no known model API"] == 1

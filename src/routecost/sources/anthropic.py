@@ -23,6 +23,7 @@ from routecost.sources.base import (
     chat_messages,
     content_text,
     has_keys,
+    inclusive_input,
     mode_of,
     sub,
 )
@@ -232,7 +233,7 @@ def _stream_event_row(event: StreamEvent) -> tuple[Any, ...]:
     if event.type == "message_delta" and event.usage is not None:
         usage = event.usage
         cache_read, cache_write = usage.cache_read_input_tokens, usage.cache_creation_input_tokens
-        input_tokens = None if usage.input_tokens is None else usage.input_tokens + (cache_read or 0) + (cache_write or 0)
+        input_tokens = inclusive_input(usage.input_tokens, cache_read, cache_write)
         tools = usage.server_tool_use
         return source_row(
             provider=PROVIDER,

@@ -29,6 +29,7 @@ from routecost.sources.base import (
     Struct,
     Timestamp,
     content_text,
+    inclusive_input,
     parse_time,
     sub,
 )
@@ -66,10 +67,6 @@ def model_of(model_id: str) -> str:
     return model_id
 
 
-def _inclusive_input(uncached: int | None, cache_read: int | None, cache_write: int | None) -> int | None:
-    return None if uncached is None else uncached + (cache_read or 0) + (cache_write or 0)
-
-
 def _invocation_row(log: InvocationLog) -> tuple[Any, ...]:
     counts = log.input or InvocationInput()
     return source_row(
@@ -77,7 +74,7 @@ def _invocation_row(log: InvocationLog) -> tuple[Any, ...]:
         ts=log.timestamp,
         provider=PROVIDER,
         model=model_of(log.modelId),
-        input_tokens=_inclusive_input(counts.inputTokenCount, counts.cacheReadInputTokenCount,
+        input_tokens=inclusive_input(counts.inputTokenCount, counts.cacheReadInputTokenCount,
                                       counts.cacheWriteInputTokenCount),
         cache_read_tokens=counts.cacheReadInputTokenCount,
         cache_write_tokens=counts.cacheWriteInputTokenCount,
@@ -119,7 +116,7 @@ def _converse_row(response: ConverseResponse) -> tuple[Any, ...]:
     usage = response.usage
     return source_row(
         provider=PROVIDER,
-        input_tokens=_inclusive_input(usage.inputTokens, usage.cacheReadInputTokens, usage.cacheWriteInputTokens),
+        input_tokens=inclusive_input(usage.inputTokens, usage.cacheReadInputTokens, usage.cacheWriteInputTokens),
         cache_read_tokens=usage.cacheReadInputTokens,
         cache_write_tokens=usage.cacheWriteInputTokens,
         cache_write_1h_tokens=_cache_write_1h(usage),
@@ -162,7 +159,7 @@ class TitanResult(Struct):
 def _invoke_row(body: InvokeBody) -> tuple[Any, ...]:
     metrics = body.invocation_metrics
     if metrics is not None:
-        return source_row(provider=PROVIDER, input_tokens=_inclusive_input(
+        return source_row(provider=PROVIDER, input_tokens=inclusive_input(
             metrics.inputTokenCount, metrics.cacheReadInputTokenCount, metrics.cacheWriteInputTokenCount),
             cache_read_tokens=metrics.cacheReadInputTokenCount, cache_write_tokens=metrics.cacheWriteInputTokenCount,
             output_tokens=metrics.outputTokenCount, latency_ms=metrics.invocationLatency)

@@ -60,8 +60,12 @@ def provider_of_url(url: str) -> str | None:
 
 
 def model_of_url(url: str) -> str | None:
-    """The model a URL path names: Bedrock ``/model/ID/...``, Gemini/Vertex ``/models/M:method``."""
+    """The model a URL path names: Bedrock ``/model/ID/...``, Gemini/Vertex ``/models/M:method``, or
+    an Azure deployment (``/deployments/NAME/``: a name the team chose, used only when the body has
+    no model; an alias in a --prices file maps it to its model)."""
     path = urlsplit(url).path
+    if "/deployments/" in path:
+        return unquote(path.split("/deployments/", 1)[1].split("/", 1)[0]) or None
     if "/model/" in path:
         return bedrock.model_of(unquote(path.split("/model/", 1)[1].split("/", 1)[0]))
     if "/models/" in path:
@@ -125,8 +129,8 @@ def exchange_rows(exchange: Exchange) -> Rows:
     if not found.rows and not found.skipped:
         found.skipped["HTTP exchange without a model API response"] += 1
     provider = provider_of_url(exchange.url)
-    model = model_of_url(exchange.url) if provider != "azure" else None
-    model = model or _request_model(exchange.request)
+    model = _request_model(exchange.request) if provider == "azure" else None
+    model = model or model_of_url(exchange.url) or _request_model(exchange.request)
     failed = exchange.status is not None and exchange.status >= 400
     found.rows[:] = [
         with_fields(
