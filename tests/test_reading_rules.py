@@ -5,6 +5,7 @@ Expected costs are worked from the providers' published prices per million token
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -163,7 +164,7 @@ def test_a_span_with_a_negative_token_count_is_malformed_with_its_attribute(tmp_
     span = {"attributes": {"gen_ai.request.model": "gpt-4.1-mini", "gen_ai.usage.input_tokens": -5}}
     audit = audit_records(tmp_path, [span])
     assert audit.report.malformed == 1
-    assert audit.report.malformed_examples[0].field == 'attributes["gen_ai.usage.input_tokens"]'
+    assert audit.report.malformed_examples[0].field == 'spans[0].attributes["gen_ai.usage.input_tokens"]'
     assert audit.priced.requests.filter(pl.col("cost_usd") < 0).height == 0
 
 
@@ -188,7 +189,8 @@ def test_a_bedrock_invoke_body_is_read_from_the_url_of_its_exchange(tmp_path: Pa
 
 
 def test_a_bare_bedrock_invoke_body_is_unpriced_for_want_of_a_model(tmp_path: Path) -> None:
-    audit = audit_records(tmp_path, [{"generation": "Hi", "prompt_token_count": 5, "generation_token_count": 2}])
+    audit = audit_records(tmp_path, [{"generation": "Hi", "prompt_token_count": 5, "generation_token_count": 2,
+                                      "stop_reason": "stop"}])
     assert audit.priced.requests["unpriced_reason"].to_list() == [NO_MODEL]
 
 
@@ -223,3 +225,147 @@ def test_a_har_capture_takes_the_provider_from_the_host_and_the_model_from_the_u
     assert requests["cost_usd"].to_list()[0] == pytest.approx((1000 * 0.30 + 100 * 2.50) / MTOK, rel=1e-12)
     assert "Azure deployment" in requests["unpriced_reason"].to_list()[1]
     assert audit.report.skipped["response body of no known model API"] == 1
+
+
+# --- found in review: each a record that was misread ---------------------------------------------------
+
+
+def test_a_bedrock_llama_body_does_not_swallow_the_lines_after_it(tmp_path: Path) -> None:
+    llama = {"generation": "hi", "prompt_token_count": 10, "generation_token_count": 5, "stop_reason": "stop"}
+    chat = {"id": "chatcmpl-ABCDEFGHIJKLMNOPQRSTUVWXYZ012", "object": "chat.completion", "created": 1_791_036_125,
+            "model": "gpt-4o-mini", "usage": {"prompt_tokens": 1000, "completion_tokens": 500}}
+    audit = audit_records(tmp_path, [llama, chat, chat])
+    assert audit.priced.requests["format"].to_list() == ["bedrock-invoke", "openai-chat", "openai-chat"]
+    assert audit.priced.requests["input_tokens"].to_list() == [10, 1000, 1000]
+
+
+def test_a_llama_stream_on_bedrock_is_one_request_with_its_invocation_metrics(tmp_path: Path) -> None:
+    chunks = [{"generation": "Hello", "prompt_token_count": 15, "generation_token_count": 1, "stop_reason": None},
+              {"generation": " there", "prompt_token_count": None, "generation_token_count": 2, "stop_reason": None},
+              {"generation": "", "prompt_token_count": None, "generation_token_count": 3, "stop_reason": "stop",
+               "amazon-bedrock-invocationMetrics": {"inputTokenCount": 15, "outputTokenCount": 3}}]
+    audit = audit_records(tmp_path, chunks)
+    assert audit.priced.requests.select("input_tokens", "output_tokens").rows() == [(15, 3)]
+
+
+def anthropic_start(message_id: str, input_tokens: int, cache_read: int = 0) -> dict[str, Any]:
+    return {"type": "message_start", "message": {
+        "id": message_id, "type": "message", "role": "assistant", "model": "claude-haiku-4-5-20251001", "content": [],
+        "usage": {"input_tokens": input_tokens, "cache_read_input_tokens": cache_read,
+                  "cache_creation_input_tokens": 0, "output_tokens": 1}}}
+
+
+def delta(output_tokens: int, **usage: int) -> dict[str, Any]:
+    return {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": output_tokens,
+                                                                                     **usage}}
+
+
+def test_interleaved_anthropic_streams_leave_their_deltas_unattributed_and_counted(tmp_path: Path) -> None:
+    audit = audit_records(tmp_path, [anthropic_start("msg_A", 1000), anthropic_start("msg_B", 10),
+                                     delta(500), delta(5)])
+    assert audit.priced.requests.select("request_id", "output_tokens").rows() == [("msg_A", 1), ("msg_B", 1)]
+    assert audit.report.skipped[ORPHAN_EVENTS] == 2
+
+
+def test_a_delta_after_its_stream_closed_does_not_overwrite_it(tmp_path: Path) -> None:
+    audit = audit_records(tmp_path, [anthropic_start("msg_A", 100), delta(500), {"type": "message_stop"}, delta(3)])
+    assert audit.priced.requests.select("request_id", "output_tokens").rows() == [("msg_A", 500)]
+    assert audit.report.skipped[ORPHAN_EVENTS] == 1
+
+
+def test_a_streamed_claude_on_bedrock_keeps_bedrocks_price(tmp_path: Path) -> None:
+    start = anthropic_start("msg_bdrk_01", 100_000)
+    audit = audit_records(tmp_path, [start, delta(10_000)])
+    row = audit.priced.requests.row(0, named=True)
+    assert row["model_id"].startswith("aws/")
+    # Haiku 4.5 on a Bedrock regional endpoint: $1.10 input, $5.50 output
+    assert row["cost_usd"] == pytest.approx((100_000 * 1.10 + 10_000 * 5.50) / MTOK, rel=1e-12)
+
+
+def test_a_delta_whose_input_leaves_out_the_cache_keeps_the_starts_whole_input(tmp_path: Path) -> None:
+    audit = audit_records(tmp_path, [anthropic_start("msg_C", 10, cache_read=5000), delta(50, input_tokens=10)])
+    assert audit.report.malformed == 0
+    assert audit.priced.requests.select("input_tokens", "cache_read_tokens", "output_tokens").rows() == [
+        (5010, 5000, 50)]
+
+
+def test_one_bad_span_costs_only_itself(tmp_path: Path) -> None:
+    def span(span_id: str, tokens: dict[str, Any]) -> dict[str, Any]:
+        return {"spanId": span_id, "attributes": [
+            {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},
+            {"key": "gen_ai.usage.input_tokens", "value": tokens},
+            {"key": "gen_ai.usage.output_tokens", "value": {"intValue": "5"}}]}
+
+    export = {"resourceSpans": [{"scopeSpans": [{"spans": [
+        span("a", {"intValue": "100"}), span("b", {"stringValue": "many"}), span("c", {"intValue": "100"})]}]}]}
+    audit = audit_records(tmp_path, [export])
+    assert audit.priced.requests["request_id"].to_list() == ["a", "c"]
+    assert audit.report.malformed == 1
+    assert audit.report.malformed_examples[0].field == 'spans[1].attributes["gen_ai.usage.input_tokens"]'
+
+
+def test_a_generation_wrapping_another_in_an_ingestion_batch_is_not_counted_twice(tmp_path: Path) -> None:
+    def generation(observation_id: str, parent: str | None) -> dict[str, Any]:
+        return {"id": f"e-{observation_id}", "type": "generation-create", "timestamp": "2025-05-01T00:00:00Z",
+                "body": {"id": observation_id, "type": "GENERATION", "startTime": "2025-05-01T00:00:00Z",
+                         "model": "gpt-4o-mini", "usageDetails": {"input": 1000, "output": 100},
+                         "parentObservationId": parent}}
+
+    audit = audit_records(tmp_path, [{"batch": [generation("parent", None), generation("child", "parent")]}])
+    assert audit.priced.requests["request_id"].to_list() == ["child"]
+
+
+def test_json_lines_in_a_file_named_json_are_read_as_lines(tmp_path: Path) -> None:
+    chat = {"id": "chatcmpl-ABCDEFGHIJKLMNOPQRSTUVWXYZ012", "object": "chat.completion", "created": 1_791_036_125,
+            "model": "gpt-4o-mini", "usage": {"prompt_tokens": 10, "completion_tokens": 5}}
+    audit = audit_records(tmp_path, [chat, chat], name="traces.json")
+    assert (audit.report.requests, audit.report.malformed) == (2, 0)
+
+
+def test_a_groq_stream_takes_its_usage_from_x_groq(tmp_path: Path) -> None:
+    chunk_id = "chatcmpl-8566e76f-7ded-47d7-a2ca-d212098af00c"
+    first = {"id": chunk_id, "object": "chat.completion.chunk", "created": 1_756_000_000,
+             "model": "llama-3.3-70b-versatile", "choices": [{"index": 0, "delta": {"content": "Hi"}}],
+             "x_groq": {"id": "req_01"}}
+    last = {**first, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+            "x_groq": {"id": "req_01", "usage": {"prompt_tokens": 23000, "completion_tokens": 19000}}}
+    audit = audit_records(tmp_path, [first, last])
+    assert audit.priced.requests.select("model_id", "input_tokens", "output_tokens").rows() == [
+        ("groq/llama-3.3-70b-versatile", 23000, 19000)]
+
+
+def test_an_azure_stream_is_azures_and_its_preamble_is_not_malformed(tmp_path: Path) -> None:
+    preamble = {"choices": [], "created": 0, "id": "", "model": "", "object": "",
+                "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {}}]}
+    chunk = {"choices": [{"content_filter_results": {}, "delta": {"content": "Hi"}, "index": 0}],
+             "created": 1_748_736_000, "id": "chatcmpl-ABCDEFGHIJKLMNOPQRSTUVWXYZ012", "model": "gpt-4o-2024-11-20",
+             "object": "chat.completion.chunk"}
+    last = {**chunk, "choices": [], "usage": {"prompt_tokens": 100, "completion_tokens": 10}}
+    audit = audit_records(tmp_path, [preamble, chunk, last])
+    assert audit.report.malformed == 0
+    assert audit.priced.requests.select("provider", "input_tokens").rows() == [("azure", 100)]
+
+
+JSON_LINE_CASES = sorted(path for path in (Path(__file__).parent / "conformance" / "records").rglob("*.jsonl"))
+
+
+def read_totals(path: Path) -> tuple[int, float, int]:
+    audit = run_audit(AuditOptions(paths=[str(path)], reader=ReaderConfig(workers=1), as_of=AS_OF))
+    return audit.report.requests, audit.report.cost_usd, audit.report.malformed
+
+
+def test_real_records_read_the_same_whatever_format_comes_before_them(tmp_path: Path) -> None:
+    """The fast path decodes a line with the previous line's format: no format may swallow another's.
+    The corpus's JSON-lines files, concatenated in twenty shuffled orders (about 1,700 neighbours),
+    read as the sum of the files read alone."""
+    alone = [read_totals(path) for path in JSON_LINE_CASES]
+    expected = (sum(part[0] for part in alone), sum(part[1] for part in alone), sum(part[2] for part in alone))
+    shuffler = random.Random(12)
+    for order in range(20):
+        files = JSON_LINE_CASES[:]
+        shuffler.shuffle(files)
+        joined = tmp_path / f"corpus-{order}.jsonl"
+        joined.write_bytes(b"".join(path.read_bytes().rstrip(b"\n") + b"\n" for path in files))
+        requests, cost, malformed = read_totals(joined)
+        assert (requests, malformed) == (expected[0], expected[2]), [path.name for path in files]
+        assert cost == pytest.approx(expected[1], rel=1e-9)

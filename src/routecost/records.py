@@ -229,7 +229,7 @@ def empty_requests() -> pl.DataFrame:
 
 
 def build_source_frame(
-    rows: Sequence[tuple[Any, ...]], provenance: dict[str, Sequence[Any]]
+    rows: Sequence[tuple[Any, ...]], provenance: dict[str, Sequence[Any] | pl.Series]
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Canonical requests from source rows, and the rows whose timestamp could not be read.
 
@@ -238,10 +238,9 @@ def build_source_frame(
     columns = dict(zip(SOURCE_COLUMNS, zip(*rows, strict=True), strict=True)) if rows else {
         name: () for name in SOURCE_COLUMNS
     }
-    data: dict[str, pl.Series] = {
-        name: pl.Series(name, columns[name], dtype=dtype, strict=False) for name, dtype in SOURCE_SCHEMA.items()
-    }
-    data.update((name, pl.Series(name, values, dtype=PROVENANCE_SCHEMA[name])) for name, values in provenance.items())
+    data: dict[str, pl.Series] = {name: _column(name, columns[name], dtype) for name, dtype in SOURCE_SCHEMA.items()}
+    data.update((name, values.alias(name) if isinstance(values, pl.Series)
+                 else pl.Series(name, values, dtype=PROVENANCE_SCHEMA[name])) for name, values in provenance.items())
     timestamps, unreadable = _timestamps(columns["ts"])
     data.update(_prompt_print_columns(columns["prompt_print"]))
     frame = pl.DataFrame(data).with_columns(
@@ -257,6 +256,14 @@ def build_source_frame(
         return frame, frame.clear()
     readable = pl.Series([True] * frame.height).scatter(unreadable, False)
     return frame.filter(readable), frame.filter(~readable)
+
+
+def _column(name: str, values: Sequence[Any], dtype: pl.DataType) -> pl.Series:
+    """One source column; most formats leave many columns empty, which need no conversion."""
+    if values.count(None) == len(values):
+        return pl.Series(name, [None], dtype=dtype).extend_constant(None, len(values) - 1) if values else pl.Series(
+            name, [], dtype=dtype)
+    return pl.Series(name, values, dtype=dtype, strict=False)
 
 
 def _metadata_text(values: Sequence[Any]) -> pl.Series:

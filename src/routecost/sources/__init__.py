@@ -50,6 +50,7 @@ FORMATS: tuple[LogFormat, ...] = (
     openai.RESPONSES,
     openai.RESPONSES_EVENT,
     openai.CHAT,
+    openai.AZURE_STREAM_PREAMBLE,
     anthropic.MESSAGE,
     anthropic.STREAM_EVENT,
     gemini.RESPONSE,

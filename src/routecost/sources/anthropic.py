@@ -233,10 +233,11 @@ def _stream_event_row(event: StreamEvent) -> tuple[Any, ...]:
     if event.type == "message_delta" and event.usage is not None:
         usage = event.usage
         cache_read, cache_write = usage.cache_read_input_tokens, usage.cache_creation_input_tokens
-        input_tokens = inclusive_input(usage.input_tokens, cache_read, cache_write)
+        # the delta's input replaces the start's only when it gives the cache counts too (the whole input)
+        complete = cache_read is not None and cache_write is not None
+        input_tokens = inclusive_input(usage.input_tokens, cache_read, cache_write) if complete else None
         tools = usage.server_tool_use
         return source_row(
-            provider=PROVIDER,
             input_tokens=input_tokens,
             cache_read_tokens=None if input_tokens is None else cache_read,
             cache_write_tokens=None if input_tokens is None else cache_write,
@@ -258,9 +259,13 @@ _STREAM_EVENT_TYPES = ("message_start", "message_delta", "message_stop", "conten
                        "content_block_delta", "content_block_stop", "ping")
 
 
+class _NotAMessage(Struct, tag_field="type", tag="__not_a_message__"):
+    """Never matches: in a union, a tagged struct requires its tag (decoded alone it would not)."""
+
+
 MESSAGE = LogFormat(
     name="anthropic-message",
-    struct=Message,
+    struct=Message | _NotAMessage,
     matches=is_message,
     to_row=message_row,
     texts=lambda record: RequestText(answer=message_answer(record)),

@@ -62,10 +62,27 @@ class NotARequest(Exception):
 
 @dataclass(frozen=True)
 class Rows:
-    """The requests one record holds, and what else it held that is not a request (counted)."""
+    """The requests one record holds, what else it held that is not a request (counted), and the
+    items that are malformed (field, problem): one bad span does not cost its export's other spans."""
 
     rows: list[tuple[Any, ...]] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
+    malformed: list[tuple[str | None, str]] = field(default_factory=list)
+
+    def add(self, item: Any, row: Callable[[Any], tuple[Any, ...]], where: str) -> None:
+        """Read one item: a request, a skipped non-request, or a malformed item (``where`` names it)."""
+        try:
+            self.rows.append(row(item))
+        except NotARequest as error:
+            self.skipped[error.reason] += 1
+        except RecordError as error:
+            self.malformed.append((f"{where}.{error.field_path}".rstrip(".$"), error.problem))
+        except msgspec.ValidationError as error:
+            problem, _, path = str(error).rpartition(" - at `")
+            self.malformed.append((f"{where}{path.rstrip('`').removeprefix('$')}" if problem else where,
+                                   problem or str(error)))
+        except _SHAPE_ERRORS as error:
+            self.malformed.append((where, f"a value of an unexpected type ({type(error).__name__}: {error})"))
 
 
 @dataclass(frozen=True)

@@ -147,6 +147,8 @@ class InvokeBody(Struct):
 
     prompt_token_count: Count | None = None
     generation_token_count: Count | None = None
+    stop_reason: str | None = None
+    """Null on every chunk of a Llama stream but the last (which carries the invocation metrics)."""
     inputTextTokenCount: Count | None = None
     results: list[TitanResult] | None = None
     invocation_metrics: InvocationMetrics | None = msgspec.field(default=None, name="amazon-bedrock-invocationMetrics")
@@ -157,7 +159,13 @@ class TitanResult(Struct):
 
 
 def _invoke_row(body: InvokeBody) -> tuple[Any, ...]:
+    """A body of this shape, or a record that is not one (every field is optional, so on the fast path
+    any object decodes: it must show one of the families' keys)."""
     metrics = body.invocation_metrics
+    if metrics is None and body.inputTextTokenCount is None and body.generation_token_count is None:
+        raise msgspec.ValidationError("not a Bedrock InvokeModel body")
+    if metrics is None and body.stop_reason is None and body.results is None:
+        raise NotARequest("stream event without usage")
     if metrics is not None:
         return source_row(provider=PROVIDER, input_tokens=inclusive_input(
             metrics.inputTokenCount, metrics.cacheReadInputTokenCount, metrics.cacheWriteInputTokenCount),

@@ -213,16 +213,15 @@ def _har_rows(record: dict[str, Any]) -> Rows:
     if not _is_har(record):
         raise msgspec.ValidationError("not a HAR file")
     found = Rows()
-    for entry in record["log"]["entries"]:
-        if not isinstance(entry, Mapping):
-            continue
+    for index, entry in enumerate(record["log"]["entries"]):
         try:
             part = exchange_rows(_har_exchange(entry))
-        except (AttributeError, TypeError, ValueError):
-            found.skipped["HAR entry that is not a readable HTTP exchange"] += 1
+        except (AttributeError, TypeError, ValueError) as error:
+            found.malformed.append((f"log.entries[{index}]", f"not a readable HTTP exchange ({error})"))
             continue
         found.rows.extend(part.rows)
         found.skipped.update(part.skipped)
+        found.malformed.extend(part.malformed)
     return found
 
 

@@ -247,20 +247,28 @@ class IngestedObservation(Struct):
     level: str | None = None
 
 
-def _each(items: Any, row: Any) -> Rows:
+def _each(items: Any, row: Any, where: str) -> Rows:
     found = Rows()
-    for item in items if isinstance(items, list) else ():
-        try:
-            found.rows.append(row(item))
-        except NotARequest as error:
-            found.skipped[error.reason] += 1
+    for index, item in enumerate(items if isinstance(items, list) else ()):
+        found.add(item, row, f"{where}[{index}]")
     return found
 
 
 def _batch_rows(record: dict[str, Any]) -> Rows:
     if not isinstance(record.get("batch"), list):
         raise msgspec.ValidationError("not a Langfuse ingestion batch")
-    return _each(record["batch"], _event_row)
+    bodies = [event.get("body") for event in record["batch"] if isinstance(event, Mapping)]
+    parents = {body["parentObservationId"] for body in bodies if isinstance(body, Mapping)
+               and isinstance(body.get("parentObservationId"), str)}
+
+    def row(event: Any) -> tuple[Any, ...]:
+        body = event.get("body") if isinstance(event, Mapping) else None
+        if isinstance(body, Mapping) and isinstance(body.get("id"), str) and body["id"] in parents and (
+                event.get("type") in _GENERATION_EVENTS):
+            raise NotARequest(PARENT_GENERATION)
+        return _event_row(event)
+
+    return _each(record["batch"], row, "batch")
 
 
 def _trace_observations(record: Mapping[str, Any]) -> Any:
@@ -282,7 +290,7 @@ def _trace_rows(record: dict[str, Any]) -> Rows:
             raise NotARequest(PARENT_GENERATION)
         return _observation_row(_OBSERVATION_DECODER.decode(_with_object_metadata(item)))
 
-    return _each(observations, row)
+    return _each(observations, row, "observations")
 
 
 PARENT_GENERATION = "Langfuse generation around other generations (its usage repeats theirs)"

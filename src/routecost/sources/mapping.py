@@ -234,7 +234,10 @@ def mapped_format(mapping: LogMapping) -> LogFormat:
         items = _lookup(record, each)
         if not isinstance(items, list):
             raise RecordError(path_text(each), "expected a list of records (`each`)")
-        return Rows(rows=[mapped_row(item, mapping) for item in items])
+        found = Rows()
+        for index, item in enumerate(items):
+            found.add(item, lambda each_item: mapped_row(each_item, mapping), f"{path_text(each)}[{index}]")
+        return found
 
     return LogFormat(name=mapping.name, struct=dict[str, Any], matches=lambda record: True, to_row=rows,
                      texts=texts, sticky=False, kind="requests")

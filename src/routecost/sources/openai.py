@@ -66,6 +66,17 @@ class ChatUsage(Struct):
     search_context_size: str | None = None
 
 
+class GroqExtras(Struct):
+    """Groq's ``x_groq``: a stream's usage arrives here, on its last chunk."""
+
+    usage: ChatUsage | None = None
+
+
+class ChoiceMarkers(Struct):
+    content_filter_results: msgspec.Raw = msgspec.Raw(b"")
+    """Azure's content filter: only Azure OpenAI adds it to each choice."""
+
+
 class ChatCompletion(Struct, tag_field="object", tag="chat.completion"):
     model: str | None = None
     id: str | None = None
@@ -74,7 +85,8 @@ class ChatCompletion(Struct, tag_field="object", tag="chat.completion"):
     service_tier: str | None = None
     provider: str | None = None
     """OpenRouter: the upstream provider that served the request."""
-    x_groq: msgspec.Raw = msgspec.Raw(b"")
+    x_groq: GroqExtras | None = None
+    choices: list[ChoiceMarkers] | None = None
     time_info: msgspec.Raw = msgspec.Raw(b"")
     citations: msgspec.Raw = msgspec.Raw(b"")
     search_results: msgspec.Raw = msgspec.Raw(b"")
@@ -141,14 +153,14 @@ def chat_provider(body: ChatCompletion) -> str | None:
     """Who served an OpenAI-shaped chat completion, from what the body carries (many providers speak
     this shape); None when nothing in it tells (the price book then guesses from the model name)."""
     request_id = body.id or ""
-    if body.prompt_filter_results:
+    if body.prompt_filter_results or (body.choices and body.choices[0].content_filter_results):
         return "azure"
     if len(request_id) == _OPENAI_CHAT_ID_LENGTH and request_id.startswith("chatcmpl-") and request_id[9:].isalnum():
         return PROVIDER  # the common case first: this runs once per record
     usage = body.usage
     if body.provider is not None and request_id.startswith("gen-"):
         return "openrouter"
-    if body.x_groq:
+    if body.x_groq is not None:
         return "groq"
     if body.time_info:
         return "cerebras"
@@ -187,7 +199,7 @@ _NO_USAGE: tuple[None, None, None, None] = (None, None, None, None)
 
 
 def chat_row(body: ChatCompletion, envelope: Envelope = NO_ENVELOPE) -> tuple[Any, ...]:
-    usage = body.usage
+    usage = body.usage if body.usage is not None or body.x_groq is None else body.x_groq.usage
     cached, output, reasoning, cost = _NO_USAGE if usage is None else _chat_usage(usage)
     prompt_details = usage.prompt_tokens_details if usage is not None else None
     chunk = body.__class__ is ChatCompletionChunk
@@ -414,9 +426,13 @@ BATCH_INPUT = LogFormat(
     kind="batch_request",
 )
 
+class _NotAResponse(Struct, tag_field="object", tag="__not_a_response__"):
+    """Never matches: in a union, a tagged struct requires its tag (decoded alone it would not)."""
+
+
 RESPONSES = LogFormat(
     name="openai-responses",
-    struct=ResponseObject,
+    struct=ResponseObject | _NotAResponse,
     matches=is_responses_body,
     to_row=responses_row,
     texts=_bare_texts,
@@ -454,4 +470,16 @@ RESPONSES_EVENT = LogFormat(
     matches=_is_response_event,
     to_row=_event_row,
     texts=lambda record: RequestText(answer=responses_answer(sub(record, "response"))),
+)
+
+
+def _azure_preamble_row(record: Any) -> tuple[Any, ...]:
+    raise NotARequest("Azure content-filter preamble of a stream (no usage)")
+
+
+AZURE_STREAM_PREAMBLE = LogFormat(
+    name="azure-stream-preamble",
+    struct=dict[str, Any],
+    matches=lambda record: record.get("object") == "" and "prompt_filter_results" in record,
+    to_row=_azure_preamble_row,
 )

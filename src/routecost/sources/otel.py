@@ -12,7 +12,6 @@ the input). A span is one request only when it is a model call: agent, chain, to
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -44,6 +43,7 @@ SPAN_FIELDS: dict[str, tuple[str, ...]] = {
 
 PROVIDER_NAMES: dict[str, str] = {
     "az.ai.openai": "azure", "azure.ai.openai": "azure", "azure_openai": "azure", "azure.ai.inference": "azure",
+    "az.ai.inference": "azure",
     "aws.bedrock": "aws", "bedrock": "aws", "amazon_bedrock": "aws",
     "gcp.gemini": "google", "gcp.vertex_ai": "google", "gcp.gen_ai": "google", "vertex_ai": "google",
     "vertexai": "google", "gemini": "google", "google_genai": "google",
@@ -234,12 +234,8 @@ def _rows(record: dict[str, Any]) -> Rows:
     if not is_span_record(record):  # the fast path decodes any object as this format's dict
         raise msgspec.ValidationError("not a span record")
     found = Rows()
-    skipped: Counter[str] = found.skipped
-    for span in spans(record):
-        try:
-            found.rows.append(span_row(span))
-        except NotARequest as error:
-            skipped[error.reason] += 1
+    for index, span in enumerate(spans(record)):
+        found.add(span, span_row, f"spans[{index}]")
     return found
 
 

@@ -92,12 +92,15 @@ class _Batch:
     def frame(self) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The waiting rows as canonical requests, and those whose timestamp is unreadable."""
         ends = [start for start, _ in self.format_runs[1:]] + [len(self.rows)]
-        formats = [name for (start, name), end in zip(self.format_runs, ends, strict=True) for _ in range(end - start)]
-        provenance: dict[str, Sequence[Any]] = {
-            "source": [self.source] * len(self.rows),
+        lengths = [end - start for (start, _), end in zip(self.format_runs, ends, strict=True)]
+        provenance: dict[str, Sequence[Any] | pl.Series] = {
+            "source": pl.Series([self.source], dtype=pl.String()).extend_constant(self.source, len(self.rows) - 1)
+            if self.rows else pl.Series([], dtype=pl.String()),
             "line": self.lines,
             "offset": self.offsets if self.has_offsets else [None] * len(self.rows),
-            "format": formats,
+            "format": pl.Series([name for _, name in self.format_runs], dtype=pl.String()).repeat_by(
+                pl.Series(lengths, dtype=pl.UInt32())).explode().head(len(self.rows)) if self.rows
+            else pl.Series([], dtype=pl.String()),
         }
         built = build_source_frame(self.rows, provenance)
         last_format = self.format_runs[-1][1] if self.format_runs else None
@@ -285,7 +288,9 @@ class LogReader:
                     lines.extend([line_number] * len(row.rows))
                     offsets.extend([offset] * len(row.rows))
                     self._result.skipped.update(row.skipped)
-                    if not row.rows and not row.skipped:
+                    for field_path, problem in row.malformed:
+                        self._malformed(Malformed(batch.source, line_number, field_path, problem))
+                    if not row.rows and not row.skipped and not row.malformed:
                         self._result.skipped[EMPTY_RECORD] += 1
                 else:
                     if row_format is not run_format:
@@ -541,7 +546,11 @@ class _DataDocument(msgspec.Struct):
 
 
 def _document_items(content: bytes) -> list[bytes] | None:
-    """The records of a whole-file JSON document, or None when it is not valid JSON."""
+    """The records of a whole-file JSON document, or None when it is not one JSON value (JSON lines)."""
+    try:
+        msgspec.json.decode(content, type=msgspec.Raw)
+    except msgspec.DecodeError:
+        return None
     try:
         items = msgspec.json.decode(content, type=list[msgspec.Raw])
     except msgspec.ValidationError:
