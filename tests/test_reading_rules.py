@@ -4,8 +4,10 @@ Expected costs are worked from the providers' published prices per million token
 
 from __future__ import annotations
 
+import base64
 import json
 import random
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -369,3 +371,33 @@ def test_real_records_read_the_same_whatever_format_comes_before_them(tmp_path: 
         requests, cost, malformed = read_totals(joined)
         assert (requests, malformed) == (expected[0], expected[2]), [path.name for path in files]
         assert cost == pytest.approx(expected[1], rel=1e-9)
+
+
+def event_stream(*events: dict[str, Any]) -> bytes:
+    """AWS event-stream frames (prelude, no headers, payload, CRC; routecost does not check the CRCs)."""
+    frames = b""
+    for event in events:
+        payload = json.dumps(event).encode()
+        frames += struct.pack(">II", 12 + len(payload) + 4, 0) + b"\0" * 4 + payload + b"\0" * 4
+    return frames
+
+
+def test_a_bedrock_converse_stream_in_a_har_capture_is_one_request(tmp_path: Path) -> None:
+    frames = event_stream({"p": "abc", "role": "assistant"},
+                          {"contentBlockIndex": 0, "delta": {"text": "Hi"}, "p": "ab"},
+                          {"p": "abcd", "stopReason": "end_turn"},
+                          {"metrics": {"latencyMs": 900}, "p": "a", "usage": {"inputTokens": 1000, "outputTokens": 100}})
+    entry = {"startedDateTime": "2026-10-03T14:02:05.000Z", "time": 950,
+             "request": {"method": "POST", "url": "https://bedrock-runtime.us-east-1.amazonaws.com/model/"
+                                                   "us.amazon.nova-micro-v1%3A0/converse-stream"},
+             "response": {"status": 200, "content": {"mimeType": "application/vnd.amazon.eventstream",
+                                                     "encoding": "base64",
+                                                     "text": base64.b64encode(frames).decode()}}}
+    path = tmp_path / "stream.har"
+    path.write_text(json.dumps(har([entry])), encoding="utf-8")
+    audit = run_audit(AuditOptions(paths=[str(path)], reader=ReaderConfig(workers=1), as_of=AS_OF))
+    row = audit.priced.requests.row(0, named=True)
+    assert (audit.report.requests, row["model"], row["input_tokens"], row["output_tokens"]) == (
+        1, "us.amazon.nova-micro-v1:0", 1000, 100)
+    # Nova Micro: $0.035 input, $0.14 output per million tokens
+    assert row["cost_usd"] == pytest.approx((1000 * 0.035 + 100 * 0.14) / MTOK, rel=1e-12)

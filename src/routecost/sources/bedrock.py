@@ -12,6 +12,7 @@ model is logged beside it.
 
 from __future__ import annotations
 
+import base64
 import struct
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -255,18 +256,26 @@ def event_stream_payloads(data: bytes) -> Iterator[bytes]:
         position += total
 
 
-def agent_trace_rows(data: bytes) -> Rows:
+def event_stream_events(data: bytes) -> Iterator[Any]:
+    """The JSON events of an event stream; InvokeModelWithResponseStream wraps each chunk, base64, in
+    ``{"bytes": ...}``: the chunk itself is the event."""
+    for payload in event_stream_payloads(data):
+        try:
+            event = msgspec.json.decode(payload)
+            if isinstance(event, Mapping) and isinstance(event.get("bytes"), str):
+                event = msgspec.json.decode(base64.b64decode(event["bytes"]))
+        except (msgspec.DecodeError, ValueError):
+            continue
+        yield event
+
+
+def agent_trace_rows(events: list[Mapping[str, Any]]) -> Rows:
     """The model calls inside a Bedrock agent's InvokeAgent response: each step's trace names the
     foundation model it invokes (``modelInvocationInput``) and then its usage (``modelInvocationOutput``)."""
     found = Rows()
     model: str | None = None
-    for payload in event_stream_payloads(data):
-        try:
-            event = msgspec.json.decode(payload)
-        except msgspec.DecodeError:
-            found.skipped["event-stream frame that is not JSON"] += 1
-            continue
-        steps = event.get("trace") if isinstance(event, Mapping) else None
+    for event in events:
+        steps = event.get("trace")
         for step in (steps or {}).values() if isinstance(steps, Mapping) else ():
             if not isinstance(step, Mapping):
                 continue

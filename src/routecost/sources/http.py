@@ -78,6 +78,9 @@ def _json_objects(body: Any) -> Iterator[Any]:
     if isinstance(body, Mapping):
         yield body
         return
+    if isinstance(body, list):  # events already decoded (an event stream's)
+        yield from body
+        return
     if not isinstance(body, str | bytes):
         return
     try:
@@ -123,7 +126,9 @@ def _request_model(request: Any) -> str | None:
 def exchange_rows(exchange: Exchange) -> Rows:
     """The requests in one exchange's response, completed with what the exchange knows."""
     if exchange.content_type == bedrock.EVENT_STREAM and isinstance(exchange.response, bytes):
-        found = bedrock.agent_trace_rows(exchange.response)
+        events = [event for event in bedrock.event_stream_events(exchange.response) if isinstance(event, Mapping)]
+        agent_steps = [event for event in events if "trace" in event or "chunk" in event]
+        found = bedrock.agent_trace_rows(agent_steps) if agent_steps else _body_rows(events)
     else:
         found = _body_rows(exchange.response)
     if not found.rows and not found.skipped:
