@@ -32,11 +32,7 @@ CATALOG_PROVIDER = {
 
 PRICED = [case for case in CASES if case.get("expected_cost_usd") is not None and "unpriced" not in case]
 UNPRICED = [case for case in CASES if "unpriced" in case]
-KNOWN_GAPS: dict[str, str] = {
-    "records/perplexity/chat-sonar-citations.jsonl": "the catalog charges sonar's high-context request fee ($12 "
-    "per 1,000) whatever the record's search context size; a low-context request is $5 per 1,000",
-    "records/perplexity/chat-sonar-usage-cost.jsonl": "as above: search_context_size low is $5 per 1,000 requests",
-}
+KNOWN_GAPS: dict[str, str] = {}
 """Records routecost does not price right yet, and why: each fails loudly once fixed (strict xfail)."""
 
 

@@ -401,3 +401,16 @@ def test_a_bedrock_converse_stream_in_a_har_capture_is_one_request(tmp_path: Pat
         1, "us.amazon.nova-micro-v1:0", 1000, 100)
     # Nova Micro: $0.035 input, $0.14 output per million tokens
     assert row["cost_usd"] == pytest.approx((1000 * 0.035 + 100 * 0.14) / MTOK, rel=1e-12)
+
+
+@pytest.mark.parametrize(("context", "fee"), [("low", 5.0), ("medium", 8.0), ("high", 12.0), (None, 5.0)])
+def test_a_perplexity_request_pays_the_fee_of_its_search_context_size(tmp_path: Path, context: str | None,
+                                                                     fee: float) -> None:
+    usage: dict[str, Any] = {"prompt_tokens": 100, "completion_tokens": 200}
+    if context:
+        usage["search_context_size"] = context
+    body = {"id": "702738a1-c1e0-4a7f-b9ab-0f6fe1b13514", "object": "chat.completion", "created": 1_770_768_226,
+            "model": "sonar", "citations": ["https://example.org"], "usage": usage}
+    # sonar: $1 input, $1 output per million tokens; $5 / $8 / $12 per 1,000 requests at low / medium / high
+    # search context (low is the API's default)
+    assert costs(audit_records(tmp_path, [body])) == [pytest.approx((100 + 200) / MTOK + fee / 1000, rel=1e-12)]

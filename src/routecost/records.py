@@ -60,6 +60,8 @@ SOURCE_COLUMNS: tuple[str, ...] = (
     "file_search_calls",
     "grounded_prompts",
     "stream_key",
+    "low_context_requests",
+    "medium_context_requests",
 )
 
 CANONICAL_SCHEMA: dict[str, pl.DataType] = {
@@ -103,6 +105,8 @@ CANONICAL_SCHEMA: dict[str, pl.DataType] = {
     "file_search_calls": pl.Int64(),
     "grounded_prompts": pl.Int64(),
     "stream_key": pl.String(),
+    "low_context_requests": pl.Int64(),
+    "medium_context_requests": pl.Int64(),
 }
 PROMPT_PRINT_COLUMNS = ("system_key", "system_bytes", "history_key", "history_bytes", "prompt_key", "prompt_bytes")
 """Prompt fingerprints (``sources/prompts.py``), read only when a policy simulates caches."""
@@ -130,8 +134,11 @@ TOKEN_COLUMNS: tuple[str, ...] = (
 )
 
 
-CALL_COLUMNS: tuple[str, ...] = ("web_search_requests", "file_search_calls", "grounded_prompts")
-"""Tool calls billed per call (a fee on top of the tokens): web searches, file searches, grounded prompts."""
+CALL_COLUMNS: tuple[str, ...] = ("web_search_requests", "file_search_calls", "grounded_prompts",
+                                  "low_context_requests", "medium_context_requests")
+"""Calls billed per call (a fee on top of the tokens): web searches, file searches, grounded prompts, and
+requests whose per-request fee depends on their search context size (Perplexity: low, medium; high is
+the catalog's request fee)."""
 
 
 def source_row(
@@ -164,6 +171,8 @@ def source_row(
     file_search_calls: int | None = None,
     grounded_prompts: int | None = None,
     stream_key: str | None = None,
+    low_context_requests: int | None = None,
+    medium_context_requests: int | None = None,
 ) -> tuple[Any, ...]:
     """One request as a tuple in ``SOURCE_COLUMNS`` order (a tuple, because a million of them are built).
 
@@ -205,6 +214,8 @@ def source_row(
         file_search_calls,
         grounded_prompts,
         stream_key,
+        low_context_requests,
+        medium_context_requests,
     )
 
 

@@ -36,6 +36,12 @@ FEES: tuple[Fee, ...] = (
     Fee("google", "grounding", 35.00 / 1000, _day("2025-01-01"),
         "ai.google.dev/gemini-api/docs/pricing: Grounding with Google Search $35 / 1,000 grounded prompts "
         "(paid tier, after the daily free allowance)", models=r"gemini-(1\.5|2\.0|2\.5)"),
+    *(Fee("perplexity", rate_class, usd / 1000, _day("2025-04-01"),
+          "docs.perplexity.ai/getting-started/pricing: request fee per 1,000 requests by search context size "
+          "(low, medium; high is the catalog's request fee)", models=models)
+      for models, fees in ((r"sonar(-reasoning)?$", {"request_low": 5.0, "request_medium": 8.0}),
+                           (r"sonar-(pro|reasoning-pro)$", {"request_low": 6.0, "request_medium": 10.0}))
+      for rate_class, usd in fees.items()),
     Fee("anthropic", "web_search", 10.00 / 1000, _day("2025-05-07"),
         "anthropic.com/pricing: web search $10 / 1,000 searches"),
 )

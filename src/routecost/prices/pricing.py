@@ -173,7 +173,7 @@ def cost_parts(requests: pl.Expr) -> CostParts:
         fixed=pl.col("web_search_requests").fill_null(0) * pl.col("rate_web_search")
         + pl.col("file_search_calls").fill_null(0) * pl.col("rate_file_search")
         + pl.col("grounded_prompts").fill_null(0) * pl.col("rate_grounding")
-        + requests * pl.col("rate_request"),
+        + _request_fees(requests),
     )
 
 
@@ -184,6 +184,18 @@ def _fees_expr() -> pl.Expr:
 
 def _billed_expr() -> pl.Expr:
     return pl.col("status").is_in(BILLED_STATUSES) & ~pl.col("gateway_cache_hit").fill_null(False)
+
+
+def _request_fees(requests: pl.Expr) -> pl.Expr:
+    """Per-request fees; a request whose fee depends on its search context size (Perplexity) pays its
+    context's fee where one is known, else the catalog's request fee."""
+    low, medium = pl.col("low_context_requests").fill_null(0), pl.col("medium_context_requests").fill_null(0)
+
+    def fee(rate: str) -> pl.Expr:
+        return pl.when(pl.col(rate) > 0).then(pl.col(rate)).otherwise(pl.col("rate_request"))
+
+    return (requests - low - medium) * pl.col("rate_request") + low * fee("rate_request_low") + (
+        medium * fee("rate_request_medium"))
 
 
 def cost_expr() -> pl.Expr:

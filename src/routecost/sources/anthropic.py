@@ -143,6 +143,8 @@ def message_row(message: Message, envelope: Envelope = NO_ENVELOPE, stream_key: 
         None,  # file_search_calls
         None,  # grounded_prompts
         stream_key,  # stream_key
+        None,  # low_context_requests
+        None,  # medium_context_requests
     )
 
 

@@ -143,6 +143,8 @@ def response_row(response: GenerateContentResponse, envelope: Envelope = NO_ENVE
         None,  # file_search_calls
         _grounded_prompts(response),  # grounded_prompts
         stream_key,  # stream_key
+        None,  # low_context_requests
+        None,  # medium_context_requests
     )
 
 

@@ -196,6 +196,15 @@ def _chat_usage(usage: ChatUsage) -> tuple[int | None, int, int | None, float | 
 
 
 _NO_USAGE: tuple[None, None, None, None] = (None, None, None, None)
+PERPLEXITY_DEFAULT_CONTEXT = "low"
+"""Perplexity's per-request fee depends on the search context size; a request that does not say was
+made with the API's default, low."""
+
+
+def _search_context(usage: ChatUsage | None) -> str | None:
+    if usage is None:
+        return None
+    return (usage.search_context_size or PERPLEXITY_DEFAULT_CONTEXT).lower()
 
 
 def chat_row(body: ChatCompletion, envelope: Envelope = NO_ENVELOPE) -> tuple[Any, ...]:
@@ -203,10 +212,12 @@ def chat_row(body: ChatCompletion, envelope: Envelope = NO_ENVELOPE) -> tuple[An
     cached, output, reasoning, cost = _NO_USAGE if usage is None else _chat_usage(usage)
     prompt_details = usage.prompt_tokens_details if usage is not None else None
     chunk = body.__class__ is ChatCompletionChunk
+    provider = envelope.provider or chat_provider(body)
+    context = _search_context(usage) if provider == "perplexity" else None
     return (  # SOURCE_COLUMNS order, positional: this runs once per record (see records.source_row)
         body.id,  # request_id
         body.created if envelope.ts is None else envelope.ts,  # ts
-        envelope.provider or chat_provider(body),  # provider
+        provider,  # provider
         body.model or envelope.request_model,  # model
         None if usage is None else usage.prompt_tokens,  # input_tokens
         cached,  # cache_read_tokens
@@ -232,6 +243,8 @@ def chat_row(body: ChatCompletion, envelope: Envelope = NO_ENVELOPE) -> tuple[An
         None,  # file_search_calls
         None,  # grounded_prompts
         body.id if chunk and envelope is NO_ENVELOPE else None,  # stream_key
+        1 if context == "low" else None,  # low_context_requests
+        1 if context == "medium" else None,  # medium_context_requests
     )
 
 
@@ -291,6 +304,8 @@ def responses_row(body: ResponseObject, envelope: Envelope = NO_ENVELOPE,
         file_searches,  # file_search_calls
         None,  # grounded_prompts
         stream_key,  # stream_key
+        None,  # low_context_requests
+        None,  # medium_context_requests
     )
 
 
