@@ -414,3 +414,37 @@ def test_a_perplexity_request_pays_the_fee_of_its_search_context_size(tmp_path: 
     # sonar: $1 input, $1 output per million tokens; $5 / $8 / $12 per 1,000 requests at low / medium / high
     # search context (low is the API's default)
     assert costs(audit_records(tmp_path, [body])) == [pytest.approx((100 + 200) / MTOK + fee / 1000, rel=1e-12)]
+
+
+def test_a_chat_search_model_pays_one_preview_search_per_request(tmp_path: Path) -> None:
+    body = {"id": "chatcmpl-ABCDEFGHIJKLMNOPQRSTUVWXYZ012", "object": "chat.completion", "created": 1_791_036_125,
+            "model": "gpt-4o-mini-search-preview-2025-03-11", "usage": {"prompt_tokens": 1000, "completion_tokens": 100}}
+    row = audit_records(tmp_path, [body]).priced.requests.row(0, named=True)
+    # gpt-4o-mini: $0.15 input, $0.60 output; web search preview on a non-reasoning model $25 per 1,000 calls
+    assert row["fees_usd"] == pytest.approx(0.025, rel=1e-12)
+    assert row["cost_usd"] == pytest.approx((1000 * 0.15 + 100 * 0.60) / MTOK + 0.025, rel=1e-12)
+
+
+def responses_body(model: str, tools: list[dict[str, Any]], output: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"id": "resp_1", "object": "response", "created_at": 1_791_036_125, "status": "completed",
+            "model": model, "tools": tools, "output": output, "usage": {"input_tokens": 1000, "output_tokens": 100}}
+
+
+@pytest.mark.parametrize(("model", "tool", "fee"), [
+    ("gpt-4.1-2025-04-14", "web_search_preview", 25.00), ("gpt-4.1-2025-04-14", "web_search", 10.00),
+    ("o4-mini-2025-04-16", "web_search_preview", 10.00),
+])
+def test_a_responses_web_search_pays_its_tools_fee(tmp_path: Path, model: str, tool: str, fee: float) -> None:
+    search = {"type": "web_search_call", "status": "completed", "action": {"type": "search", "query": "x"}}
+    row = audit_records(tmp_path, [responses_body(model, [{"type": tool}], [search])]).priced.requests.row(
+        0, named=True)
+    assert row["fees_usd"] == pytest.approx(fee / 1000, rel=1e-12)
+
+
+def test_code_interpreter_containers_are_billed_once_each(tmp_path: Path) -> None:
+    calls = [{"type": "code_interpreter_call", "container_id": container, "code": "1+1"}
+             for container in ("cntr_a", "cntr_a", "cntr_b")]
+    row = audit_records(tmp_path, [responses_body("gpt-4.1-2025-04-14", [{"type": "code_interpreter"}], calls)]
+                        ).priced.requests.row(0, named=True)
+    # two containers at $0.03 each
+    assert row["fees_usd"] == pytest.approx(0.06, rel=1e-12)

@@ -62,6 +62,8 @@ SOURCE_COLUMNS: tuple[str, ...] = (
     "stream_key",
     "low_context_requests",
     "medium_context_requests",
+    "web_search_preview_calls",
+    "code_containers",
 )
 
 CANONICAL_SCHEMA: dict[str, pl.DataType] = {
@@ -107,6 +109,8 @@ CANONICAL_SCHEMA: dict[str, pl.DataType] = {
     "stream_key": pl.String(),
     "low_context_requests": pl.Int64(),
     "medium_context_requests": pl.Int64(),
+    "web_search_preview_calls": pl.Int64(),
+    "code_containers": pl.Int64(),
 }
 PROMPT_PRINT_COLUMNS = ("system_key", "system_bytes", "history_key", "history_bytes", "prompt_key", "prompt_bytes")
 """Prompt fingerprints (``sources/prompts.py``), read only when a policy simulates caches."""
@@ -135,10 +139,12 @@ TOKEN_COLUMNS: tuple[str, ...] = (
 
 
 CALL_COLUMNS: tuple[str, ...] = ("web_search_requests", "file_search_calls", "grounded_prompts",
-                                  "low_context_requests", "medium_context_requests")
+                                  "low_context_requests", "medium_context_requests", "web_search_preview_calls",
+                                  "code_containers")
 """Calls billed per call (a fee on top of the tokens): web searches, file searches, grounded prompts, and
 requests whose per-request fee depends on their search context size (Perplexity: low, medium; high is
-the catalog's request fee)."""
+the catalog's request fee), OpenAI's preview web searches (priced apart from its current web search) and
+code-interpreter containers."""
 
 
 def source_row(
@@ -173,6 +179,8 @@ def source_row(
     stream_key: str | None = None,
     low_context_requests: int | None = None,
     medium_context_requests: int | None = None,
+    web_search_preview_calls: int | None = None,
+    code_containers: int | None = None,
 ) -> tuple[Any, ...]:
     """One request as a tuple in ``SOURCE_COLUMNS`` order (a tuple, because a million of them are built).
 
@@ -216,6 +224,8 @@ def source_row(
         stream_key,
         low_context_requests,
         medium_context_requests,
+        web_search_preview_calls,
+        code_containers,
     )
 
 

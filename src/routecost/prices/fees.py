@@ -27,6 +27,14 @@ def _day(text: str) -> datetime:
 
 
 FEES: tuple[Fee, ...] = (
+    Fee("openai", "web_search_preview", 25.00 / 1000, _day("2025-03-11"),
+        "openai.com/api/pricing: web search preview on non-reasoning models $25.00 / 1k calls, search content "
+        "tokens free (the Chat Completions search models search on every request)",
+        models=r"(gpt-4o|gpt-4\.1|chatgpt-4o)"),
+    Fee("openai", "web_search_preview", 10.00 / 1000, _day("2025-03-11"),
+        "openai.com/api/pricing: web search preview on reasoning models $10.00 / 1k calls"),
+    Fee("openai", "code_container", 0.03, _day("2025-03-11"),
+        "openai.com/api/pricing: Code Interpreter $0.03 per container"),
     Fee("openai", "web_search", 10.00 / 1000, _day("2025-03-11"),
         "openai.com/api/pricing: web search tool calls $10.00 / 1k calls (search content tokens billed as input)"),
     Fee("openai", "file_search", 2.50 / 1000, _day("2025-03-11"),

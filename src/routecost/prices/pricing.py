@@ -173,6 +173,8 @@ def cost_parts(requests: pl.Expr) -> CostParts:
         fixed=pl.col("web_search_requests").fill_null(0) * pl.col("rate_web_search")
         + pl.col("file_search_calls").fill_null(0) * pl.col("rate_file_search")
         + pl.col("grounded_prompts").fill_null(0) * pl.col("rate_grounding")
+        + pl.col("web_search_preview_calls").fill_null(0) * pl.col("rate_web_search_preview")
+        + pl.col("code_containers").fill_null(0) * pl.col("rate_code_container")
         + _request_fees(requests),
     )
 

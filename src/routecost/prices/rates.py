@@ -31,7 +31,7 @@ RATE_CLASSES: dict[str, str] = {
 }
 """Each kind of billed unit routecost counts, and the genai-prices usage key it is priced as."""
 
-FEE_RATE_CLASSES = ("grounding", "request_low", "request_medium")
+FEE_RATE_CLASSES = ("grounding", "request_low", "request_medium", "web_search_preview", "code_container")
 """Per-call fees the catalog does not carry (``fees.py``)."""
 ALL_RATE_CLASSES = (*RATE_CLASSES, *FEE_RATE_CLASSES)
 

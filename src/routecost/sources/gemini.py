@@ -145,6 +145,8 @@ def response_row(response: GenerateContentResponse, envelope: Envelope = NO_ENVE
         stream_key,  # stream_key
         None,  # low_context_requests
         None,  # medium_context_requests
+        None,  # web_search_preview_calls
+        None,  # code_containers
     )
 
 

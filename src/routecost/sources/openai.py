@@ -121,12 +121,18 @@ class SearchAction(Struct):
 class OutputItem(Struct):
     type: str | None = None
     action: SearchAction | None = None
+    container_id: str | None = None
+
+
+class ToolSpec(Struct):
+    type: str | None = None
 
 
 class ResponseObject(Struct, tag_field="object", tag="response"):
     model: str
     id: str | None = None
     output: list[OutputItem] | None = None
+    tools: list[ToolSpec] | None = None
     content_filters: msgspec.Raw = msgspec.Raw(b"")
     """Azure's content-filter results: only Azure OpenAI adds them."""
     created_at: Timestamp | None = None
@@ -196,6 +202,8 @@ def _chat_usage(usage: ChatUsage) -> tuple[int | None, int, int | None, float | 
 
 
 _NO_USAGE: tuple[None, None, None, None] = (None, None, None, None)
+_SEARCH_PREVIEW = "-search-preview"
+"""OpenAI's Chat Completions search models search the web on every request: one preview search call."""
 PERPLEXITY_DEFAULT_CONTEXT = "low"
 """Perplexity's per-request fee depends on the search context size; a request that does not say was
 made with the API's default, low."""
@@ -245,6 +253,8 @@ def chat_row(body: ChatCompletion, envelope: Envelope = NO_ENVELOPE) -> tuple[An
         body.id if chunk and envelope is NO_ENVELOPE else None,  # stream_key
         1 if context == "low" else None,  # low_context_requests
         1 if context == "medium" else None,  # medium_context_requests
+        1 if usage is not None and _SEARCH_PREVIEW in (body.model or "") else None,  # web_search_preview_calls
+        None,  # code_containers
     )
 
 
@@ -252,14 +262,20 @@ WEB_SEARCH_BILLED_ACTIONS = (None, "search")
 """A ``web_search_call`` is billed when it searched; opening a page or finding in it is not a call."""
 
 
-def _tool_calls(body: ResponseObject) -> tuple[int | None, int | None]:
-    """(web searches, file searches) among the response's output items, billed per call."""
+def _tool_calls(body: ResponseObject) -> tuple[int | None, int | None, int | None, int | None]:
+    """(web searches, preview web searches, file searches, code containers) among the response's output
+    items, billed per call (containers once each). A search made with the ``web_search_preview`` tool
+    is priced apart from the current ``web_search`` tool."""
     if not body.output:
-        return None, None
+        return None, None, None, None
     searches = sum(1 for item in body.output if item.type == "web_search_call"
                    and (item.action is None or item.action.type in WEB_SEARCH_BILLED_ACTIONS))
+    preview = any((tool.type or "").startswith("web_search_preview") for tool in body.tools or ())
     file_searches = sum(1 for item in body.output if item.type == "file_search_call")
-    return searches or None, file_searches or None
+    containers = len({item.container_id for item in body.output
+                      if item.type == "code_interpreter_call" and item.container_id})
+    return (None if preview else searches or None), (searches or None) if preview else None, (
+        file_searches or None), containers or None
 
 
 def responses_provider(body: ResponseObject) -> str | None:
@@ -274,7 +290,7 @@ def responses_row(body: ResponseObject, envelope: Envelope = NO_ENVELOPE,
     input_details = usage.input_tokens_details if usage is not None else None
     output_details = usage.output_tokens_details if usage is not None else None
     failed = envelope.failed or body.status in _FAILED_RESPONSE_STATUSES
-    web_searches, file_searches = _tool_calls(body)
+    web_searches, preview_searches, file_searches, containers = _tool_calls(body)
     return (  # SOURCE_COLUMNS order, positional: this runs once per record (see records.source_row)
         body.id,  # request_id
         body.created_at if envelope.ts is None else envelope.ts,  # ts
@@ -306,6 +322,8 @@ def responses_row(body: ResponseObject, envelope: Envelope = NO_ENVELOPE,
         stream_key,  # stream_key
         None,  # low_context_requests
         None,  # medium_context_requests
+        preview_searches,  # web_search_preview_calls
+        containers,  # code_containers
     )
 
 
