@@ -11,9 +11,9 @@ import polars as pl
 import pytest
 
 from routecost.errors import InputError, UsageError
+from routecost.prices.pricing import NO_MODEL
 from routecost.sources import parallel
 from routecost.sources.reader import ReaderConfig, read_logs
-from routecost.prices.pricing import NO_MODEL
 from tests.conftest import audit_records, write_jsonl
 
 

@@ -34,10 +34,9 @@ def test_an_exit_is_described_as_a_shell_shows_it(code: int, expected: str) -> N
 
 def test_a_server_killed_inside_the_block_raises_its_exit_and_log(tmp_path: Path) -> None:
     command, url = toy_server(tmp_path)
-    with pytest.raises(ServerDied) as died:
-        with running(command, url, {}, tmp_path / "toy.log", "the toy server") as server:
-            killed(server.process, signal.SIGILL)
-            httpx.get(url, timeout=2)
+    with pytest.raises(ServerDied) as died, running(command, url, {}, tmp_path / "toy.log", "the toy server") as server:
+        killed(server.process, signal.SIGILL)
+        httpx.get(url, timeout=2)
     message = str(died.value)
     assert message.startswith("the toy server (pid ")
     assert "exited with status 132 (SIGILL" in message and str(tmp_path / "toy.log") in message
@@ -47,10 +46,10 @@ def test_a_server_killed_inside_the_block_raises_its_exit_and_log(tmp_path: Path
 
 def test_a_server_that_exits_during_start_up_says_so(tmp_path: Path) -> None:
     command = [sys.executable, "-c", "import sys; print('no model file here'); sys.exit(3)"]
-    with pytest.raises(ServerDied, match=r"(?s)during start-up: the toy server .* exited with status 3; .*no model file here"):
-        with running(command, f"http://127.0.0.1:{free_port()}/", {}, tmp_path / "toy.log", "the toy server",
-                     timeout_s=30):
-            pass
+    expected = r"(?s)during start-up: the toy server .* exited with status 3; .*no model file here"
+    with pytest.raises(ServerDied, match=expected), running(
+            command, f"http://127.0.0.1:{free_port()}/", {}, tmp_path / "toy.log", "the toy server", timeout_s=30):
+        pass
 
 
 def test_a_test_whose_fixture_server_died_fails_with_the_exit(pytester: pytest.Pytester,

@@ -12,7 +12,6 @@ Prices used (USD per million tokens, ai.google.dev/gemini-api/docs/pricing, paid
 from __future__ import annotations
 
 import itertools
-
 from typing import Any
 
 import pytest

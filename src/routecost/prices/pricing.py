@@ -14,8 +14,8 @@ from datetime import datetime
 
 import polars as pl
 
-from routecost.prices.fees import FREE_ALLOWANCE_NOTE
 from routecost.prices.catalog import BATCH, FLEX, PRIORITY, STANDARD, PriceBook, PricedModel, Unpriced
+from routecost.prices.fees import FREE_ALLOWANCE_NOTE
 from routecost.prices.rates import ALL_RATE_CLASSES, RateCard
 from routecost.records import BILLED_STATUSES, CALL_COLUMNS, MODE_BATCH, TOKEN_COLUMNS
 

@@ -19,7 +19,6 @@ from routecost.sources.base import (
     Count,
     LogFormat,
     NotARequest,
-    RecordError,
     RequestText,
     Rows,
     Struct,
