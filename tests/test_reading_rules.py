@@ -448,3 +448,14 @@ def test_code_interpreter_containers_are_billed_once_each(tmp_path: Path) -> Non
                         ).priced.requests.row(0, named=True)
     # two containers at $0.03 each
     assert row["fees_usd"] == pytest.approx(0.06, rel=1e-12)
+
+
+def test_a_span_whose_input_leaves_out_the_cache_gets_it_added_back(tmp_path: Path) -> None:
+    span = {"name": "ai.streamText.doStream", "attributes": {
+        "ai.operationId": "ai.streamText.doStream", "ai.model.provider": "anthropic.messages",
+        "ai.model.id": "claude-sonnet-4-20250514", "ai.usage.inputTokens": 5, "ai.usage.outputTokens": 300,
+        "ai.usage.cachedInputTokens": 9000}}
+    audit = audit_records(tmp_path, [span])
+    assert audit.report.malformed == 0
+    # Claude Sonnet 4: $3 input, $0.30 cache read, $15 output
+    assert costs(audit) == [pytest.approx((5 * 3 + 9000 * 0.30 + 300 * 15) / MTOK, rel=1e-12)]

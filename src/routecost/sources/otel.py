@@ -207,6 +207,11 @@ def span_row(span: Mapping[str, Any]) -> tuple[Any, ...]:
         raise NotARequest("span without a model call")
     if output_tokens is None and input_tokens is not None and _is_embedding(attributes):
         output_tokens = 0
+    cached = (cache_read or 0) + (cache_write or 0)
+    if langfuse is None and input_tokens is not None and cached > input_tokens:
+        # an instrumentation that passed on Anthropic's own count (the Vercel AI SDK before v6): the
+        # input left the cache out, so the cache is added back to reach the whole input
+        input_tokens += cached
     status = span.get("status")
     failed = isinstance(status, Mapping) and status.get("code") in (2, "STATUS_CODE_ERROR", "ERROR")
     start = _span_time(span, "startTimeUnixNano", "startTime", "start_time")
