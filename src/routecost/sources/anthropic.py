@@ -14,6 +14,7 @@ from typing import Any
 from routecost.records import STATUS_ERROR, STATUS_OK, STREAM_CONTINUES, source_row
 from routecost.sources.base import (
     NO_ENVELOPE,
+    STREAM_EVENT_WITHOUT_USAGE,
     Count,
     Envelope,
     LogFormat,
@@ -250,7 +251,7 @@ def _stream_event_row(event: StreamEvent) -> tuple[Any, ...]:
             stream=True,
             stream_key=STREAM_CONTINUES,
         )
-    raise NotARequest("stream event without usage")
+    raise NotARequest(STREAM_EVENT_WITHOUT_USAGE)
 
 
 def _is_stream_event(record: Mapping[str, Any]) -> bool:

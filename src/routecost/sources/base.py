@@ -69,20 +69,63 @@ class Rows:
     skipped: Counter[str] = field(default_factory=Counter)
     malformed: list[tuple[str | None, str]] = field(default_factory=list)
 
-    def add(self, item: Any, row: Callable[[Any], tuple[Any, ...]], where: str) -> None:
-        """Read one item: a request, a skipped non-request, or a malformed item (``where`` names it)."""
+    @classmethod
+    def each(cls, items: Any, read: Callable[[Any], tuple[Any, ...] | Rows], where: str) -> Rows:
+        """Every item of a list read on its own (``where`` names the list in malformed items' fields)."""
+        found = cls()
+        for index, item in enumerate(items if isinstance(items, list) else ()):
+            found.add(item, read, f"{where}[{index}]")
+        return found
+
+    def add(self, item: Any, read: Callable[[Any], tuple[Any, ...] | Rows], where: str) -> None:
+        """Read one item: a request (or the ``Rows`` it holds), a skipped non-request, or a malformed
+        item (``where`` names it)."""
         try:
-            self.rows.append(row(item))
+            found = read(item)
         except NotARequest as error:
             self.skipped[error.reason] += 1
         except RecordError as error:
-            self.malformed.append((f"{where}.{error.field_path}".rstrip(".$"), error.problem))
+            self.malformed.append((_within(where, error.field_path), error.problem))
         except msgspec.ValidationError as error:
-            problem, _, path = str(error).rpartition(" - at `")
-            self.malformed.append((f"{where}{path.rstrip('`').removeprefix('$')}" if problem else where,
-                                   problem or str(error)))
+            field_path, problem = split_validation_error(str(error))
+            self.malformed.append((_within(where, field_path), problem))
         except _SHAPE_ERRORS as error:
-            self.malformed.append((where, f"a value of an unexpected type ({type(error).__name__}: {error})"))
+            self.malformed.append((where, shape_problem(error)))
+        else:
+            if isinstance(found, Rows):
+                self.rows.extend(found.rows)
+                self.skipped.update(found.skipped)
+                self.malformed.extend(found.malformed)
+            else:
+                self.rows.append(found)
+
+
+def _within(where: str, field_path: str | None) -> str:
+    return where if field_path in (None, "$") else f"{where}.{field_path}"
+
+
+def split_validation_error(message: str) -> tuple[str | None, str]:
+    """msgspec says ``Expected `int` >= 0 - at `$.usage.prompt_tokens```: split the field from the problem."""
+    problem, separator, where = message.rpartition(" - at `")
+    if not separator:
+        return None, message
+    return where.rstrip("`").removeprefix("$.").removeprefix("$") or None, problem
+
+
+def shape_problem(error: Exception) -> str:
+    return f"a value of an unexpected type ({type(error).__name__}: {error})"
+
+
+def token_count(value: Any, field_path: str) -> int | None:
+    """A token count read from untyped JSON: absent is None; anything but an integer >= 0 is malformed."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise RecordError(field_path, f"expected a token count (integer >= 0), got {value!r}")
+    return value
+
+
+STREAM_EVENT_WITHOUT_USAGE = "stream event without usage"
 
 
 @dataclass(frozen=True)
@@ -126,26 +169,40 @@ class LogFormat:
     def __post_init__(self) -> None:
         object.__setattr__(self, "decoder", msgspec.json.Decoder(self.struct))
         object.__setattr__(self, "lenient_decoder", msgspec.json.Decoder(self.struct, strict=False))
-        if not (isinstance(self.struct, type) and issubclass(self.struct, msgspec.Struct)):
-            object.__setattr__(self, "to_row", _guarded(self.name, self.to_row))
+        if self.struct == dict[str, Any]:
+            object.__setattr__(self, "to_row", _guarded(self.name, self.matches, self.to_row))
 
 
 _SHAPE_ERRORS = (AttributeError, TypeError, ValueError, KeyError, IndexError, OverflowError)
 
 
-def _guarded(name: str, to_row: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """A format that reads untyped JSON (a dict, not a typed struct) may meet any shape: a value of
-    the wrong type is a malformed record of that format, never a crash."""
+def _guarded(name: str, matches: Callable[[Mapping[str, Any]], bool],
+             to_row: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A format that reads untyped JSON (a dict, not a typed struct) decodes any object on the
+    reader's fast path, so a record must still match it; and it may meet any shape, so a value of the
+    wrong type is a malformed record of that format, never a crash."""
 
     def guarded(record: Any) -> Any:
+        if not matches(record):
+            raise msgspec.ValidationError(f"not a {name} record")
         try:
             return to_row(record)
         except (RecordError, NotARequest, msgspec.ValidationError, msgspec.DecodeError):
             raise
         except _SHAPE_ERRORS as error:
-            raise RecordError("$", f"a value of an unexpected type ({type(error).__name__}: {error})") from None
+            raise RecordError("$", shape_problem(error)) from None
 
     return guarded
+
+
+def skip_format(name: str, matches: Callable[[Mapping[str, Any]], bool], reason: str) -> LogFormat:
+    """A record shape that is never a request (a stream event without usage, a preamble): recognised,
+    so it is counted as skipped with its reason instead of malformed."""
+
+    def skipped(record: Any) -> Any:
+        raise NotARequest(reason)
+
+    return LogFormat(name=name, struct=msgspec.Raw, matches=matches, to_row=skipped)
 
 
 class Envelope(msgspec.Struct, frozen=True, gc=False):

@@ -21,10 +21,10 @@ import msgspec
 
 from routecost.records import STATUS_ERROR, STATUS_OK, source_row
 from routecost.sources.base import (
+    STREAM_EVENT_WITHOUT_USAGE,
     Count,
     LogFormat,
     NotARequest,
-    RecordError,
     RequestText,
     Rows,
     Struct,
@@ -32,7 +32,9 @@ from routecost.sources.base import (
     content_text,
     inclusive_input,
     parse_time,
+    skip_format,
     sub,
+    token_count,
 )
 
 PROVIDER = "aws"
@@ -166,7 +168,7 @@ def _invoke_row(body: InvokeBody) -> tuple[Any, ...]:
     if metrics is None and body.inputTextTokenCount is None and body.generation_token_count is None:
         raise msgspec.ValidationError("not a Bedrock InvokeModel body")
     if metrics is None and body.stop_reason is None and body.results is None:
-        raise NotARequest("stream event without usage")
+        raise NotARequest(STREAM_EVENT_WITHOUT_USAGE)
     if metrics is not None:
         return source_row(provider=PROVIDER, input_tokens=inclusive_input(
             metrics.inputTokenCount, metrics.cacheReadInputTokenCount, metrics.cacheWriteInputTokenCount),
@@ -185,14 +187,6 @@ def _is_invoke_body(record: Mapping[str, Any]) -> bool:
 
 
 _STREAM_EVENT_KEYS = ("role", "delta", "contentBlockIndex", "stopReason", "start")
-
-
-class ConverseStreamEvent(Struct):
-    pass
-
-
-def _stream_event_row(event: ConverseStreamEvent) -> tuple[Any, ...]:
-    raise NotARequest("stream event without usage")
 
 
 def _is_stream_event(record: Mapping[str, Any]) -> bool:
@@ -230,12 +224,7 @@ INVOKE_BODY = LogFormat(
     texts=lambda record: RequestText(answer=str(record.get("generation") or "")),
 )
 
-CONVERSE_STREAM_EVENT = LogFormat(
-    name="bedrock-converse-stream-event",
-    struct=ConverseStreamEvent,
-    matches=_is_stream_event,
-    to_row=_stream_event_row,
-)
+CONVERSE_STREAM_EVENT = skip_format("bedrock-converse-stream-event", _is_stream_event, STREAM_EVENT_WITHOUT_USAGE)
 
 
 EVENT_STREAM = "application/vnd.amazon.eventstream"
@@ -276,26 +265,17 @@ def agent_trace_rows(events: list[Mapping[str, Any]]) -> Rows:
     model: str | None = None
     for event in events:
         steps = event.get("trace")
-        for step in (steps or {}).values() if isinstance(steps, Mapping) else ():
-            if not isinstance(step, Mapping):
-                continue
+        if not isinstance(steps, Mapping) or not steps:
+            found.skipped["agent event without a model call"] += 1
+            continue
+        for step in steps.values():
             invoked = sub(step, "modelInvocationInput").get("foundationModel")
             model = invoked if isinstance(invoked, str) else model
             usage = sub(sub(step, "modelInvocationOutput"), "metadata").get("usage")
             if isinstance(usage, Mapping):
                 found.rows.append(source_row(
                     provider=PROVIDER, model=None if model is None else model_of(model),
-                    input_tokens=_count(usage, "inputTokens"), output_tokens=_count(usage, "outputTokens"),
+                    input_tokens=token_count(usage.get("inputTokens"), "inputTokens"),
+                    output_tokens=token_count(usage.get("outputTokens"), "outputTokens"),
                     ts=parse_time(event.get("eventTime"))))
-        if not steps:
-            found.skipped["agent event without a model call"] += 1
     return found
-
-
-def _count(usage: Mapping[str, Any], key: str) -> int | None:
-    value = usage.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise RecordError(key, f"expected a token count (integer >= 0), got {value!r}")
-    return value

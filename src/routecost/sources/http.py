@@ -14,6 +14,7 @@ import base64
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -21,7 +22,7 @@ import msgspec
 
 from routecost.records import STATUS_ERROR, field_of, with_fields
 from routecost.sources import anthropic, bedrock, cohere, gemini, openai
-from routecost.sources.base import LogFormat, NotARequest, RecordError, Rows, parse_time
+from routecost.sources.base import LogFormat, Rows, parse_time
 
 HOST_PROVIDERS: tuple[tuple[str, str], ...] = (
     ("api.openai.com", "openai"), (".openai.azure.com", "azure"), (".services.ai.azure.com", "azure"),
@@ -109,11 +110,13 @@ def _body_rows(body: Any) -> Rows:
         if body_format is None:
             found.skipped["response body of no known model API"] += 1
             continue
-        try:
-            found.rows.append(body_format.to_row(body_format.lenient_decoder.decode(msgspec.json.encode(item))))
-        except NotARequest as error:
-            found.skipped[error.reason] += 1
+        # decoded again from JSON: the formats' structs keep some fields raw, which only a decoder fills
+        found.add(msgspec.json.encode(item), partial(_read_body, body_format), "response")
     return found
+
+
+def _read_body(body_format: LogFormat, data: bytes) -> Any:
+    return body_format.to_row(body_format.lenient_decoder.decode(data))
 
 
 def _request_model(request: Any) -> str | None:
@@ -134,8 +137,10 @@ def exchange_rows(exchange: Exchange) -> Rows:
     if not found.rows and not found.skipped:
         found.skipped["HTTP exchange without a model API response"] += 1
     provider = provider_of_url(exchange.url)
-    model = _request_model(exchange.request) if provider == "azure" else None
-    model = model or model_of_url(exchange.url) or _request_model(exchange.request)
+    requested = _request_model(exchange.request)
+    # an Azure deployment in the URL is a name the team chose: the request's model comes first there
+    model = (requested or model_of_url(exchange.url)) if provider == "azure" else (
+        model_of_url(exchange.url) or requested)
     failed = exchange.status is not None and exchange.status >= 400
     found.rows[:] = [
         with_fields(
@@ -203,31 +208,12 @@ def _seconds(moment: Any) -> float | None:
 
 def _exchange_format(name: str, matches: Callable[[Mapping[str, Any]], bool],
                      exchange: Callable[[Mapping[str, Any]], Exchange]) -> LogFormat:
-    def rows(record: dict[str, Any]) -> Rows:
-        if not matches(record):  # the fast path decodes any object as this format's dict
-            raise msgspec.ValidationError(f"not a {name} record")
-        try:
-            return exchange_rows(exchange(record))
-        except (AttributeError, TypeError, ValueError) as error:
-            raise RecordError("$", f"not a readable HTTP exchange ({error})") from None
-
-    return LogFormat(name=name, struct=dict[str, Any], matches=matches, to_row=rows, kind="requests")
+    return LogFormat(name=name, struct=dict[str, Any], matches=matches,
+                     to_row=lambda record: exchange_rows(exchange(record)), kind="requests")
 
 
 def _har_rows(record: dict[str, Any]) -> Rows:
-    if not _is_har(record):
-        raise msgspec.ValidationError("not a HAR file")
-    found = Rows()
-    for index, entry in enumerate(record["log"]["entries"]):
-        try:
-            part = exchange_rows(_har_exchange(entry))
-        except (AttributeError, TypeError, ValueError) as error:
-            found.malformed.append((f"log.entries[{index}]", f"not a readable HTTP exchange ({error})"))
-            continue
-        found.rows.extend(part.rows)
-        found.skipped.update(part.skipped)
-        found.malformed.extend(part.malformed)
-    return found
+    return Rows.each(record["log"]["entries"], lambda entry: exchange_rows(_har_exchange(entry)), "log.entries")
 
 
 def _is_har(record: Mapping[str, Any]) -> bool:

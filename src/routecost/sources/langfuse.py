@@ -246,28 +246,30 @@ class IngestedObservation(Struct):
     level: str | None = None
 
 
-def _each(items: Any, row: Any, where: str) -> Rows:
-    found = Rows()
-    for index, item in enumerate(items if isinstance(items, list) else ()):
-        found.add(item, row, f"{where}[{index}]")
-    return found
+def _wrapping(generations: list[Mapping[str, Any]]) -> set[str]:
+    """The ids of the generations that other generations name as their parent."""
+    return {generation["parentObservationId"] for generation in generations
+            if isinstance(generation.get("parentObservationId"), str)}
+
+
+def _skip_wrapping(generation: Any, wrapping: set[str]) -> None:
+    if isinstance(generation, Mapping) and isinstance(generation.get("id"), str) and generation["id"] in wrapping:
+        raise NotARequest(PARENT_GENERATION)
+
+
+def _generation_body(event: Any) -> Any:
+    body = event.get("body") if isinstance(event, Mapping) and event.get("type") in _GENERATION_EVENTS else None
+    return body if isinstance(body, Mapping) else None
 
 
 def _batch_rows(record: dict[str, Any]) -> Rows:
-    if not isinstance(record.get("batch"), list):
-        raise msgspec.ValidationError("not a Langfuse ingestion batch")
-    bodies = [event.get("body") for event in record["batch"] if isinstance(event, Mapping)]
-    parents = {body["parentObservationId"] for body in bodies if isinstance(body, Mapping)
-               and isinstance(body.get("parentObservationId"), str)}
+    wrapping = _wrapping([body for event in record["batch"] if (body := _generation_body(event)) is not None])
 
     def row(event: Any) -> tuple[Any, ...]:
-        body = event.get("body") if isinstance(event, Mapping) else None
-        if isinstance(body, Mapping) and isinstance(body.get("id"), str) and body["id"] in parents and (
-                event.get("type") in _GENERATION_EVENTS):
-            raise NotARequest(PARENT_GENERATION)
+        _skip_wrapping(_generation_body(event), wrapping)
         return _event_row(event)
 
-    return _each(record["batch"], row, "batch")
+    return Rows.each(record["batch"], row, "batch")
 
 
 def _trace_observations(record: Mapping[str, Any]) -> Any:
@@ -278,18 +280,15 @@ def _trace_observations(record: Mapping[str, Any]) -> Any:
 
 def _trace_rows(record: dict[str, Any]) -> Rows:
     observations = _trace_observations(record)
-    if not isinstance(observations, list):
-        raise msgspec.ValidationError("not a Langfuse trace with observations")
-    parents = {item["parentObservationId"] for item in observations if isinstance(item, Mapping)
-               and item.get("type") in _GENERATION_TYPES and isinstance(item.get("parentObservationId"), str)}
+    generations = [item for item in observations if isinstance(item, Mapping) and item.get("type") in _GENERATION_TYPES]
+    wrapping = _wrapping(generations)
 
     def row(item: Any) -> tuple[Any, ...]:
-        if isinstance(item, Mapping) and item.get("type") in _GENERATION_TYPES and isinstance(item.get("id"), str) \
-                and item["id"] in parents:
-            raise NotARequest(PARENT_GENERATION)
+        if isinstance(item, Mapping) and item.get("type") in _GENERATION_TYPES:
+            _skip_wrapping(item, wrapping)
         return _observation_row(_OBSERVATION_DECODER.decode(_with_object_metadata(item)))
 
-    return _each(observations, row, "observations")
+    return Rows.each(observations, row, "observations")
 
 
 PARENT_GENERATION = "Langfuse generation around other generations (its usage repeats theirs)"

@@ -33,7 +33,7 @@ from typing import Any
 import msgspec
 
 from routecost.records import MODE_BATCH, MODE_REALTIME, STATUS_ERROR, STATUS_OK, TOKEN_COLUMNS, source_row
-from routecost.sources.base import LogFormat, RecordError, RequestText, Rows, Timestamp
+from routecost.sources.base import LogFormat, RecordError, RequestText, Rows, Timestamp, token_count
 from routecost.yamlfile import YamlDocument, load_yaml
 
 _TEXT_FIELDS = ("request_id", "provider", "model", "service_tier", "user", "custom_id")
@@ -134,12 +134,7 @@ def _lookup(record: Any, path: Path) -> Any:
 
 def _count(record: Any, mapping: LogMapping, name: str) -> int | None:
     path = mapping.fields.get(name)
-    value = None if path is None else _lookup(record, path)
-    if path is None or value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise RecordError(path_text(path), f"expected a token count (integer >= 0), got {value!r}")
-    return value
+    return None if path is None else token_count(_lookup(record, path), path_text(path))
 
 
 def _number(record: Any, mapping: LogMapping, name: str) -> float | None:
@@ -234,10 +229,7 @@ def mapped_format(mapping: LogMapping) -> LogFormat:
         items = _lookup(record, each)
         if not isinstance(items, list):
             raise RecordError(path_text(each), "expected a list of records (`each`)")
-        found = Rows()
-        for index, item in enumerate(items):
-            found.add(item, lambda each_item: mapped_row(each_item, mapping), f"{path_text(each)}[{index}]")
-        return found
+        return Rows.each(items, lambda item: mapped_row(item, mapping), path_text(each))
 
     return LogFormat(name=mapping.name, struct=dict[str, Any], matches=lambda record: True, to_row=rows,
                      texts=texts, sticky=False, kind="requests")

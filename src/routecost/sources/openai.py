@@ -15,6 +15,7 @@ import msgspec
 from routecost.records import STATUS_ERROR, STATUS_INCOMPLETE, STATUS_OK, STREAM_CONTINUES, source_row
 from routecost.sources.base import (
     NO_ENVELOPE,
+    STREAM_EVENT_WITHOUT_USAGE,
     Count,
     Envelope,
     LogFormat,
@@ -27,6 +28,7 @@ from routecost.sources.base import (
     content_text,
     has_keys,
     mode_of,
+    skip_format,
     split_system,
     sub,
 )
@@ -489,7 +491,7 @@ class ResponseEvent(Struct):
 
 def _event_row(event: ResponseEvent) -> tuple[Any, ...]:
     if event.response is None:
-        raise NotARequest("stream event without usage")
+        raise NotARequest(STREAM_EVENT_WITHOUT_USAGE)
     return responses_row(event.response, stream_key=event.response.id or STREAM_CONTINUES)
 
 
@@ -506,13 +508,6 @@ RESPONSES_EVENT = LogFormat(
 )
 
 
-def _azure_preamble_row(record: Any) -> tuple[Any, ...]:
-    raise NotARequest("Azure content-filter preamble of a stream (no usage)")
-
-
-AZURE_STREAM_PREAMBLE = LogFormat(
-    name="azure-stream-preamble",
-    struct=dict[str, Any],
-    matches=lambda record: record.get("object") == "" and "prompt_filter_results" in record,
-    to_row=_azure_preamble_row,
-)
+AZURE_STREAM_PREAMBLE = skip_format(
+    "azure-stream-preamble", lambda record: record.get("object") == "" and "prompt_filter_results" in record,
+    "Azure content-filter preamble of a stream (no usage)")

@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 
 from routecost.records import STATUS_ERROR, STATUS_OK, source_row
-from routecost.sources.base import LogFormat, NotARequest, RecordError, Rows, epoch_seconds, parse_time
+from routecost.sources.base import LogFormat, NotARequest, Rows, epoch_seconds, parse_time, token_count
 from routecost.sources.langfuse import usage_details_split
 
 SPAN_FIELDS: dict[str, tuple[str, ...]] = {
@@ -114,15 +114,12 @@ def _first(attributes: Mapping[str, Any], name: str) -> Any:
 
 
 def _count(attributes: Mapping[str, Any], name: str) -> int | None:
-    for key in SPAN_FIELDS[name]:
-        value = attributes.get(key)
-        if value is None:
-            continue
-        count = _int64(value)
-        if count is None or count < 0:
-            raise RecordError(f'attributes["{key}"]', f"expected a token count (integer >= 0), got {value!r}")
-        return count
-    return None
+    key = next((key for key in SPAN_FIELDS[name] if attributes.get(key) is not None), None)
+    if key is None:
+        return None
+    value = attributes[key]
+    converted = _int64(value)  # OTLP's int64 as text or {low, high}
+    return token_count(value if converted is None else converted, f'attributes["{key}"]')
 
 
 def provider_of(name: Any) -> str | None:
@@ -236,12 +233,7 @@ def span_row(span: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 def _rows(record: dict[str, Any]) -> Rows:
-    if not is_span_record(record):  # the fast path decodes any object as this format's dict
-        raise msgspec.ValidationError("not a span record")
-    found = Rows()
-    for index, span in enumerate(spans(record)):
-        found.add(span, span_row, f"spans[{index}]")
-    return found
+    return Rows.each(list(spans(record)), span_row, "spans")
 
 
 def _has_span_attributes(keys: Any) -> bool:

@@ -31,7 +31,7 @@ import polars as pl
 from routecost.errors import InputError, UsageError
 from routecost.records import BILLED_STATUSES, build_source_frame, empty_requests
 from routecost.sources import FORMATS, PROMPTED_FORMATS
-from routecost.sources.base import LogFormat, NotARequest, RecordError
+from routecost.sources.base import LogFormat, NotARequest, RecordError, split_validation_error
 from routecost.sources.mapping import load_mapping, mapped_format
 from routecost.sources.parallel import RangeResult, load_frame, read_ranges, splittable
 from routecost.sources.streams import JOINED_EVENTS, ORPHAN_EVENTS, join_stream_events
@@ -323,7 +323,7 @@ class LogReader:
             decoder = log_format.lenient_decoder if lenient else log_format.decoder
             return log_format, log_format.to_row(decoder.decode(data))
         except msgspec.ValidationError as error:
-            field_path, problem = _split_validation_error(str(error))
+            field_path, problem = split_validation_error(str(error))
             return self._reject(source, line_number, field_path, f"{problem} ({log_format.name} record)")
         except RecordError as error:
             return self._reject(source, line_number, error.field_path, f"{error.problem} ({log_format.name} record)")
@@ -406,14 +406,6 @@ _UNDETECTED = LogFormat(name="undetected", struct=msgspec.Raw, matches=lambda re
 def _bound(log_format: LogFormat, lenient: bool) -> tuple[Callable[[bytes], Any], Callable[[Any], Any]]:
     decoder = log_format.lenient_decoder if lenient else log_format.decoder
     return decoder.decode, log_format.to_row
-
-
-def _split_validation_error(message: str) -> tuple[str | None, str]:
-    """msgspec says ``Expected `int` >= 0 - at `$.usage.prompt_tokens```: split the field from the problem."""
-    problem, separator, where = message.rpartition(" - at `")
-    if not separator:
-        return None, message
-    return where.rstrip("`").removeprefix("$.").removeprefix("$") or None, problem
 
 
 @contextmanager
