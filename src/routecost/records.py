@@ -27,7 +27,7 @@ MODE_BATCH = "batch"
 TAG_SEPARATOR = "\x1f"
 STREAM_CONTINUES = ""
 """The ``stream_key`` of a stream event that carries no id of its own (Anthropic's ``message_delta``):
-it belongs to the stream of the event before it in the same file."""
+it closes the one stream of its format still open in its file (``sources/streams.py``)."""
 EPOCH_MILLIS_THRESHOLD = 100_000_000_000
 """Epoch numbers above this are milliseconds (1e11 seconds is the year 5138)."""
 
@@ -282,8 +282,7 @@ def build_source_frame(
 def _column(name: str, values: Sequence[Any], dtype: pl.DataType) -> pl.Series:
     """One source column; most formats leave many columns empty, which need no conversion."""
     if values.count(None) == len(values):
-        return pl.Series(name, [None], dtype=dtype).extend_constant(None, len(values) - 1) if values else pl.Series(
-            name, [], dtype=dtype)
+        return pl.repeat(None, len(values), dtype=dtype, eager=True).alias(name)
     return pl.Series(name, values, dtype=dtype, strict=False)
 
 

@@ -59,13 +59,15 @@ FREE_ALLOWANCE_NOTE = {
 }
 
 
+def _applies(entry: Fee | PriceCorrection, provider_id: str, model_id: str) -> bool:
+    return entry.provider == provider_id and re.match(entry.models, model_id) is not None
+
+
 def fee_rates(provider_id: str, model_id: str, when: datetime) -> dict[str, float]:
     """The per-call fee of each rate class for a model at an instant (first match wins)."""
     rates: dict[str, float] = {}
     for fee in FEES:
-        if fee.provider == provider_id and fee.since <= when and fee.rate_class not in rates and re.match(
-            fee.models, model_id
-        ):
+        if fee.since <= when and fee.rate_class not in rates and _applies(fee, provider_id, model_id):
             rates[fee.rate_class] = fee.usd_per_call
     return rates
 
@@ -99,12 +101,11 @@ CORRECTIONS: tuple[PriceCorrection, ...] = (
 
 def correction_for(provider_id: str, model_id: str, when: datetime) -> PriceCorrection | None:
     """The correction in force for a model at an instant, if any (the latest that has started)."""
-    started = [correction for correction in CORRECTIONS if correction.provider == provider_id
-               and correction.since <= when < correction.until and re.match(correction.models, model_id)]
+    started = [correction for correction in CORRECTIONS
+               if correction.since <= when < correction.until and _applies(correction, provider_id, model_id)]
     return max(started, key=lambda correction: correction.since, default=None)
 
 
 def corrected(provider_id: str, model_id: str) -> bool:
     """Whether a model has corrections (its price then depends on the request's date)."""
-    return any(correction.provider == provider_id and re.match(correction.models, model_id)
-               for correction in CORRECTIONS)
+    return any(_applies(correction, provider_id, model_id) for correction in CORRECTIONS)

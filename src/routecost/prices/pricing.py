@@ -181,10 +181,11 @@ def cost_parts(requests: pl.Expr) -> CostParts:
 
 def _fees_expr() -> pl.Expr:
     """The per-call fees inside each request's cost (web and file searches, grounded prompts, request fees)."""
-    return pl.when(_billed_expr()).then(cost_parts(pl.lit(1)).fixed).otherwise(pl.lit(0.0))
+    return pl.when(billed_expr()).then(cost_parts(pl.lit(1)).fixed).otherwise(pl.lit(0.0))
 
 
-def _billed_expr() -> pl.Expr:
+def billed_expr() -> pl.Expr:
+    """A request its provider billed: not failed, and not answered from a gateway's response cache."""
     return pl.col("status").is_in(BILLED_STATUSES) & ~pl.col("gateway_cache_hit").fill_null(False)
 
 
@@ -203,7 +204,7 @@ def _request_fees(requests: pl.Expr) -> pl.Expr:
 def cost_expr() -> pl.Expr:
     """Cost in USD of each request: its tokens at its rates, or $0 when it was not billed (failed,
     or answered from a gateway's response cache)."""
-    return pl.when(_billed_expr()).then(cost_parts(pl.lit(1)).total).otherwise(pl.lit(0.0))
+    return pl.when(billed_expr()).then(cost_parts(pl.lit(1)).total).otherwise(pl.lit(0.0))
 
 
 def _unpriced_reason_expr() -> pl.Expr:

@@ -16,8 +16,13 @@ import polars as pl
 
 from routecost.errors import UsageError
 from routecost.prices.catalog import PriceBook, Unpriced
-from routecost.prices.pricing import CATALOG_PRICED, SUMMED_TOKEN_COLUMNS, apply_rates, window_start
-from routecost.records import BILLED_STATUSES
+from routecost.prices.pricing import (
+    CATALOG_PRICED,
+    SUMMED_TOKEN_COLUMNS,
+    apply_rates,
+    billed_expr,
+    window_start,
+)
 from routecost.simulate.counterfactual import counterfactual_tokens, input_ratio
 
 GROUP_INPUTS = ("model_id", "ts", "price_context", "status", "gateway_cache_hit", "cost_usd", *SUMMED_TOKEN_COLUMNS)
@@ -44,7 +49,7 @@ def all_traffic_on(
     if isinstance(target, Unpriced):
         raise UsageError(f"{model_id}: {target.reason}")
     billed = priced.select(GROUP_INPUTS).filter(
-        CATALOG_PRICED & pl.col("status").is_in(BILLED_STATUSES) & ~pl.col("gateway_cache_hit").fill_null(False)
+        CATALOG_PRICED & billed_expr()
     )
     if billed.is_empty():
         return 0.0

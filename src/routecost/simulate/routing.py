@@ -33,8 +33,8 @@ from routecost.errors import UsageError
 from routecost.policy.conditions import EvalContext
 from routecost.policy.model import KEEP, Policy
 from routecost.prices.catalog import BATCH, PriceBook, PricedModel, Unpriced
-from routecost.prices.pricing import CATALOG_PRICED, apply_rates, cost_parts
-from routecost.records import BILLED_STATUSES, CALL_COLUMNS, PROMPT_PRINT_COLUMNS
+from routecost.prices.pricing import CATALOG_PRICED, apply_rates, billed_expr, cost_parts
+from routecost.records import CALL_COLUMNS, PROMPT_PRINT_COLUMNS
 from routecost.replay.stats import Quality
 from routecost.simulate.counterfactual import (
     OUTPUT_RATIO_RANGE,
@@ -253,8 +253,7 @@ def _project(
     base = inputs.frame.with_columns(category=policy.category_expr(pl.col("category"), context))
     measured = measured or MeasuredRatios()
     base = base.with_columns(**_choices(policy, context, measured.escalation)).with_columns(
-        in_scope=CATALOG_PRICED & pl.col("status").is_in(BILLED_STATUSES)
-        & ~pl.col("gateway_cache_hit").fill_null(False),
+        in_scope=CATALOG_PRICED & billed_expr(),
     )
     base = base.with_columns(**_lever_scopes(policy, context))
     notes: list[str] = []

@@ -73,9 +73,7 @@ class MessageUsage(Struct):
 
 def _summed_iterations(usage: MessageUsage) -> MessageUsage:
     """The usage of every sampling step together, when the message lists its steps."""
-    steps = usage.iterations
-    if not steps:
-        return usage
+    steps = usage.iterations or ()
     one_hour = [step.cache_creation.ephemeral_1h_input_tokens or 0 for step in steps if step.cache_creation]
     return MessageUsage(
         input_tokens=sum(step.input_tokens for step in steps),
@@ -105,7 +103,7 @@ def served_by(message_id: str | None) -> str:
 
 
 def message_row(message: Message, envelope: Envelope = NO_ENVELOPE, stream_key: str | None = None) -> tuple[Any, ...]:
-    usage = message.usage if message.usage.iterations is None else _summed_iterations(message.usage)
+    usage = _summed_iterations(message.usage) if message.usage.iterations else message.usage
     cache_read = usage.cache_read_input_tokens
     cache_write = usage.cache_creation_input_tokens
     split = usage.cache_creation

@@ -271,13 +271,13 @@ def _tool_calls(body: ResponseObject) -> tuple[int | None, int | None, int | Non
     if not body.output:
         return None, None, None, None
     searches = sum(1 for item in body.output if item.type == "web_search_call"
-                   and (item.action is None or item.action.type in WEB_SEARCH_BILLED_ACTIONS))
-    preview = any((tool.type or "").startswith("web_search_preview") for tool in body.tools or ())
-    file_searches = sum(1 for item in body.output if item.type == "file_search_call")
+                   and (item.action is None or item.action.type in WEB_SEARCH_BILLED_ACTIONS)) or None
+    file_searches = sum(1 for item in body.output if item.type == "file_search_call") or None
     containers = len({item.container_id for item in body.output
-                      if item.type == "code_interpreter_call" and item.container_id})
-    return (None if preview else searches or None), (searches or None) if preview else None, (
-        file_searches or None), containers or None
+                      if item.type == "code_interpreter_call" and item.container_id}) or None
+    if any((tool.type or "").startswith("web_search_preview") for tool in body.tools or ()):
+        return None, searches, file_searches, containers
+    return searches, None, file_searches, containers
 
 
 def responses_provider(body: ResponseObject) -> str | None:

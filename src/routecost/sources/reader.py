@@ -31,7 +31,7 @@ import polars as pl
 from routecost.errors import InputError, UsageError
 from routecost.records import BILLED_STATUSES, build_source_frame, empty_requests
 from routecost.sources import FORMATS, PROMPTED_FORMATS
-from routecost.sources.base import LogFormat, NotARequest, RecordError, split_validation_error
+from routecost.sources.base import LogFormat, NotARequest, RecordError, Rows, split_validation_error
 from routecost.sources.mapping import load_mapping, mapped_format
 from routecost.sources.parallel import RangeResult, load_frame, read_ranges, splittable
 from routecost.sources.streams import JOINED_EVENTS, ORPHAN_EVENTS, join_stream_events
@@ -92,15 +92,13 @@ class _Batch:
     def frame(self) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The waiting rows as canonical requests, and those whose timestamp is unreadable."""
         ends = [start for start, _ in self.format_runs[1:]] + [len(self.rows)]
-        lengths = [end - start for (start, _), end in zip(self.format_runs, ends, strict=True)]
+        runs = [pl.repeat(name, end - start, dtype=pl.String(), eager=True)
+                for (start, name), end in zip(self.format_runs, ends, strict=True)]
         provenance: dict[str, Sequence[Any] | pl.Series] = {
-            "source": pl.Series([self.source], dtype=pl.String()).extend_constant(self.source, len(self.rows) - 1)
-            if self.rows else pl.Series([], dtype=pl.String()),
+            "source": pl.repeat(self.source, len(self.rows), dtype=pl.String(), eager=True),
             "line": self.lines,
             "offset": self.offsets if self.has_offsets else [None] * len(self.rows),
-            "format": pl.Series([name for _, name in self.format_runs], dtype=pl.String()).repeat_by(
-                pl.Series(lengths, dtype=pl.UInt32())).explode().head(len(self.rows)) if self.rows
-            else pl.Series([], dtype=pl.String()),
+            "format": pl.concat(runs) if runs else pl.Series([], dtype=pl.String()),
         }
         built = build_source_frame(self.rows, provenance)
         last_format = self.format_runs[-1][1] if self.format_runs else None
@@ -280,30 +278,32 @@ class LogReader:
                         decode, to_row = _bound(current, lenient)
                 if row_format.kind == "batch_request":
                     self._batch_requests.add(row, batch.source, offset if batch.has_offsets else None)
-                elif row_format.kind == "requests":
-                    if row_format is not run_format:
-                        batch.format_runs.append((len(rows), row_format.name))
-                        run_format = row_format
-                    rows.extend(row.rows)
-                    lines.extend([line_number] * len(row.rows))
-                    offsets.extend([offset] * len(row.rows))
-                    self._result.skipped.update(row.skipped)
-                    for field_path, problem in row.malformed:
-                        self._malformed(Malformed(batch.source, line_number, field_path, problem))
-                    if not row.rows and not row.skipped and not row.malformed:
-                        self._result.skipped[EMPTY_RECORD] += 1
                 else:
                     if row_format is not run_format:
                         batch.format_runs.append((len(rows), row_format.name))
                         run_format = row_format
-                    rows.append(row)
-                    lines.append(line_number)
-                    offsets.append(offset)
+                    if row_format.kind == "requests":
+                        self._add_held(batch, row, line_number, offset)
+                    else:
+                        rows.append(row)
+                        lines.append(line_number)
+                        offsets.append(offset)
                 offset += len(data)
             if len(rows) >= CHUNK_ROWS:
                 self._add_frame(batch)
                 rows, lines, offsets = batch.rows, batch.lines, batch.offsets
         return line_number, blank_lines
+
+    def _add_held(self, batch: _Batch, held: Rows, line_number: int, offset: int) -> None:
+        """The requests one record holds, all at its line; and what it held that was not one."""
+        batch.rows.extend(held.rows)
+        batch.lines.extend([line_number] * len(held.rows))
+        batch.offsets.extend([offset] * len(held.rows))
+        self._result.skipped.update(held.skipped)
+        for field_path, problem in held.malformed:
+            self._malformed(Malformed(batch.source, line_number, field_path, problem))
+        if not held.rows and not held.skipped and not held.malformed:
+            self._result.skipped[EMPTY_RECORD] += 1
 
     def _slow_path(self, source: str, line_number: int, data: bytes, lenient: bool) -> tuple[LogFormat | None, Any]:
         """Detect the line's format from its keys and decode it, or record why it is malformed."""
@@ -540,19 +540,14 @@ class _DataDocument(msgspec.Struct):
 def _document_items(content: bytes) -> list[bytes] | None:
     """The records of a whole-file JSON document, or None when it is not one JSON value (JSON lines)."""
     try:
-        msgspec.json.decode(content, type=msgspec.Raw)
+        msgspec.json.decode(content, type=msgspec.Raw)  # one JSON value (a shape check alone stops early)
     except msgspec.DecodeError:
         return None
     try:
-        items = msgspec.json.decode(content, type=list[msgspec.Raw])
+        document = msgspec.json.decode(content, type=list[msgspec.Raw] | _DataDocument)
     except msgspec.ValidationError:
-        try:
-            items = msgspec.json.decode(content, type=_DataDocument).data
-        except msgspec.ValidationError:
-            return [content]
-    except msgspec.DecodeError:
-        return None
-    return [bytes(item) for item in items]
+        return [content]
+    return [bytes(item) for item in (document.data if isinstance(document, _DataDocument) else document)]
 
 
 def _csv_records(source: str, on_progress: ProgressCallback) -> Iterator[_Block]:

@@ -44,8 +44,9 @@ def join_stream_events(requests: pl.DataFrame) -> JoinedStreams:
         return JoinedStreams(requests, 0, 0)
     marked = requests.with_row_index(_ORDER).with_columns(pl.col("stream_key").is_not_null().alias(_EVENT))
     events = marked.filter(pl.col(_EVENT))
-    keys = _owners(events.select("source", "format", "stream_key").rows())
-    events = events.with_columns(stream_key=pl.Series(keys, dtype=pl.String()))
+    if (events.get_column("stream_key") == STREAM_CONTINUES).any():  # only continuations need an owner found
+        keys = _owners(events.select("source", "format", "stream_key").rows())
+        events = events.with_columns(stream_key=pl.Series(keys, dtype=pl.String()))
     orphans = events.filter(pl.col("stream_key").is_null()).height
     joined = events.filter(pl.col("stream_key").is_not_null()).group_by(
         "source", "stream_key", maintain_order=True
@@ -64,13 +65,12 @@ def join_stream_events(requests: pl.DataFrame) -> JoinedStreams:
 def _owners(events: list[tuple[str, str, str]]) -> list[str | None]:
     """The stream each event belongs to: its own key, or for a continuation the one open stream of its
     format in its file (which it closes); None when there is no such single stream."""
-    open_streams: dict[tuple[str, str], list[str]] = {}
+    open_streams: dict[tuple[str, str], set[str]] = {}
     owners: list[str | None] = []
     for source, log_format, key in events:
-        streams = open_streams.setdefault((source, log_format), [])
+        streams = open_streams.setdefault((source, log_format), set())
         if key != STREAM_CONTINUES:
-            if key not in streams:
-                streams.append(key)
+            streams.add(key)
             owners.append(key)
         elif len(streams) == 1:
             owners.append(streams.pop())
