@@ -296,3 +296,13 @@ def test_requests_without_messages_have_no_fingerprint(tmp_path):
     [row] = fingerprints(tmp_path, [{"ts": "2026-10-01T00:00:00Z", "request": {"model": "gpt-4o-mini"},
                                      "response": chat(1)}])
     assert set(row.values()) == {None}
+
+
+@pytest.mark.parametrize(("name", "split"), [("log.jsonl", True), ("log.json", False), ("capture.har", False),
+                                              ("log.jsonl.gz", False)])
+def test_only_json_lines_files_are_split_between_readers(tmp_path, monkeypatch, name, split):
+    """A whole-file document (a .json array, a HAR capture) cut into byte ranges would not parse."""
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 1)
+    path = tmp_path / name
+    path.write_text('{"log": {"entries": []}}\n' * 10, encoding="utf-8")
+    assert parallel.splittable(str(path)) is split

@@ -51,9 +51,9 @@ def default_workers() -> int:
 
 def splittable(source: str) -> bool:
     """A plain, seekable JSONL file big enough to be worth splitting."""
-    from routecost.sources.reader import STDIN, is_csv
+    from routecost.sources.reader import DOCUMENT_SUFFIXES, STDIN, is_csv
 
-    if source == STDIN or is_csv(source) or source.lower().endswith((".gz", ".json")):
+    if source == STDIN or is_csv(source) or source.lower().endswith((".gz", *DOCUMENT_SUFFIXES)):
         return False
     try:
         if os.path.getsize(source) < PARALLEL_MIN_BYTES:
