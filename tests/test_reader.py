@@ -10,6 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from routecost import paths, workers
 from routecost.errors import InputError, UsageError
 from routecost.prices.pricing import NO_MODEL
 from routecost.sources import parallel
@@ -175,7 +176,7 @@ def test_parallel_read_matches_the_sequential_read(tmp_path, monkeypatch):
     records = [chat(index) if index % 97 else bad for index in range(1, 3001)]
     path = write_jsonl(tmp_path / "big.jsonl", records)
     sequential = read_logs([str(path)], ReaderConfig(workers=1))
-    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(paths, "PARALLEL_MIN_BYTES", 1)
     in_parallel = read_logs([str(path)], ReaderConfig(workers=3))
     assert in_parallel.requests.equals(sequential.requests)
     assert in_parallel.malformed == sequential.malformed == 30
@@ -187,7 +188,7 @@ def test_parallel_strict_failure_names_the_right_line(tmp_path, monkeypatch):
     records = [chat(index) for index in range(1, 2001)]
     records[1499] = {"not": "a log"}
     path = write_jsonl(tmp_path / "big.jsonl", records)
-    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(paths, "PARALLEL_MIN_BYTES", 1)
     with pytest.raises(InputError) as raised:
         read_logs([str(path)], ReaderConfig(workers=2, strict=True))
     assert raised.value.line == 1500
@@ -302,7 +303,25 @@ def test_requests_without_messages_have_no_fingerprint(tmp_path):
                                               ("log.jsonl.gz", False)])
 def test_only_json_lines_files_are_split_between_readers(tmp_path, monkeypatch, name, split):
     """A whole-file document (a .json array, a HAR capture) cut into byte ranges would not parse."""
-    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(paths, "PARALLEL_MIN_BYTES", 1)
     path = tmp_path / name
     path.write_text('{"log": {"entries": []}}\n' * 10, encoding="utf-8")
-    assert parallel.splittable(str(path)) is split
+    assert paths.splittable(str(path)) is split
+
+
+def test_reader_processes_start_early_only_for_a_file_worth_splitting(tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "PARALLEL_MIN_BYTES", 1)
+    document = tmp_path / "log.json"
+    document.write_text("[]", encoding="utf-8")
+    workers.start_early([str(document), "-"], 2)
+    assert workers._early is None
+    log = write_jsonl(tmp_path / "big.jsonl", [chat(index) for index in range(1, 301)])
+    workers.start_early([str(log)], 2)
+    early = workers._early
+    assert early is not None
+    try:
+        in_parallel = read_logs([str(log)], ReaderConfig(workers=2))
+    finally:
+        early.executor.shutdown()
+    assert workers._early is None  # the read took them, and closed them
+    assert in_parallel.requests.equals(read_logs([str(log)], ReaderConfig(workers=1)).requests)

@@ -114,11 +114,15 @@ def audit(
 ) -> None:
     """Price every logged request and report the cost by model and by task category, and what each
     policy or --what-if model would have cost."""
+    from routecost.workers import default_workers, start_early
+
+    workers = workers or default_workers()
+    start_early(logs, workers)  # before the imports below: their half-second overlaps the readers' own
+
     from routecost.audit import AuditOptions, attach_cost_stacks, per_request_rows, run_audit
     from routecost.output import write_per_request, write_text
     from routecost.report import RENDERERS
     from routecost.report.table import renderable
-    from routecost.sources.parallel import default_workers
     from routecost.sources.reader import ReaderConfig
 
     options = AuditOptions(
@@ -127,7 +131,7 @@ def audit(
             forced_format=log_format,
             mapping_path=str(mapping) if mapping else None,
             strict=strict,
-            workers=workers or default_workers(),
+            workers=workers,
         ),
         prices_path=str(prices) if prices else None,
         category_key=category_key,
@@ -402,8 +406,8 @@ def _options(logs: list[str], prices: Path | None, category_key: str, fingerprin
              **settings: Any) -> AuditOptions:
     """The audit options the commands other than ``audit`` share: logs read by one process per CPU."""
     from routecost.audit import AuditOptions
-    from routecost.sources.parallel import default_workers
     from routecost.sources.reader import ReaderConfig
+    from routecost.workers import default_workers
 
     return AuditOptions(paths=logs, reader=ReaderConfig(workers=default_workers(), fingerprint_prompts=fingerprint_prompts),
                         prices_path=str(prices) if prices else None, category_key=category_key, **settings)
@@ -563,7 +567,7 @@ def _parse_as_of(text: str | None) -> datetime:
 @contextmanager
 def _progress(paths: list[str]) -> Iterator[Callable[[int], None] | None]:
     """A byte-based progress bar on a terminal; nothing when stderr is not one (CI, pipes)."""
-    from routecost.sources.reader import STDIN, expand_paths
+    from routecost.paths import STDIN, expand_paths
 
     if not stderr.is_terminal or STDIN in paths:
         yield None

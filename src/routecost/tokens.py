@@ -22,9 +22,9 @@ from pathlib import Path
 import polars as pl
 import tiktoken
 
+from routecost.paths import STDIN_NAME
 from routecost.records import BILLED_STATUSES
 from routecost.sources import RequestText
-from routecost.sources.reader import STDIN_NAME
 from routecost.sources.texts import TextRef, read_texts
 
 O200K = "o200k_base"

@@ -8,14 +8,14 @@ carried-over input) and only the groups are priced.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import polars as pl
 
 from routecost.errors import UsageError
-from routecost.prices.catalog import PriceBook, Unpriced
+from routecost.prices.catalog import PriceBook, PricedModel, Unpriced
 from routecost.prices.pricing import (
     CATALOG_PRICED,
     SUMMED_TOKEN_COLUMNS,
@@ -45,15 +45,46 @@ def all_traffic_on(
     tokenizer_ratios: Mapping[str, float] | None = None,
 ) -> float:
     """What the billed, priced requests would have cost had they all gone to ``model_id``."""
-    target = book.model(model_id)
-    if isinstance(target, Unpriced):
-        raise UsageError(f"{model_id}: {target.reason}")
-    billed = priced.select(GROUP_INPUTS).filter(
-        CATALOG_PRICED & billed_expr()
-    )
+    return traffic_costs_on(priced, [model_id], book, as_of, tokenizer_ratios)[model_id]
+
+
+def traffic_costs_on(
+    priced: pl.DataFrame,
+    model_ids: Sequence[str],
+    book: PriceBook,
+    as_of: datetime,
+    tokenizer_ratios: Mapping[str, float] | None = None,
+) -> dict[str, float]:
+    """``all_traffic_on`` for several models; the requests are filtered once and the models' groups
+    summed side by side."""
+    targets: list[PricedModel] = []
+    for model_id in model_ids:
+        target = book.model(model_id)
+        if isinstance(target, Unpriced):
+            raise UsageError(f"{model_id}: {target.reason}")
+        targets.append(target)
+    billed = priced.select(GROUP_INPUTS).filter(CATALOG_PRICED & billed_expr())
     if billed.is_empty():
-        return 0.0
+        return dict.fromkeys(model_ids, 0.0)
     sources = billed["model_id"].unique().sort().to_list()
+    plans = [_target_groups(billed.lazy(), sources, target, as_of, tokenizer_ratios) for target in targets]
+    summed = pl.collect_all([groups for groups, _ in plans])
+    costs: dict[str, float] = {}
+    for model_id, target, (_, input_scale), groups in zip(model_ids, targets, plans, summed, strict=True):
+        carried = groups.with_columns(
+            **counterfactual_tokens(pl.col("model_id") == target.model_id, input_scale, pl.lit(1.0)),
+            model_key=pl.lit(0, dtype=pl.Int32()),
+        )
+        repriced, _ = apply_rates(carried, [target], book, as_of, input_tokens=pl.col("largest_input"),
+                                  requests=pl.col("requests"))
+        costs[model_id] = float(repriced["cost_usd"].sum() or 0.0)
+    return costs
+
+
+def _target_groups(billed: pl.LazyFrame, sources: list[str], target: PricedModel, as_of: datetime,
+                   tokenizer_ratios: Mapping[str, float] | None) -> tuple[pl.LazyFrame, pl.Expr]:
+    """The requests summed into groups that share a price on the target, and the expression scaling
+    each source model's input to the target's tokenizer."""
     scales = {source: input_ratio(source, target.model_id, tokenizer_ratios).point for source in sources}
     input_scale = pl.col("model_id").replace_strict(scales, return_dtype=pl.Float64())
     as_of_literal = pl.lit(as_of).dt.cast_time_unit("us")
@@ -71,13 +102,7 @@ def all_traffic_on(
         largest_input=scaled_input.max(),
         **{name: pl.col(name).sum() for name in SUMMED_TOKEN_COLUMNS},
     )
-    carried = groups.with_columns(
-        **counterfactual_tokens(pl.col("model_id") == target.model_id, input_scale, pl.lit(1.0)),
-        model_key=pl.lit(0, dtype=pl.Int32()),
-    )
-    repriced, _ = apply_rates(carried, [target], book, as_of, input_tokens=pl.col("largest_input"),
-                              requests=pl.col("requests"))
-    return float(repriced["cost_usd"].sum() or 0.0)
+    return groups, input_scale
 
 
 def cheapest_and_priciest(
@@ -88,7 +113,7 @@ def cheapest_and_priciest(
     models = used.drop_nulls().unique().sort().to_list()
     if not models:
         return []
-    costs = {model: all_traffic_on(priced, model, book, as_of, tokenizer_ratios) for model in models}
+    costs = traffic_costs_on(priced, models, book, as_of, tokenizer_ratios)
     cheapest = min(models, key=costs.__getitem__)
     priciest = max(models, key=costs.__getitem__)
     return [

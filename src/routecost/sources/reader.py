@@ -21,30 +21,24 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from glob import glob
-from pathlib import Path
 from typing import Any, cast
 
 import msgspec
 import polars as pl
 
 from routecost.errors import InputError, UsageError
+from routecost.paths import STDIN, STDIN_NAME, expand_paths, is_csv, is_document, splittable
 from routecost.records import BILLED_STATUSES, build_source_frame, empty_requests
 from routecost.sources import FORMATS, PROMPTED_FORMATS
 from routecost.sources.base import LogFormat, NotARequest, RecordError, Rows, split_validation_error
 from routecost.sources.mapping import load_mapping, mapped_format
-from routecost.sources.parallel import RangeResult, load_frame, read_ranges, splittable
+from routecost.sources.parallel import RangeResult, read_ranges
 from routecost.sources.streams import JOINED_EVENTS, ORPHAN_EVENTS, join_stream_events
+from routecost.workers import reader_processes
 
 CHUNK_ROWS = 20_000
 EMPTY_RECORD = "record holding no requests (an empty export or batch)"
 MAX_EXAMPLES = 5
-STDIN = "-"
-STDIN_NAME = "<stdin>"
-LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".har", ".log", ".csv", ".gz")
-DOCUMENT_SUFFIXES = (".json", ".har")
-"""Files that hold one JSON document (an array, ``{"data": [...]}``, a HAR log), not JSON lines."""
-
 READ_BLOCK_BYTES = 1 << 22
 
 _Block = tuple[int, int | None, list[bytes]]
@@ -171,14 +165,23 @@ class LogReader:
         for source in expand_paths(paths):
             self._result.sources.append(source)
             if self._config.workers > 1 and splittable(source):
-                ranges, spool = read_ranges(source, self._config, self._on_progress)
-                try:
-                    self._merge_ranges(source, ranges)
-                finally:
-                    shutil.rmtree(spool, ignore_errors=True)
+                self._read_in_parallel(source)
             else:
                 self._read_source(source)
         return self._finish()
+
+    def _read_in_parallel(self, source: str) -> None:
+        """Read a large file's byte ranges in reader processes, closed before their parts are merged
+        (so that their memory and the merged frame are never held at once)."""
+        processes = reader_processes(self._config.workers)
+        try:
+            ranges, spool = read_ranges(source, self._config, self._on_progress, processes)
+        finally:
+            processes.close()
+        try:
+            self._merge_ranges(source, ranges)
+        finally:
+            shutil.rmtree(spool, ignore_errors=True)
 
     def read_range(self, source: str, start: int, end: int, spool: str) -> RangeResult:
         """Read one byte range of a file (in a worker process); line numbers relative to ``start``.
@@ -212,7 +215,7 @@ class LogReader:
             if part.fatal is not None:
                 fatal = part.fatal
                 raise InputError(fatal.source, (fatal.line or 0) + lines_before, fatal.field, fatal.problem)
-            self._frames.append(load_frame(part).with_columns(pl.col("line") + lines_before))
+            self._frames.append(_load_frame(part).with_columns(pl.col("line") + lines_before))
             self._result.malformed += part.malformed
             room = MAX_EXAMPLES - len(self._result.malformed_examples)
             self._result.malformed_examples.extend(
@@ -384,6 +387,14 @@ IMPOSSIBLE_SPLITS: tuple[tuple[str, pl.Expr, str], ...] = (
 """Token splits no provider bills: priced as logged they would make a negative cost."""
 
 
+def _load_frame(result: RangeResult) -> pl.DataFrame:
+    """A worker's rows, read back from its spool file (which is then removed)."""
+    assert result.frame_path is not None
+    frame = pl.read_ipc(result.frame_path)
+    os.unlink(result.frame_path)
+    return frame
+
+
 def _join_batch_requests(requests: pl.DataFrame, batch_requests: pl.DataFrame) -> pl.DataFrame:
     joined = requests.drop("request_source", "request_offset").join(
         batch_requests, on="custom_id", how="left", maintain_order="left"
@@ -419,39 +430,6 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def expand_paths(paths: Iterable[str]) -> list[str]:
-    """Files behind the given paths: files as given, directories walked for log files, globs expanded."""
-    files: list[str] = []
-    for path in paths:
-        if path == STDIN:
-            files.append(STDIN)
-            continue
-        target = Path(path)
-        if target.is_dir():
-            found = sorted(p for p in target.rglob("*") if p.is_file() and is_log_file(p.name))
-            if not found:
-                raise UsageError(f"{path}: no log files in this directory (looked for {', '.join(LOG_SUFFIXES)})")
-            files.extend(str(p) for p in found)
-        elif target.is_file():
-            files.append(path)
-        elif any(char in path for char in "*?["):
-            matched = sorted(glob(path, recursive=True))
-            if not matched:
-                raise UsageError(f"{path}: no files match this pattern")
-            files.extend(expand_paths(matched))
-        else:
-            raise UsageError(f"{path}: no such file or directory")
-    return files
-
-
-def is_log_file(name: str) -> bool:
-    return name.lower().endswith(LOG_SUFFIXES)
-
-
-def is_csv(source: str) -> bool:
-    return source.lower().removesuffix(".gz").endswith(".csv")
 
 
 BinaryInput = io.BufferedReader | gzip.GzipFile
@@ -496,8 +474,7 @@ def _json_records(
     with open_binary(source) as handle:
         try:
             first = handle.peek(1)[:1]
-            if start == 0 and (first == b"[" or (source.lower().removesuffix(".gz").endswith(DOCUMENT_SUFFIXES)
-                                                 and first == b"{")):
+            if start == 0 and (first == b"[" or (is_document(source) and first == b"{")):
                 content = handle.read()
                 items = _document_items(content)
                 # a document that does not parse is read as JSON lines: each bad line is then its own malformed record

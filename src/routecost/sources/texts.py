@@ -14,8 +14,9 @@ from typing import Any
 import msgspec
 import polars as pl
 
+from routecost.paths import STDIN_NAME
 from routecost.sources import FORMATS_BY_NAME, RequestText
-from routecost.sources.reader import STDIN_NAME, open_binary
+from routecost.sources.reader import open_binary
 
 
 @dataclass(frozen=True)
