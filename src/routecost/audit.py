@@ -303,7 +303,7 @@ def summarize(read: ReadResult, priced: PricedRequests, book: PriceBook, options
         end=pl.col("ts").max(),
     ).row(0, named=True)
     unpriced = frame.select(UNPRICED_COLUMNS).filter(billed & pl.col("cost_usd").is_null())
-    assumptions = [f"{text} ({count} requests)" for text, count in priced.assumptions.most_common()]
+    assumptions = [*read.notes, *(f"{text} ({count} requests)" for text, count in priced.assumptions.most_common())]
     if counts["no_timestamp"]:
         assumptions.append(f"{counts['no_timestamp']} requests have no timestamp: priced at the prices of "
                            f"{options.as_of:%Y-%m-%d}")

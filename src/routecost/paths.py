@@ -7,7 +7,9 @@ formats (to start the reader processes early, see ``workers.py``).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from glob import glob
 from pathlib import Path
 
@@ -18,33 +20,178 @@ STDIN_NAME = "<stdin>"
 LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".har", ".log", ".csv", ".gz")
 DOCUMENT_SUFFIXES = (".json", ".har")
 """Files that hold one JSON document (an array, ``{"data": [...]}``, a HAR log), not JSON lines."""
+MAX_NOTES = 5
 PARALLEL_MIN_BYTES = 64 * 1024 * 1024
 """Below this size the cost of starting reader processes outweighs what they save."""
 
 
-def expand_paths(paths: Iterable[str]) -> list[str]:
-    """Files behind the given paths: files as given, directories walked for log files, globs expanded."""
-    files: list[str] = []
-    for path in paths:
+@dataclass
+class Inputs:
+    """The files to read, each real file once, and what was left out and why."""
+
+    files: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    _seen_files: dict[tuple[int, int], str] = field(default_factory=dict)
+
+    def add_file(self, path: str) -> None:
+        """A file, unless it is one already added under another name (a link, a repeat)."""
         if path == STDIN:
-            files.append(STDIN)
-            continue
+            if STDIN not in self.files:
+                self.files.append(STDIN)
+            return
+        key = _identity(path)
+        if key in self._seen_files:
+            self.notes.append(f"{path} is the same file as {self._seen_files[key]}: read once")
+        else:
+            self._seen_files[key] = path
+            self.files.append(path)
+            _inputs_read.add(key)
+
+    def summary(self) -> list[str]:
+        """The notes, at most ``MAX_NOTES`` of them and a count of the rest."""
+        if len(self.notes) <= MAX_NOTES:
+            return self.notes
+        return [*self.notes[:MAX_NOTES], f"... and {len(self.notes) - MAX_NOTES} more files or directories left out"]
+
+
+_inputs_read: set[tuple[int, int]] = set()
+"""Every file this process has read as input (logs, policies, price files, reports): never written over."""
+
+
+def note_input(path: str | Path) -> None:
+    """Remember a file as one of this run's inputs (outputs refuse to replace it, see ``output.py``)."""
+    try:
+        _inputs_read.add(_identity(str(path)))
+    except OSError:
+        pass
+
+
+def is_input(path: str | Path) -> bool:
+    """Whether ``path`` names a file this run read as input (under any name)."""
+    try:
+        return _identity(str(path)) in _inputs_read
+    except OSError:
+        return False
+
+
+def expand_paths(paths: Iterable[str]) -> list[str]:
+    """The files behind the given paths (see ``find_inputs``)."""
+    return find_inputs(paths).files
+
+
+def find_inputs(paths: Iterable[str]) -> Inputs:
+    """Files behind the given paths: files as given, directories walked for log files (following
+    links, each directory once), globs expanded (``**`` across directories, the same way); every
+    real file once, however many names reach it."""
+    inputs = Inputs()
+    for path in paths:
         target = Path(path)
-        if target.is_dir():
-            found = sorted(p for p in target.rglob("*") if p.is_file() and is_log_file(p.name))
-            if not found:
+        if path == STDIN or target.is_file():
+            inputs.add_file(path)
+        elif target.is_dir():
+            found = list(_walk(path, inputs))
+            if not found and not inputs.notes:
                 raise UsageError(f"{path}: no log files in this directory (looked for {', '.join(LOG_SUFFIXES)})")
-            files.extend(str(p) for p in found)
-        elif target.is_file():
-            files.append(path)
+            for file in found:
+                inputs.add_file(file)
         elif any(char in path for char in "*?["):
-            matched = sorted(glob(path, recursive=True))
+            matched = _glob(path, inputs)
             if not matched:
                 raise UsageError(f"{path}: no files match this pattern")
-            files.extend(expand_paths(matched))
+            for match in matched:
+                for file in _walk(match, inputs) if os.path.isdir(match) else (match,):
+                    inputs.add_file(file)
+        elif os.path.islink(path):
+            raise UsageError(f"{path}: a link to nothing ({os.readlink(path)})")
         else:
             raise UsageError(f"{path}: no such file or directory")
-    return files
+    return inputs
+
+
+def _identity(path: str) -> tuple[int, int]:
+    status = os.stat(path)
+    return status.st_dev, status.st_ino
+
+
+def _walk(top: str, inputs: Inputs, keep: Callable[[str], bool] | None = None) -> Iterator[str]:
+    """Log files under ``top`` (or those ``keep`` accepts), in sorted order, following links to
+    directories, each directory once (a link back up or a loop of links is not followed twice);
+    what cannot be read is noted, not fatal."""
+    entered = {_identity(top)}
+
+    def unreadable(error: OSError) -> None:
+        inputs.notes.append(f"{error.filename}: cannot read this directory ({error.strerror}): skipped")
+
+    for root, dirnames, filenames in os.walk(top, followlinks=True, onerror=unreadable):
+        new_dirs = []
+        for name in sorted(dirnames):
+            directory = os.path.join(root, name)
+            try:
+                identity = _identity(directory)
+            except OSError as error:
+                unreadable(error)
+                continue
+            if identity in entered:
+                inputs.notes.append(f"{directory}: a directory already read (a link back or a second name): skipped")
+            else:
+                entered.add(identity)
+                new_dirs.append(name)
+        dirnames[:] = new_dirs
+        for name in sorted(filenames):
+            file = os.path.join(root, name)
+            if not (keep(file) if keep else is_log_file(name)):
+                continue
+            if os.path.isfile(file):
+                yield file
+            elif not os.path.exists(file):
+                inputs.notes.append(f"{file}: a link to nothing: skipped")
+
+
+def _glob(pattern: str, inputs: Inputs) -> list[str]:
+    """Files matching a pattern; ``**`` matches any depth, walked with the same loop guard as a directory
+    (the standard library's recursive glob follows a looping link until the path is too long)."""
+    if "**" not in pattern:
+        return sorted(glob(pattern))
+    parts = pattern.split("/")
+    fixed = next(index for index, part in enumerate(parts) if any(char in part for char in "*?["))
+    top = "/".join(parts[:fixed]) or ("/" if pattern.startswith("/") else ".")
+    if not os.path.isdir(top):
+        return []
+    matcher = re.compile(_pattern_regex(pattern if parts[:fixed] else f"./{pattern}" if top == "." else pattern))
+    return list(_walk(top, inputs, keep=lambda path: matcher.fullmatch(path) is not None))
+
+
+def _pattern_regex(pattern: str) -> str:
+    """A regular expression for a path pattern: ``**`` any number of directories, ``*`` and ``?``
+    within one name, ``[...]`` a character class (``[!...]`` negated)."""
+    pieces = []
+    parts = pattern.split("/")
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        if part == "**":
+            pieces.append(".*" if last else "(?:[^/]+/)*")
+        else:
+            pieces.append(_name_regex(part) + ("" if last else "/"))
+    return "".join(pieces)
+
+
+def _name_regex(name: str) -> str:
+    out, index = [], 0
+    while index < len(name):
+        char = name[index]
+        closing = name.find("]", index + 2) if char == "[" else -1
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif closing > 0:
+            body = name[index + 1:closing]
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
+            index = closing
+        else:
+            out.append(re.escape(char))
+        index += 1
+    return "".join(out)
 
 
 def is_log_file(name: str) -> bool:

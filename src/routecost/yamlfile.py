@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from routecost.errors import UsageError
+from routecost.paths import note_input
 
 Position = tuple[int, int]
 KeyPath = tuple[str | int, ...]
@@ -60,6 +61,7 @@ def load_yaml(path: str | Path) -> YamlDocument:
         raise YamlError(f"{name}: cannot read: {error.strerror or error}") from None
     except UnicodeDecodeError:
         raise YamlError(f"{name}: not UTF-8 text") from None
+    note_input(path)
     return parse_yaml(text, name)
 
 

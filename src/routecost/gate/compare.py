@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from routecost.errors import UsageError
+from routecost.paths import note_input
 from routecost.replay.stats import Quality
 
 if TYPE_CHECKING:
@@ -128,6 +129,7 @@ def load_report(path: str) -> dict[str, Any]:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise UsageError(f"{path}: cannot read: {error.strerror or error}") from None
+    note_input(path)
     try:
         report = json.loads(text)
     except ValueError as error:

@@ -27,7 +27,7 @@ import msgspec
 import polars as pl
 
 from routecost.errors import InputError, UsageError
-from routecost.paths import STDIN, STDIN_NAME, expand_paths, is_csv, is_document, splittable
+from routecost.paths import STDIN, STDIN_NAME, find_inputs, is_csv, is_document, splittable
 from routecost.records import BILLED_STATUSES, build_source_frame, empty_requests
 from routecost.sources import FORMATS, PROMPTED_FORMATS
 from routecost.sources.base import LogFormat, NotARequest, RecordError, Rows, split_validation_error
@@ -69,6 +69,8 @@ class ReadResult:
     skipped: Counter[str] = field(default_factory=Counter)
     formats: Counter[str] = field(default_factory=Counter)
     sources: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What was left out of the inputs and why: a file named twice, a link back up, a dangling link."""
 
 
 @dataclass
@@ -162,7 +164,9 @@ class LogReader:
         self._batch_requests = _BatchRequests()
 
     def read(self, paths: Iterable[str]) -> ReadResult:
-        for source in expand_paths(paths):
+        inputs = find_inputs(paths)
+        self._result.notes.extend(inputs.summary())
+        for source in inputs.files:
             self._result.sources.append(source)
             if self._config.workers > 1 and splittable(source):
                 self._read_in_parallel(source)
