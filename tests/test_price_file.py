@@ -202,7 +202,27 @@ def test_discounts_by_provider_and_by_model_where_the_model_wins(tmp_path: Path)
               acme:
                 input_mtok: 1.0
                 output_mtok: -2.0
-        """, 4, 5, "a price is a number >= 0", id="negative-price"),
+        """, 4, 5, "a price is a finite number >= 0", id="negative-price"),
+        pytest.param("""
+            models:
+              acme:
+                input_mtok: .nan
+                output_mtok: 2.0
+        """, 3, 5, "a price is a finite number >= 0", id="nan-price"),
+        pytest.param("""
+            models:
+              acme:
+                input_mtok: 1.0
+                output_mtok: .inf
+        """, 4, 5, "a price is a finite number >= 0", id="infinite-price"),
+        pytest.param("""
+            discounts:
+              openai: .nan
+        """, 2, 3, "between 0 and 100", id="nan-discount"),
+        pytest.param("""
+            tokenizer_ratios:
+              anthropic: .inf
+        """, 2, 3, "a ratio is a finite number > 0", id="infinite-tokenizer-ratio"),
         pytest.param("""
             discounts:
               openai: 10

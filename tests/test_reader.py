@@ -325,3 +325,12 @@ def test_reader_processes_start_early_only_for_a_file_worth_splitting(tmp_path, 
         early.executor.shutdown()
     assert workers._early is None  # the read took them, and closed them
     assert in_parallel.requests.equals(read_logs([str(log)], ReaderConfig(workers=1)).requests)
+
+
+def test_more_reader_processes_than_cpus_are_never_started(monkeypatch):
+    monkeypatch.setattr(workers.os, "cpu_count", lambda: 2)
+    assert workers.worker_count(200) == 2
+    assert workers.worker_count(None) == 2
+    assert workers.worker_count(1) == 1
+    monkeypatch.setattr(workers.os, "cpu_count", lambda: 64)
+    assert workers.worker_count(200) == workers.MAX_WORKERS

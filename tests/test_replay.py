@@ -452,3 +452,45 @@ def test_audit_with_a_replay_store_shows_quality_and_uses_measured_output_ratios
     assert support.cost_usd == pytest.approx(2 * (1000 * 0.15 + 80 * 0.60) / MTOK, rel=REL)
     assert support.low_usd == pytest.approx(support.cost_usd, rel=REL)
     assert any("quality from 2 judged requests" in note for note in projection.assumptions)
+
+
+def test_a_store_that_is_not_sqlite_is_a_clear_usage_error(tmp_path: Path) -> None:
+    from routecost.errors import UsageError
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes, not a database\n" * 100, encoding="utf-8")
+    with pytest.raises(UsageError, match="not a routecost replay store"):
+        ReplayStore(notes)
+    assert notes.read_text(encoding="utf-8") == "my notes, not a database\n" * 100
+
+
+def test_someone_elses_sqlite_database_is_never_written_to(tmp_path: Path) -> None:
+    import sqlite3
+
+    from routecost.errors import UsageError
+
+    theirs = tmp_path / "app.sqlite"
+    with sqlite3.connect(theirs) as database:
+        database.execute("CREATE TABLE users (name TEXT)")
+    with pytest.raises(UsageError, match="other tables: users"):
+        ReplayStore(theirs)
+    with sqlite3.connect(theirs) as database:
+        tables = [name for (name,) in database.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    assert tables == ["users"]
+
+
+def test_a_store_readable_by_everyone_is_made_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite"
+    ReplayStore(path).close()
+    path.chmod(0o644)
+    ReplayStore(path).close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_the_embeddings_cache_is_owner_only(tmp_path: Path) -> None:
+    from routecost.simulate.semantic_cache import EmbeddingStore
+
+    path = tmp_path / "cache" / "embeddings" / "vectors.sqlite"
+    EmbeddingStore(path).embed(["a prompt that should stay private"])
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700

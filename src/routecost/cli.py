@@ -97,7 +97,7 @@ def audit(
         str | None, typer.Option(help="Date (YYYY-MM-DD) for prices of requests without a timestamp. Default: today.")
     ] = None,
     workers: Annotated[
-        int | None, typer.Option(min=1, help="Processes for reading large files (default: one per CPU).")
+        int | None, typer.Option(min=1, help="Processes for reading large files (default and most: one per CPU, 8 at most).")
     ] = None,
     policy: Annotated[
         list[Path] | None, typer.Option("--policy", "-p", help="A policy file to project (repeatable).")
@@ -114,9 +114,9 @@ def audit(
 ) -> None:
     """Price every logged request and report the cost by model and by task category, and what each
     policy or --what-if model would have cost."""
-    from routecost.workers import default_workers, start_early
+    from routecost.workers import start_early, worker_count
 
-    workers = workers or default_workers()
+    workers = worker_count(workers)
     start_early(logs, workers)  # before the imports below: their half-second overlaps the readers' own
 
     from routecost.audit import AuditOptions, attach_cost_stacks, per_request_rows, run_audit

@@ -48,3 +48,18 @@ def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
         raise UsageError(f"{path}: cannot write: {error.strerror or error}") from None
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def private_file(path: Path) -> None:
+    """A file that will hold prompts, answers or their embeddings, readable by its owner only: created
+    so (in a directory made owner-only), or tightened when an older version or a copy left it
+    readable by everyone."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        return
+    try:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    except OSError:
+        pass

@@ -20,8 +20,18 @@ from routecost.paths import splittable
 READER_MODULE = "routecost.sources.reader"
 
 
+MAX_WORKERS = 8
+"""Past this many readers, merging their parts costs more than reading in parallel saves."""
+
+
 def default_workers() -> int:
-    return max(1, min(os.cpu_count() or 1, 8))
+    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+
+
+def worker_count(requested: int | None) -> int:
+    """The reader processes to start: as requested, but never more than there are CPUs to run them
+    (each one costs about 200 MB; more processes than CPUs only take turns)."""
+    return min(requested or default_workers(), default_workers())
 
 
 class ReaderProcesses:

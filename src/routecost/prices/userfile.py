@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,8 +125,8 @@ def _models(document: YamlDocument, value: Any) -> dict[str, CustomModel]:
                 raise document.error(("models", name), f"`{key}` is required")
         rates: dict[str, float] = {}
         for key, price in prices.items():
-            if isinstance(price, bool) or not isinstance(price, int | float) or price < 0:
-                raise document.error(("models", name, key), "a price is a number >= 0")
+            if not _finite_number(price) or price < 0:
+                raise document.error(("models", name, key), "a price is a finite number >= 0")
             per_unit = 1.0 if key == "request_price" else 1_000_000.0
             rates[_MODEL_PRICE_KEYS[key]] = float(price) / per_unit
         result[name] = CustomModel(name=name, rates_per_unit=rates)
@@ -135,7 +136,7 @@ def _models(document: YamlDocument, value: Any) -> dict[str, CustomModel]:
 def _percentages(document: YamlDocument, key: str, value: Any) -> dict[str, float]:
     entries = _mapping(document, key, value)
     for name, percent in entries.items():
-        if isinstance(percent, bool) or not isinstance(percent, int | float) or not 0 <= percent <= 100:
+        if not _finite_number(percent) or not 0 <= percent <= 100:
             raise document.error((key, name), "a discount is a percentage between 0 and 100")
     return {name.lower(): float(percent) for name, percent in entries.items()}
 
@@ -146,6 +147,11 @@ def _tokenizer_ratios(document: YamlDocument, value: Any) -> dict[str, float]:
         if family not in TOKENIZER_DEFAULTS:
             raise document.error(("tokenizer_ratios", family),
                                  f"unknown tokenizer family {family!r} (expected one of: {', '.join(TOKENIZER_DEFAULTS)})")
-        if isinstance(ratio, bool) or not isinstance(ratio, int | float) or ratio <= 0:
-            raise document.error(("tokenizer_ratios", family), "a ratio is a number > 0 (tokens per o200k token)")
+        if not _finite_number(ratio) or ratio <= 0:
+            raise document.error(("tokenizer_ratios", family), "a ratio is a finite number > 0 (tokens per o200k token)")
     return {family: float(ratio) for family, ratio in entries.items()}
+
+
+def _finite_number(value: Any) -> bool:
+    """A YAML number that is not a boolean, NaN or infinite (``.nan`` would make every total NaN)."""
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)

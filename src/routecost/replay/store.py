@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
+
+from routecost.errors import UsageError
+from routecost.output import private_file
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -97,14 +99,24 @@ def call_key(*parts: object) -> str:
 class ReplayStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not self.path.exists():
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        private_file(self.path)
         self._database = sqlite3.connect(self.path)
-        self._database.execute("PRAGMA journal_mode=WAL")
-        self._database.execute("PRAGMA synchronous=NORMAL")
-        self._database.execute(SCHEMA)
-        self._database.commit()
+        try:
+            self._check_is_a_store()
+            self._database.execute("PRAGMA journal_mode=WAL")
+            self._database.execute("PRAGMA synchronous=NORMAL")
+            self._database.execute(SCHEMA)
+            self._database.commit()
+        except sqlite3.DatabaseError as error:
+            self._database.close()
+            raise UsageError(f"{self.path}: not a routecost replay store ({error})") from None
+
+    def _check_is_a_store(self) -> None:
+        """An SQLite file with tables of its own, but no ``calls``, is someone else's database: never
+        add a table to it."""
+        tables = {name for (name,) in self._database.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if tables and "calls" not in tables:
+            raise sqlite3.DatabaseError(f"an SQLite database with other tables: {', '.join(sorted(tables))}")
 
     def close(self) -> None:
         self._database.close()
@@ -142,3 +154,4 @@ def _record(row: tuple[Any, ...]) -> CallRecord:
     values = dict(zip(COLUMNS, row, strict=True))
     values["ok"] = bool(values["ok"])
     return CallRecord(**values)
+

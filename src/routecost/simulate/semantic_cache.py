@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from routecost.output import private_file
 from routecost.tokens import cache_dir
 
 EMBEDDING_MODEL = "tokenlearn-static-model-0.1.1"
@@ -36,7 +37,7 @@ class EmbeddingStore:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or cache_dir() / "embeddings" / f"{EMBEDDING_MODEL}.sqlite"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(self.path)
         self.computed = 0
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

@@ -25,8 +25,13 @@ from routecost.records import (
     PromptPrint,
 )
 
-Count = Annotated[int, msgspec.Meta(ge=0)]
-"""A token count: an integer, never negative."""
+MAX_COUNT = 100_000_000
+"""The most tokens (or calls) one request may count: ten times the largest context window offered
+today (10M). A larger count is a broken or hostile record, malformed: priced, 10^15 tokens would be
+billions of dollars, and summed, counts near 2^63 would wrap a total negative."""
+
+Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_COUNT)]
+"""A token count: an integer, never negative, at most ``MAX_COUNT``."""
 
 Money = Annotated[float, msgspec.Meta(ge=0)]
 Timestamp = datetime | int | float
@@ -117,11 +122,12 @@ def shape_problem(error: Exception) -> str:
 
 
 def token_count(value: Any, field_path: str) -> int | None:
-    """A token count read from untyped JSON: absent is None; anything but an integer >= 0 is malformed."""
+    """A token count read from untyped JSON: absent is None; anything but an integer from 0 to
+    ``MAX_COUNT`` is malformed."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise RecordError(field_path, f"expected a token count (integer >= 0), got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+        raise RecordError(field_path, f"expected a token count (an integer from 0 to {MAX_COUNT:,}), got {value!r}")
     return value
 
 

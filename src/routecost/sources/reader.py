@@ -37,6 +37,7 @@ from routecost.sources.streams import JOINED_EVENTS, ORPHAN_EVENTS, join_stream_
 from routecost.workers import reader_processes
 
 CHUNK_ROWS = 20_000
+TOO_DEEP = "nested too deeply to read (a JSON value inside hundreds of others)"
 EMPTY_RECORD = "record holding no requests (an empty export or batch)"
 MAX_EXAMPLES = 5
 READ_BLOCK_BYTES = 1 << 22
@@ -320,6 +321,8 @@ class LogReader:
             return self._reject(source, line_number, None, f"invalid JSON ({error})")
         except UnicodeDecodeError as error:
             return self._reject(source, line_number, None, f"not UTF-8 text (byte {error.start})")
+        except RecursionError:
+            return self._reject(source, line_number, None, TOO_DEEP)
         if not isinstance(record, dict):
             return self._reject(source, line_number, None, "not a JSON object")
         log_format = self._forced or next((f for f in self._formats if f.matches(record)), None)
@@ -337,6 +340,8 @@ class LogReader:
         except NotARequest as error:
             self._result.skipped[error.reason] += 1
             return None, None
+        except RecursionError:
+            return self._reject(source, line_number, None, f"{TOO_DEEP} ({log_format.name} record)")
 
     def _reject(self, source: str, line: int, field_path: str | None, problem: str) -> tuple[None, None]:
         self._malformed(Malformed(source, line, field_path, problem))
@@ -406,7 +411,7 @@ def _join_batch_requests(requests: pl.DataFrame, batch_requests: pl.DataFrame) -
     return joined.select(requests.columns)
 
 
-_MISSES = (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecordError, NotARequest)
+_MISSES = (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecordError, NotARequest, RecursionError)
 """What a line that does not fit the current format raises on the fast path."""
 
 
@@ -522,7 +527,7 @@ def _document_items(content: bytes) -> list[bytes] | None:
     """The records of a whole-file JSON document, or None when it is not one JSON value (JSON lines)."""
     try:
         msgspec.json.decode(content, type=msgspec.Raw)  # one JSON value (a shape check alone stops early)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
     try:
         document = msgspec.json.decode(content, type=list[msgspec.Raw] | _DataDocument)
