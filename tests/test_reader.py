@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -103,11 +104,28 @@ def test_an_unreadable_timestamp_is_malformed(tmp_path):
     assert "Invalid RFC3339 encoded datetime" in result.malformed_examples[0].problem
 
 
-def test_an_epoch_number_out_of_range_is_malformed(tmp_path):
-    wrapped = {"ts": -5, "request": {"model": "gpt-4o"}, "response": chat(1)}
-    result = read(write_jsonl(tmp_path / "log.jsonl", [wrapped, chat(2)]))
-    assert result.requests["request_id"].to_list() == ["chatcmpl-2"]
-    assert [(example.line, example.field) for example in result.malformed_examples] == [(1, "timestamp")]
+@pytest.mark.parametrize("logged", [0, -5, 253_402_214_400, "9999-12-31T00:00:00Z", "1677-09-21T00:12:44Z",
+                                    "1600-01-01T00:00:00Z", "1970-01-01T00:00:00Z", 10**30])
+def test_an_implausible_time_is_kept_without_a_time_and_reported(tmp_path, logged):
+    """Year 9999 as epoch seconds is not read as milliseconds (1978), nor 0 as 1970."""
+    wrapped = {"ts": logged, "request": {"model": "gpt-4o"}, "response": chat(1)}
+    path = write_jsonl(tmp_path / "log.jsonl", [chat(2), wrapped])
+    result = read(path)
+    assert result.requests["request_id"].to_list() == ["chatcmpl-2", "chatcmpl-1"]
+    assert result.requests["ts"].is_null().to_list() == [False, True]
+    assert result.malformed == 0
+    assert (result.implausible_times, result.first_implausible_time) == (1, (str(path), 2))
+
+
+def test_a_time_of_zero_does_not_stretch_the_period(tmp_path):
+    records = [{"ts": 0, "request": {"model": "gpt-4o"}, "response": chat(1)}, chat(2), chat(3)]
+    path = write_jsonl(tmp_path / "log.jsonl", records)
+    report = audit_records(tmp_path, records).report
+    assert report.period.start == datetime.fromtimestamp(chat(2)["created"], UTC)
+    assert report.period.end == datetime.fromtimestamp(chat(3)["created"], UTC)
+    assert report.requests == 3
+    assert any(note.startswith(f"1 requests have a logged time outside 2015-2099 (the first at {path}:1)")
+               for note in report.assumptions)
 
 
 @pytest.mark.parametrize(
@@ -119,6 +137,9 @@ def test_an_epoch_number_out_of_range_is_malformed(tmp_path):
         ("2026-10-03T14:22:05", "2026-10-03T14:22:05+00:00"),
         (1_791_036_125, "2026-10-03T14:02:05+00:00"),
         (1_791_036_125_500, "2026-10-03T14:02:05.500000+00:00"),
+        (1_791_036_125_500_250, "2026-10-03T14:02:05.500250+00:00"),
+        (1_791_036_125_500_250_000, "2026-10-03T14:02:05.500250+00:00"),
+        (1_791_036_125.25, "2026-10-03T14:02:05.250000+00:00"),
     ],
 )
 def test_timestamps_in_the_shapes_loggers_write_are_utc(tmp_path, text, expected):

@@ -25,7 +25,7 @@ from routecost.policy.whatif import what_if_policies
 from routecost.prices.catalog import PriceBook
 from routecost.prices.pricing import LOGGED_CONTEXT, PricedRequests, price_requests
 from routecost.prices.userfile import NO_USER_PRICES, load_user_prices
-from routecost.records import BILLED_STATUSES, STATUS_OK
+from routecost.records import BILLED_STATUSES, PLAUSIBLE_FROM, PLAUSIBLE_UNTIL, STATUS_OK
 from routecost.simulate.references import Reference, cheapest_and_priciest
 from routecost.simulate.routing import (
     CostStack,
@@ -304,8 +304,13 @@ def summarize(read: ReadResult, priced: PricedRequests, book: PriceBook, options
     ).row(0, named=True)
     unpriced = frame.select(UNPRICED_COLUMNS).filter(billed & pl.col("cost_usd").is_null())
     assumptions = [*read.notes, *(f"{text} ({count} requests)" for text, count in priced.assumptions.most_common())]
-    if counts["no_timestamp"]:
-        assumptions.append(f"{counts['no_timestamp']} requests have no timestamp: priced at the prices of "
+    if read.first_implausible_time is not None:
+        source, line = read.first_implausible_time
+        assumptions.append(
+            f"{read.implausible_times} requests have a logged time outside {PLAUSIBLE_FROM.year}-{PLAUSIBLE_UNTIL.year - 1} "
+            f"(the first at {source}:{line}): kept out of the period, priced at the prices of {options.as_of:%Y-%m-%d}")
+    if counts["no_timestamp"] > read.implausible_times:
+        assumptions.append(f"{counts['no_timestamp'] - read.implausible_times} requests have no timestamp: priced at the prices of "
                            f"{options.as_of:%Y-%m-%d}")
     total = float(counts["total"] or 0.0)
     return AuditReport(

@@ -28,8 +28,14 @@ TAG_SEPARATOR = "\x1f"
 STREAM_CONTINUES = ""
 """The ``stream_key`` of a stream event that carries no id of its own (Anthropic's ``message_delta``):
 it closes the one stream of its format still open in its file (``sources/streams.py``)."""
-EPOCH_MILLIS_THRESHOLD = 100_000_000_000
-"""Epoch numbers above this are milliseconds (1e11 seconds is the year 5138)."""
+PLAUSIBLE_FROM = datetime(2015, 1, 1, tzinfo=UTC)
+PLAUSIBLE_UNTIL = datetime(2100, 1, 1, tzinfo=UTC)
+"""A logged time outside these years (a ``"ts": 0``, a year 9999) is not a time a request was made:
+the request is kept, but out of the period (which would otherwise stretch to 1970), and reported."""
+EPOCH_UNITS = (1, 1_000, 1_000_000, 1_000_000_000)
+"""An epoch number is read in the first unit (seconds, milliseconds, microseconds, nanoseconds) that
+puts it between ``PLAUSIBLE_FROM`` and ``PLAUSIBLE_UNTIL``; the ranges never overlap, so the guess is
+never ambiguous. A number no unit places there is not a plausible time."""
 
 SOURCE_COLUMNS: tuple[str, ...] = (
     "request_id",
@@ -252,7 +258,8 @@ def empty_requests() -> pl.DataFrame:
 def build_source_frame(
     rows: Sequence[tuple[Any, ...]], provenance: dict[str, Sequence[Any] | pl.Series]
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Canonical requests from source rows, and the rows whose timestamp could not be read.
+    """Canonical requests from source rows, and the source and line of those whose timestamp is not
+    a plausible time (their ``ts`` is left null: see ``PLAUSIBLE_FROM``).
 
     Timestamps, tags and metadata arrive as logged; they are converted for the whole batch at once.
     """
@@ -262,7 +269,7 @@ def build_source_frame(
     data: dict[str, pl.Series] = {name: _column(name, columns[name], dtype) for name, dtype in SOURCE_SCHEMA.items()}
     data.update((name, values.alias(name) if isinstance(values, pl.Series)
                  else pl.Series(name, values, dtype=PROVENANCE_SCHEMA[name])) for name, values in provenance.items())
-    timestamps, unreadable = _timestamps(columns["ts"])
+    timestamps, implausible = _timestamps(columns["ts"])
     data.update(_prompt_print_columns(columns["prompt_print"]))
     frame = pl.DataFrame(data).with_columns(
         ts=timestamps,
@@ -273,10 +280,7 @@ def build_source_frame(
         request_source=pl.lit(None, dtype=pl.String()),
         request_offset=pl.lit(None, dtype=pl.Int64()),
     ).select(list(CANONICAL_SCHEMA))
-    if not unreadable:
-        return frame, frame.clear()
-    readable = pl.Series([True] * frame.height).scatter(unreadable, False)
-    return frame.filter(readable), frame.filter(~readable)
+    return frame, frame.select("source", "line").filter(implausible)
 
 
 def _column(name: str, values: Sequence[Any], dtype: pl.DataType) -> pl.Series:
@@ -296,24 +300,36 @@ def _metadata_text(values: Sequence[Any]) -> pl.Series:
                          dtype=pl.String())
 
 
-def _timestamps(values: Sequence[Any]) -> tuple[pl.Series, list[int]]:
-    """UTC datetimes of logged timestamps (datetimes, or epoch seconds or milliseconds), and the
-    positions of numbers that are not a time (before 1970, or beyond the millisecond range)."""
+def _timestamps(values: Sequence[Any]) -> tuple[pl.Series, pl.Series]:
+    """UTC datetimes of logged timestamps (datetimes, or epoch numbers in the unit that makes them
+    plausible), and where a value was logged but is not a plausible time (its datetime is null)."""
     numbers = pl.Series([_epoch_number(value) for value in values], dtype=pl.Float64())
-    out_of_range = numbers.is_not_null() & ((numbers < 0) | (numbers >= EPOCH_MILLIS_THRESHOLD * 1000))
-    seconds = pl.select(
-        pl.when(out_of_range).then(None).when(numbers > EPOCH_MILLIS_THRESHOLD).then(numbers / 1000)
-        .otherwise(numbers)
-    ).to_series()
+    seconds = pl.select(plausible_seconds(pl.lit(numbers))).to_series()
     timestamps = (seconds * 1_000_000).round().cast(pl.Int64).cast(pl.Datetime("us", "UTC")).alias("ts")
-    return timestamps, out_of_range.arg_true().to_list()
+    return timestamps, numbers.is_not_null() & seconds.is_null()
+
+
+def plausible_seconds(numbers: pl.Expr) -> pl.Expr:
+    """Epoch seconds of epoch numbers read in their plausible unit (``EPOCH_UNITS``); null when none is."""
+    low, high = PLAUSIBLE_FROM.timestamp(), PLAUSIBLE_UNTIL.timestamp()
+    return pl.coalesce(*(pl.when((numbers / unit >= low) & (numbers / unit < high)).then(numbers / unit)
+                         for unit in EPOCH_UNITS))
+
+
+def plausible_epoch_seconds(number: float) -> float | None:
+    """``plausible_seconds`` for one number."""
+    low, high = PLAUSIBLE_FROM.timestamp(), PLAUSIBLE_UNTIL.timestamp()
+    return next((number / unit for unit in EPOCH_UNITS if low <= number / unit < high), None)
 
 
 def _epoch_number(value: Any) -> float | None:
     """A datetime as epoch seconds (naive means UTC); numbers pass through as logged; anything else
-    is not a time (-1: flagged as unreadable)."""
+    is not a time (-1, which no unit makes plausible)."""
     if value.__class__ is datetime:
-        return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).timestamp()
+        try:
+            return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).timestamp()
+        except (OverflowError, ValueError):  # year 1 or 9999 with an offset that leaves the range
+            return -1.0
     if value is None or value.__class__ in (int, float):
         return value
     return -1.0

@@ -17,12 +17,12 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from routecost.records import (
-    EPOCH_MILLIS_THRESHOLD,
     MODE_BATCH,
     MODE_REALTIME,
     STATUS_ERROR,
     STATUS_OK,
     PromptPrint,
+    plausible_epoch_seconds,
 )
 
 MAX_COUNT = 100_000_000
@@ -35,8 +35,8 @@ Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_COUNT)]
 
 Money = Annotated[float, msgspec.Meta(ge=0)]
 Timestamp = datetime | int | float
-"""RFC 3339 text (naive means UTC; msgspec parses it in C while decoding), or epoch seconds
-(milliseconds when larger than 1e11)."""
+"""RFC 3339 text (naive means UTC; msgspec parses it in C while decoding), or an epoch number in
+seconds, milliseconds, microseconds or nanoseconds (``records.EPOCH_UNITS``)."""
 
 RowKind = Literal["request", "batch_request", "requests"]
 """A request row; a batch request line that is joined to its result by ``custom_id``; or ``Rows``,
@@ -242,7 +242,7 @@ def epoch_seconds(value: Timestamp | None) -> float | None:
         return None
     if isinstance(value, datetime):
         return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).timestamp()
-    return value / 1000 if value > EPOCH_MILLIS_THRESHOLD else float(value)
+    return plausible_epoch_seconds(value)
 
 
 def parse_time(text: Any) -> datetime | None:

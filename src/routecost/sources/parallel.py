@@ -34,6 +34,8 @@ class RangeResult:
     malformed: int = 0
     examples: list[Malformed] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
+    implausible_times: int = 0
+    first_implausible_line: int | None = None
     batch_custom_ids: list[str] = field(default_factory=list)
     batch_offsets: list[int | None] = field(default_factory=list)
     fatal: Malformed | None = None

@@ -72,6 +72,10 @@ class ReadResult:
     sources: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """What was left out of the inputs and why: a file named twice, a link back up, a dangling link."""
+    implausible_times: int = 0
+    """Requests whose logged time is not a plausible one (kept, without a time: ``records.PLAUSIBLE_FROM``)."""
+    first_implausible_time: tuple[str, int | None] | None = None
+    """The source and line of the first of them."""
 
 
 @dataclass
@@ -87,7 +91,8 @@ class _Batch:
     """(index of the first row, format name) each time the format changes: formats rarely change."""
 
     def frame(self) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """The waiting rows as canonical requests, and those whose timestamp is unreadable."""
+        """The waiting rows as canonical requests, and the source and line of those whose timestamp
+        is not a plausible time (``records.build_source_frame``)."""
         ends = [start for start, _ in self.format_runs[1:]] + [len(self.rows)]
         runs = [pl.repeat(name, end - start, dtype=pl.String(), eager=True)
                 for (start, name), end in zip(self.format_runs, ends, strict=True)]
@@ -209,6 +214,9 @@ class LogReader:
             malformed=self._result.malformed,
             examples=self._result.malformed_examples,
             skipped=self._result.skipped,
+            implausible_times=self._result.implausible_times,
+            first_implausible_line=None if self._result.first_implausible_time is None
+            else self._result.first_implausible_time[1],
             batch_custom_ids=self._batch_requests.custom_ids,
             batch_offsets=self._batch_requests.offsets,
         )
@@ -228,6 +236,9 @@ class LogReader:
                 for e in part.examples[:room]
             )
             self._result.skipped.update(part.skipped)
+            if part.implausible_times:
+                line = None if part.first_implausible_line is None else part.first_implausible_line + lines_before
+                self._note_implausible_times(part.implausible_times, source, line)
             self._batch_requests.custom_ids.extend(part.batch_custom_ids)
             self._batch_requests.sources.extend([source] * len(part.batch_custom_ids))
             self._batch_requests.offsets.extend(part.batch_offsets)
@@ -248,10 +259,15 @@ class LogReader:
             self._malformed(Malformed(batch.source, None, None, "empty file: no log records"))
 
     def _add_frame(self, batch: _Batch) -> None:
-        frame, unreadable = batch.frame()
+        frame, implausible = batch.frame()
         self._frames.append(frame)
-        for source, line in unreadable.select("source", "line").iter_rows():
-            self._malformed(Malformed(source, line, "timestamp", "not an RFC 3339 time or epoch seconds"))
+        if implausible.height:
+            self._note_implausible_times(implausible.height, *implausible.row(0))
+
+    def _note_implausible_times(self, count: int, source: str, line: int | None) -> None:
+        self._result.implausible_times += count
+        if self._result.first_implausible_time is None:
+            self._result.first_implausible_time = (source, line)
 
     def _read_records(self, batch: _Batch, blocks: Iterator[_Block], *, lenient: bool) -> tuple[int, int]:
         """The hot loop: decode each line with the current format's struct, detect only on a miss.
