@@ -135,16 +135,20 @@ def test_mutated_records_end_cleanly(lines: list[bytes], strict: bool) -> None:
             assert str(error).startswith(f"{path}")
             assert "\n" not in str(error)
             return
-        except UsageError as error:  # a file that starts like gzip but is not: one clear line
-            assert lines[0].startswith(b"\x1f\x8b")
-            assert str(error).startswith(f"{path}: cannot read")
+        except UsageError as error:  # a file that starts like gzip but is not, or like UTF-16: one clear line
+            wide = lines[0][:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in lines[0][:2]
+            assert lines[0].startswith(b"\x1f\x8b") or wide
+            assert str(error).startswith(f"{path}: cannot read" if not wide else f"{path}: UTF-16")
+            assert "\n" not in str(error)
             return
         accounted = result.requests.height + result.malformed + sum(result.skipped.values())
         non_blank = sum(1 for line in lines if line.strip())
         if any(key in line for line in lines for key in MULTI_RECORD_KEYS):
             assert accounted >= (non_blank or 1)
         else:
-            assert accounted == (non_blank or 1)  # every line has one outcome; a file of blanks is "empty"
+            assert accounted == non_blank  # every line has one outcome
+        if not non_blank:
+            assert result.notes == [f"{path}: empty: no log records"]
         assert all(example.line is None or 1 <= example.line <= len(lines) for example in result.malformed_examples)
         priced = price_requests(result.requests, PriceBook(), datetime(2026, 11, 1, tzinfo=UTC)).requests
         billed_unpriced = priced.filter(priced["cost_usd"].is_null())

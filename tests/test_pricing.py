@@ -286,7 +286,8 @@ def test_deepseek_off_peak_window(tmp_path: Path, ts: str, expected: float) -> N
 def test_flex_is_half_price_before_and_after_the_catalogs_flex_start(tmp_path: Path) -> None:
     audit = audit_records(tmp_path, [
         wrapped(chat("gpt-5-2025-08-07", 5000, 2000, cached=3000, service_tier="flex"), "2026-10-11T12:00:00Z"),
-        wrapped(chat("gpt-5-2025-08-07", 5000, 2000, cached=3000, service_tier="flex"), "2026-10-12T12:00:00Z"),
+        wrapped(chat("gpt-5-2025-08-07", 5000, 2000, cached=3000, service_tier="flex",
+                     id="chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcU"), "2026-10-12T12:00:00Z"),
     ])
     flex = (2000 * 0.625 + 3000 * 0.0625 + 2000 * 5.00) / MTOK
     assert costs(audit) == [pytest.approx(flex, rel=1e-12), pytest.approx(flex, rel=1e-12)]
@@ -305,8 +306,10 @@ def test_flex_before_the_catalogs_start_is_the_ratio_times_the_standard_price_of
 def test_priority_costs_the_priority_price_and_before_its_start_the_same_by_ratio(tmp_path: Path) -> None:
     audit = audit_records(tmp_path, [
         wrapped(chat("gpt-4.1-2025-04-14", 5000, 700, cached=2000, service_tier="priority"), "2026-10-11T12:00:00Z"),
-        wrapped(chat("gpt-4.1-2025-04-14", 5000, 700, cached=2000, service_tier="priority"), "2026-10-12T12:00:00Z"),
-        wrapped(chat("gpt-4.1-2025-04-14", 5000, 700, cached=2000, service_tier="default"), "2026-10-12T12:00:00Z"),
+        wrapped(chat("gpt-4.1-2025-04-14", 5000, 700, cached=2000, service_tier="priority",
+                     id="chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcU"), "2026-10-12T12:00:00Z"),
+        wrapped(chat("gpt-4.1-2025-04-14", 5000, 700, cached=2000, service_tier="default",
+                     id="chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcV"), "2026-10-12T12:00:00Z"),
     ])
     priority = (3000 * 3.50 + 2000 * 0.875 + 700 * 14.00) / MTOK
     standard = (3000 * 2.00 + 2000 * 0.50 + 700 * 8.00) / MTOK

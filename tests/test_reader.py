@@ -148,16 +148,6 @@ def test_timestamps_in_the_shapes_loggers_write_are_utc(tmp_path, text, expected
     assert ts.isoformat() == expected
 
 
-def test_empty_file_is_reported(tmp_path):
-    empty = tmp_path / "empty.jsonl"
-    empty.write_text("\n\n")
-    result = read(empty)
-    assert result.requests.height == 0
-    assert [example.message() for example in result.malformed_examples] == [f"{empty}: empty file: no log records"]
-    with pytest.raises(InputError, match="empty file"):
-        read(empty, strict=True)
-
-
 def test_missing_file_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="no such file or directory"):
         read(tmp_path / "nope.jsonl")

@@ -101,6 +101,8 @@ def find_inputs(paths: Iterable[str]) -> Inputs:
             for match in matched:
                 for file in _walk(match, inputs) if os.path.isdir(match) else (match,):
                     inputs.add_file(file)
+        elif target.exists():  # a named pipe or another stream: read as it comes
+            inputs.add_file(path)
         elif os.path.islink(path):
             raise UsageError(f"{path}: a link to nothing ({os.readlink(path)})")
         else:

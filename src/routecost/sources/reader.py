@@ -16,6 +16,7 @@ import gzip
 import io
 import os
 import shutil
+import stat
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -244,19 +245,29 @@ class LogReader:
             self._batch_requests.offsets.extend(part.batch_offsets)
             lines_before += part.line_count
         if lines_before == 0:
-            self._malformed(Malformed(source, None, None, "empty file: no log records"))
+            self._result.notes.append(f"{source}: empty: no log records")
 
     def _read_source(self, source: str) -> None:
         batch = _Batch(source=STDIN_NAME if source == STDIN else source)
+        before, malformed_before = _size_and_time(source), self._result.malformed
         with _gc_paused():
-            if is_csv(source):
-                lines, blank = self._read_records(batch, _csv_records(source, self._on_progress), lenient=True)
+            if is_csv(source) or (source == STDIN and _stdin_is_csv()):
+                def bad_row(line: int, problem: str) -> None:
+                    self._malformed(Malformed(batch.source, line, None, problem))
+
+                rows = _csv_records(source, self._on_progress, bad_row)
+                lines, blank = self._read_records(batch, rows, lenient=True)
             else:
                 lines, blank = self._read_records(batch, _json_records(source, self._on_progress), lenient=False)
         if batch.rows:
             self._add_frame(batch)
-        if lines == blank:
-            self._malformed(Malformed(batch.source, None, None, "empty file: no log records"))
+        if lines == blank and self._result.malformed == malformed_before:
+            self._result.notes.append(f"{batch.source}: empty: no log records")
+        after = _size_and_time(source)
+        if before != after and before is not None and after is not None:
+            self._result.notes.append(
+                f"{source}: changed while it was read ({before[0]:,} bytes, then {after[0]:,}): its counts may mix "
+                "two versions of it; read it again once it is complete")
 
     def _add_frame(self, batch: _Batch) -> None:
         frame, implausible = batch.frame()
@@ -397,7 +408,24 @@ class LogReader:
             requests = _join_batch_requests(requests, self._batch_requests.frame())
         self._result.requests = requests
         self._result.formats = Counter(dict(requests.group_by("format").len().iter_rows()))
+        self._note_repeated_ids(requests)
         return self._result
+
+    def _note_repeated_ids(self, requests: pl.DataFrame) -> None:
+        """Request ids logged more than once: counted each time (a gateway that logs a request twice
+        doubles its cost), and said."""
+        repeated = requests.select("request_id", "source", "line").filter(
+            pl.col("request_id").is_not_null() & pl.col("request_id").is_duplicated()
+        )
+        if repeated.is_empty():
+            return
+        first_id = repeated["request_id"][0]
+        places = repeated.filter(pl.col("request_id") == first_id).head(2)
+        where = " and ".join(f"{source}:{line}" for source, line in places.select("source", "line").iter_rows())
+        ids = repeated["request_id"].n_unique()
+        self._result.notes.append(
+            f"{ids} request ids appear more than once ({repeated.height} requests; e.g. {first_id} at {where}): "
+            "each is counted every time it appears; if a gateway logged them twice, their cost is counted twice")
 
 
 IMPOSSIBLE_SPLITS: tuple[tuple[str, pl.Expr, str], ...] = (
@@ -498,6 +526,7 @@ def _json_records(
     name = STDIN_NAME if source == STDIN else source
     with open_binary(source) as handle:
         try:
+            skipped = _skip_byte_order_mark(handle, name) if start == 0 else 0
             first = handle.peek(1)[:1]
             if start == 0 and (first == b"[" or (is_document(source) and first == b"{")):
                 content = handle.read()
@@ -508,7 +537,7 @@ def _json_records(
             if start:
                 handle.seek(start)
             remaining = -1 if end is None else end - start
-            line_number, offset, reported = 0, start, start
+            line_number, offset, reported = 0, start + skipped, start
             while lines := handle.readlines(READ_BLOCK_BYTES):
                 if remaining >= 0:
                     lines = _within(lines, remaining)
@@ -552,23 +581,82 @@ def _document_items(content: bytes) -> list[bytes] | None:
     return [bytes(item) for item in (document.data if isinstance(document, _DataDocument) else document)]
 
 
-def _csv_records(source: str, on_progress: ProgressCallback) -> Iterator[_Block]:
+CSV_CELL_LIMIT = 16 * 1024 * 1024
+"""The largest CSV cell read (a prompt in an export can be long); a row with a larger one is malformed."""
+
+
+def _csv_records(source: str, on_progress: ProgressCallback,
+                 bad_row: Callable[[int, str], None]) -> Iterator[_Block]:
     """CSV rows as JSON objects, one per block (a quoted cell may span lines, so each row carries
-    the line it starts on): empty cells dropped, JSON-looking cells (objects, arrays) parsed."""
+    the line it starts on): empty cells dropped, JSON-looking cells (objects, arrays) parsed. A row
+    the csv module cannot read (a cell over ``CSV_CELL_LIMIT``, a NUL byte) is ``bad_row``, and the
+    rows after it are read."""
     name = STDIN_NAME if source == STDIN else source
+    csv.field_size_limit(CSV_CELL_LIMIT)
     with open_binary(source) as handle:
+        _skip_byte_order_mark(handle, name)
         text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
         reader = csv.DictReader(text)
         try:
             reader.fieldnames  # noqa: B018 - reads the header row, so line_num counts it
             previous_end = reader.line_num
-            for row in reader:
+            rows = iter(reader)
+            while True:
+                try:
+                    row = next(rows)
+                except StopIteration:
+                    break
+                except csv.Error as error:
+                    bad_row(previous_end + 1, f"cannot read this CSV row ({error})")
+                    previous_end = reader.line_num
+                    continue
                 record = {key: _csv_cell(value) for key, value in row.items() if key and value not in (None, "")}
                 yield previous_end, None, [msgspec.json.encode(record)]
                 previous_end = reader.line_num
         except (csv.Error, UnicodeDecodeError) as error:
             raise InputError(name, reader.line_num, None, f"cannot read CSV ({error})") from None
         on_progress(_raw_position(handle))
+
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+_WIDE_MARKS = {b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
+
+
+def _skip_byte_order_mark(handle: BinaryInput, name: str) -> int:
+    """Skip a UTF-8 byte-order mark (some editors and Windows exports write one); UTF-16 or UTF-32
+    text is a one-line error saying so. Returns the bytes skipped."""
+    head = handle.peek(4)[:4]
+    if head.startswith(_UTF8_BOM):
+        handle.read(len(_UTF8_BOM))
+        return len(_UTF8_BOM)
+    wide = _WIDE_MARKS.get(head[:2])
+    if wide is None and len(head) >= 2 and (head[1:2] == b"\x00" or head[:1] == b"\x00"):
+        wide = "UTF-16 or UTF-32"
+    if wide is not None:
+        raise UsageError(f"{name}: {wide} text; routecost reads UTF-8: convert it first "
+                         f"(e.g. iconv -f UTF-16 -t UTF-8 {name} > {name}.utf8)")
+    return 0
+
+
+def _stdin_is_csv() -> bool:
+    """Whether standard input holds CSV rather than JSON (which starts with ``{`` or ``[``)."""
+    head = sys.stdin.buffer.peek(256)
+    if head[:2] == b"\x1f\x8b":  # gzip: read as JSON lines, as before (peeking inside would consume it)
+        return False
+    head = head.removeprefix(_UTF8_BOM).lstrip(b" \t\r\n")
+    return bool(head) and head[:1] not in (b"{", b"[")
+
+
+def _size_and_time(source: str) -> tuple[int, int] | None:
+    """A file's size and modification time (None for standard input and pipes), to tell whether it
+    changed while it was read."""
+    if source == STDIN:
+        return None
+    try:
+        status = os.stat(source)
+    except OSError:
+        return None
+    return (status.st_size, status.st_mtime_ns) if stat.S_ISREG(status.st_mode) else None
 
 
 def _csv_cell(value: str) -> Any:
