@@ -72,3 +72,36 @@ def test_every_record_is_counted_once_and_no_cost_is_negative(usages):
     costs = audit.priced.requests["cost_usd"].drop_nulls()
     assert (costs >= 0).all()
     assert report.cost_usd >= 0
+
+
+ALIAS_BOMB = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n' + "".join(
+    f"{level}: &{level} [{', '.join([f'*{previous}'] * 9)}]\n"
+    for previous, level in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    (ALIAS_BOMB, "its aliases expand 28 written values to"),
+    ("name: p\nroutes: &r [*r]\n", "2:9: invalid YAML: an alias refers to itself"),
+    ("name: p\nroutes: " + "[" * 5_000 + "]" * 5_000 + "\n", "invalid YAML: nested too deeply"),
+    ("name: p\nroutes: " + "[" * 150 + "]" * 150 + "\n", "invalid YAML: nested deeper than 100"),
+])
+@pytest.mark.parametrize("flag", ["policy", "prices"])
+def test_a_hostile_yaml_file_is_a_one_line_error(tmp_path, text, problem, flag):
+    from tests.test_cli import run
+
+    path = tmp_path / "file.yaml"
+    path.write_text(text, encoding="utf-8")
+    log = tmp_path / "log.jsonl"
+    log.write_text(json.dumps(chat(1)) + "\n", encoding="utf-8")
+    result = run("audit", str(log), f"--{flag}", str(path))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert problem in result.stderr
+
+
+def test_yaml_anchors_and_aliases_of_a_sensible_size_are_read(tmp_path):
+    from routecost.yamlfile import parse_yaml
+
+    document = parse_yaml("defaults: &d {to: gpt-4o-mini}\nroutes:\n  - *d\n  - *d\n", "p.yaml")
+    assert document.data == {"defaults": {"to": "gpt-4o-mini"}, "routes": [{"to": "gpt-4o-mini"}] * 2}

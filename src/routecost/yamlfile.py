@@ -68,6 +68,8 @@ def load_yaml(path: str | Path) -> YamlDocument:
 def parse_yaml(text: str, name: str) -> YamlDocument:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise YamlError(f"{name}: invalid YAML: nested too deeply") from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
@@ -76,8 +78,54 @@ def parse_yaml(text: str, name: str) -> YamlDocument:
         raise YamlError(f"{name}: invalid YAML: {error}") from None
     document = YamlDocument(path=name, data=None)
     if node is not None:
+        _check_expansion(node, name)
         document.data = _to_python(node, (), document.positions, name)
     return document
+
+
+MAX_DEPTH = 100
+MAX_EXPANDED_VALUES = 1_000_000
+"""Aliases (``*name``) repeat what an anchor (``&name``) holds; nested, a few lines can stand for
+billions of values (an "alias bomb"). A document may expand to this many values, or to ten times the
+values written, whichever is more."""
+
+
+def _check_expansion(root: yaml.Node, name: str) -> None:
+    """Refuse a document whose aliases refer to themselves, nest deeper than ``MAX_DEPTH``, or expand
+    beyond ``MAX_EXPANDED_VALUES`` (counted without expanding anything: each node's size once)."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            on_path.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            mark = node.start_mark
+            raise YamlError(f"{name}:{mark.line + 1}:{mark.column + 1}: invalid YAML: an alias refers to itself")
+        if depth > MAX_DEPTH:
+            mark = node.start_mark
+            raise YamlError(f"{name}:{mark.line + 1}:{mark.column + 1}: invalid YAML: nested deeper than {MAX_DEPTH}")
+        on_path.add(key)
+        stack.append((node, depth, True))
+        stack.extend((child, depth + 1, False) for child in _children(node))
+    expanded = sizes[id(root)]
+    if expanded > max(MAX_EXPANDED_VALUES, 10 * len(sizes)):
+        raise YamlError(f"{name}: invalid YAML: its aliases expand {len(sizes):,} written values to {expanded:,}; "
+                        "refusing (write the values out, or use fewer nested aliases)")
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _to_python(node: yaml.Node, key_path: KeyPath, positions: dict[KeyPath, Position], name: str) -> Any:
