@@ -154,7 +154,7 @@ def audit(
         attach_cost_stacks(result)
     if out is not None:
         write_text(out, RENDERERS[report_format.value](report))
-        stderr.print(f"wrote {report_format.value} report to {out}", highlight=False)
+        _say(f"wrote {report_format.value} report to {out}")
     elif report_format is ReportFormat.table:
         _stdout_console().print(renderable(report))
     else:
@@ -205,7 +205,7 @@ def policy_init(
         sys.stdout.write(text)
     else:
         write_text(out, text)
-        stderr.print(f"wrote a starter policy to {out}", highlight=False)
+        _say(f"wrote a starter policy to {out}")
 
 
 cache_app = typer.Typer(help="Semantic-cache threshold sweeps.", no_args_is_help=True)
@@ -331,14 +331,14 @@ def replay(
     with ReplayStore(store) as replay_store:
         plan = plan_replay(audit, settings, load_template(judge_mode.value), configured, replay_store)
         for line in plan_lines(plan):
-            stderr.print(line, highlight=False, markup=False, soft_wrap=True)
+            _say(line)
         outcome = None
         if not dry_run and plan.tasks:
             _confirm_sending(yes)
             with _count_progress("replaying", len(plan.tasks)) as on_progress:
                 outcome = run_replay(plan, settings, audit.book, replay_store, on_progress)
             for line in outcome_lines(outcome):
-                stderr.print(line, highlight=False, markup=False, soft_wrap=True)
+                _say(line)
         results = plan_results(plan, replay_store, width)
     if report_format is ReportFormat.json:
         sys.stdout.write(results_json(plan, outcome, results))
@@ -395,7 +395,7 @@ def _emit(text: str | None, table: Callable[[], object], out: Path | None) -> No
 
     if out is not None:
         write_text(out, text if text is not None else _plain(table()))
-        stderr.print(f"wrote {out}", highlight=False)
+        _say(f"wrote {out}")
     elif text is not None:
         sys.stdout.write(text)
     else:
@@ -579,8 +579,15 @@ def _progress(paths: list[str]) -> Iterator[Callable[[int], None] | None]:
         yield lambda consumed: progress.advance(task, consumed)
 
 
+def _say(line: str) -> None:
+    """A line on stderr: never read as markup, control characters shown, not acted on."""
+    from routecost.escape import printable
+
+    stderr.print(printable(line), highlight=False, markup=False, soft_wrap=True)
+
+
 def _fail(message: str, code: int) -> NoReturn:
-    stderr.print(f"routecost: error: {message}", highlight=False, markup=False, soft_wrap=True)
+    _say(f"routecost: error: {message}")
     raise SystemExit(code)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from routecost.errors import UsageError
+from routecost.escape import csv_safe
 from routecost.paths import is_input
 
 PER_REQUEST_FORMATS = (".parquet", ".csv", ".jsonl")
@@ -31,7 +32,7 @@ def write_per_request(requests: pl.DataFrame, path: Path) -> None:
     if suffix == ".parquet":
         write_atomically(path, requests.write_parquet)
     elif suffix == ".csv":
-        write_atomically(path, requests.with_columns(pl.col("tags").list.join(",")).write_csv)
+        write_atomically(path, csv_safe(requests.with_columns(pl.col("tags").list.join(","))).write_csv)
     else:
         write_atomically(path, requests.write_ndjson)
 

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 from routecost.audit import AuditReport
+from routecost.escape import csv_cell
+
+
+class _SafeWriter:
+    """A csv writer whose every value goes through ``escape.csv_cell``."""
+
+    def __init__(self, out: io.StringIO) -> None:
+        self._writer = csv.writer(out, lineterminator="\n")
+
+    def writerow(self, row: list[Any]) -> None:
+        self._writer.writerow([csv_cell(value) for value in row])
 
 
 def render(report: AuditReport) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = _SafeWriter(out)
     writer.writerow(["section", "name", "requests", "input_tokens", "cache_read_tokens", "cache_write_tokens",
                      "output_tokens", "fees_usd", "cost_usd", "share_pct"])
     writer.writerow(["total", "all", report.requests, "", "", "", "", "", report.cost_usd, 100.0])

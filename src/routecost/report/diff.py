@@ -11,8 +11,8 @@ import json
 from typing import Any
 
 from rich.console import Group
-from rich.text import Text
 
+from routecost.escape import markdown_text, plain
 from routecost.gate.compare import Change, Comparison, Side, SideCategory
 from routecost.gate.thresholds import FAIL, WARN, Threshold
 from routecost.gate.verdict import GateResult, signed
@@ -124,24 +124,23 @@ def footer(comparison: Comparison) -> str:
 
 def render_markdown(comparison: Comparison, gate: GateResult | None = None) -> str:
     title = f"{VERDICT_MARK[gate.verdict]} {verdict_line(gate)}" if gate else "routecost diff"
-    lines = [f"### {title}", "", summary_line(comparison), ""]
-    *changes, total = rows(comparison)
-    lines += [*markdown.table(header(comparison), [*changes, [f"**{cell}**" if cell else cell for cell in total]]), ""]
+    lines = [f"### {markdown_text(title)}", "", markdown_text(summary_line(comparison)), ""]
+    lines += [*markdown.table(header(comparison), rows(comparison), bold_last_row=True), ""]
     if gate and gate.crossings:
         lines += ["**Thresholds crossed**", ""]
-        lines += [f"- {LEVEL_MARK[crossing.threshold.level]} {line}"
+        lines += [f"- {LEVEL_MARK[crossing.threshold.level]} {markdown_text(line)}"
                   for crossing, line in zip(gate.crossings, crossing_lines(gate), strict=True)]
         lines.append("")
     if gate and gate.thresholds:
-        lines += [f"Thresholds: {'; '.join(threshold.describe() for threshold in gate.thresholds)}", ""]
+        lines += [markdown_text(f"Thresholds: {'; '.join(threshold.describe() for threshold in gate.thresholds)}"), ""]
     unpriced = unpriced_text(comparison)
     if unpriced:
-        lines += [f"**Unpriced models** (left out of every figure): {unpriced}", ""]
+        lines += [f"**Unpriced models** (left out of every figure): {markdown_text(unpriced)}", ""]
     notes = assumptions(comparison)
     if notes:
-        lines += [f"<details><summary>Assumptions ({len(notes)})</summary>", "", *(f"- {note}" for note in notes),
-                  "", "</details>", ""]
-    lines.append(f"<sub>{footer(comparison)}</sub>")
+        lines += [f"<details><summary>Assumptions ({len(notes)})</summary>", "",
+                  *(f"- {markdown_text(note)}" for note in notes), "", "</details>", ""]
+    lines.append(f"<sub>{markdown_text(footer(comparison))}</sub>")
     return "\n".join(lines) + "\n"
 
 
@@ -149,17 +148,17 @@ def renderable(comparison: Comparison, gate: GateResult | None = None) -> Group:
     parts: list[Any] = []
     if gate:
         style = {"pass": "bold green", WARN: "bold yellow", FAIL: "bold red"}[gate.verdict]
-        parts.append(Text(verdict_line(gate), style=style))
-    parts.append(Text(summary_line(comparison)))
+        parts.append(plain(verdict_line(gate), style=style))
+    parts.append(plain(summary_line(comparison)))
     parts.append(rich_table(None, header(comparison), rows(comparison), total_row=True))
     if gate:
         for crossing, line in zip(gate.crossings, crossing_lines(gate), strict=True):
-            parts.append(Text(line, style="red" if crossing.threshold.level == FAIL else "yellow"))
+            parts.append(plain(line, style="red" if crossing.threshold.level == FAIL else "yellow"))
     unpriced = unpriced_text(comparison)
     if unpriced:
-        parts.append(Text(f"unpriced models (left out of every figure): {unpriced}", style="yellow"))
-    parts += [Text(f"· {note}", style="dim") for note in assumptions(comparison)]
-    parts.append(Text(footer(comparison), style="dim"))
+        parts.append(plain(f"unpriced models (left out of every figure): {unpriced}", style="yellow"))
+    parts += [plain(f"· {note}", style="dim") for note in assumptions(comparison)]
+    parts.append(plain(footer(comparison), style="dim"))
     return Group(*parts)
 
 

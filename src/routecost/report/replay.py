@@ -7,6 +7,7 @@ from collections import Counter
 
 from rich.table import Table
 
+from routecost.escape import plain
 from routecost.replay.endpoints import endpoint_summary
 from routecost.replay.results import CategoryResult
 from routecost.replay.runner import ReplayPlan, RunOutcome
@@ -53,7 +54,7 @@ def results_table(results: list[CategoryResult], width: float) -> Table:
         table.add_column(header, justify="left" if header == "category" else "right")
     for result in results:
         quality = result.quality
-        table.add_row(
+        table.add_row(*map(plain, (
             result.category, str(result.sampled), str(result.answered),
             f"{quality.wins}/{quality.ties}/{quality.losses}",
             "" if quality.delta is None else f"{quality.delta:+.2f}",
@@ -62,7 +63,7 @@ def results_table(results: list[CategoryResult], width: float) -> Table:
             ", ".join(f"{model.partition('/')[2] or model} {ratio:.2f}" for model, ratio in result.output_ratios.items()),
             "" if result.escalation_rate is None else f"{100 * result.escalation_rate:.0f}%",
             str(quality.unparsed), format_usd(result.cost_usd),
-        )
+        )))
     return table
 
 

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from rich.console import Group
-from rich.text import Text
 
+from routecost.escape import plain
 from routecost.report import html, svg
 from routecost.report.svg import escape
 from routecost.report.table import rich_table
@@ -41,7 +41,7 @@ def score_line(result: SweepResult) -> str:
 
 def renderable(result: SweepResult) -> Group:
     title = f"{result.policy}: {result.knob} (logged cost {format_usd(result.baseline_cost_usd)})"
-    return Group(rich_table(title, HEADER, rows(result)), Text(score_line(result)))
+    return Group(rich_table(title, HEADER, rows(result)), plain(score_line(result)))
 
 
 def render_json(result: SweepResult) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rich.console import Console, Group
 from rich.table import Table
-from rich.text import Text
 
 from routecost.audit import AuditReport
+from routecost.escape import plain
 from routecost.report.text import (
     LEVER_HEADER,
     MODEL_HEADER,
@@ -31,11 +31,12 @@ def rich_table(title: str | None, header: list[str], rows: list[list[str]], left
                total_row: bool = False) -> Table:
     """A table for the terminal: text columns (``left``) left-aligned, numbers right; with ``total_row``
     the last row in bold."""
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    table = Table(title=None if title is None else plain(title), title_justify="left", show_edge=False,
+                  pad_edge=False)
     for index, name in enumerate(header):
-        table.add_column(name, justify="left" if index in left else "right", no_wrap=index in left)
+        table.add_column(plain(name), justify="left" if index in left else "right", no_wrap=index in left)
     for index, row in enumerate(rows):
-        table.add_row(*row, style="bold" if total_row and index == len(rows) - 1 else None)
+        table.add_row(*(plain(cell) for cell in row), style="bold" if total_row and index == len(rows) - 1 else None)
     return table
 
 
@@ -52,32 +53,32 @@ def share_bar(share_pct: float, width: int = BAR_WIDTH) -> str:
 
 def renderable(report: AuditReport) -> Group:
     parts: list[object] = [
-        Text(f"routecost audit · {period_text(report)}", style="bold"),
-        Text(" · ".join(baseline_lines(report))),
-        Text(""),
+        plain(f"routecost audit · {period_text(report)}", style="bold"),
+        plain(" · ".join(baseline_lines(report))),
+        plain(""),
         rich_table("By model", MODEL_HEADER, model_rows(report)),
-        Text(""),
+        plain(""),
         rich_table(f"By category ({report.category_key})", ["category", "requests", "cost", "share", ""],
                [[*row, share_bar(category.share_pct)] for row, category in zip(category_rows(report), report.categories,
                                                                                strict=True)], left=(0, 4)),
     ]
-    parts.append(Text(""))
+    parts.append(plain(""))
     parts.append(rich_table("Policies and references (same requests, same dates)", POLICY_SUMMARY_HEADER,
                         policy_summary_rows(report)))
     for projection in report.policies:
-        parts.append(Text(""))
+        parts.append(plain(""))
         parts.append(rich_table(f"Policy: {projection.name}", POLICY_CATEGORY_HEADER,
                             policy_category_rows(report, projection)))
-        parts.append(Text(lever_savings_text(projection)))
+        parts.append(plain(lever_savings_text(projection)))
         if levers := lever_rows(projection):
             parts.append(rich_table(f"Levers: {projection.name}", LEVER_HEADER, levers))
         if qualities := quality_rows(projection):
             parts.append(rich_table(f"Quality (replay): {projection.name}", QUALITY_HEADER, qualities))
     note_lines = notes(report) + policy_notes(report)
     if note_lines:
-        parts.append(Text("\nNotes", style="bold"))
-        parts.extend(Text(line) for line in note_lines)
-    parts.append(Text(f"\nprices: {report.catalog}", style="dim"))
+        parts.append(plain("\nNotes", style="bold"))
+        parts.extend(plain(line) for line in note_lines)
+    parts.append(plain(f"\nprices: {report.catalog}", style="dim"))
     return Group(*parts)  # type: ignore[arg-type]
 
 
