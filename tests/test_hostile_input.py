@@ -105,3 +105,36 @@ def test_yaml_anchors_and_aliases_of_a_sensible_size_are_read(tmp_path):
 
     document = parse_yaml("defaults: &d {to: gpt-4o-mini}\nroutes:\n  - *d\n  - *d\n", "p.yaml")
     assert document.data == {"defaults": {"to": "gpt-4o-mini"}, "routes": [{"to": "gpt-4o-mini"}] * 2}
+
+
+def test_a_gzip_bomb_line_is_malformed_read_in_pieces_and_the_rest_is_read(tmp_path, monkeypatch):
+    """A line that unpacks past the record limit (a gzip bomb: megabytes of zeros, no newline) is
+    skipped in pieces, never held whole."""
+    import gzip
+
+    from routecost.sources import reader
+
+    monkeypatch.setattr(reader, "MAX_RECORD_BYTES", 1 << 16)
+    monkeypatch.setattr(reader, "READ_BLOCK_BYTES", 1 << 12)
+    path = tmp_path / "log.jsonl.gz"
+    with gzip.open(path, "wb") as out:
+        out.write(json.dumps(chat(1)).encode() + b"\n")
+        out.write(b'{"a": "' + b"0" * (1 << 22) + b'"}\n')  # 4 MiB unpacked, a few KiB packed
+        out.write(json.dumps(chat(2)).encode() + b"\n")
+    assert path.stat().st_size < 20_000
+    report = run_audit(AuditOptions(paths=[str(path)], reader=ReaderConfig(workers=1))).report
+    assert report.requests == 2
+    assert report.cost_usd == pytest.approx(2 * GOOD_COST, rel=1e-9)
+    assert [(example.line, example.problem) for example in report.malformed_examples] == [
+        (2, "a line over 0 MiB: too long to be one record")]
+
+
+def test_a_whole_file_document_past_the_limit_is_a_one_line_error(tmp_path, monkeypatch):
+    from routecost.errors import UsageError
+    from routecost.sources import reader
+
+    monkeypatch.setattr(reader, "MAX_DOCUMENT_BYTES", 1 << 12)
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps([chat(index) for index in range(100)]), encoding="utf-8")
+    with pytest.raises(UsageError, match="too large to read whole; write its records as JSON lines"):
+        run_audit(AuditOptions(paths=[str(path)], reader=ReaderConfig(workers=1)))

@@ -48,7 +48,8 @@ def line_aligned_ranges(source: str, parts: int) -> list[tuple[int, int]]:
     with open(source, "rb") as handle:
         for index in range(1, parts):
             handle.seek(max(size * index // parts, cuts[-1]))
-            handle.readline()
+            while (piece := handle.readline(1 << 20)) and not piece.endswith(b"\n"):
+                continue  # to the end of the line, a megabyte at a time however long it is
             cuts.append(min(handle.tell(), size))
     cuts.append(size)
     return [(start, end) for start, end in itertools.pairwise(cuts) if end > start]

@@ -201,7 +201,8 @@ class LogReader:
         try:
             with _gc_paused():
                 line_count, _ = self._read_records(
-                    batch, _json_records(source, self._on_progress, start, end), lenient=False
+                    batch, _json_records(source, self._on_progress, self._bad_line(batch.source), start, end),
+                    lenient=False,
                 )
         except InputError as error:
             return RangeResult(fatal=Malformed(error.source, error.line, error.field, error.problem))
@@ -252,13 +253,11 @@ class LogReader:
         before, malformed_before = _size_and_time(source), self._result.malformed
         with _gc_paused():
             if is_csv(source) or (source == STDIN and _stdin_is_csv()):
-                def bad_row(line: int, problem: str) -> None:
-                    self._malformed(Malformed(batch.source, line, None, problem))
-
-                rows = _csv_records(source, self._on_progress, bad_row)
+                rows = _csv_records(source, self._on_progress, self._bad_line(batch.source))
                 lines, blank = self._read_records(batch, rows, lenient=True)
             else:
-                lines, blank = self._read_records(batch, _json_records(source, self._on_progress), lenient=False)
+                records = _json_records(source, self._on_progress, self._bad_line(batch.source))
+                lines, blank = self._read_records(batch, records, lenient=False)
         if batch.rows:
             self._add_frame(batch)
         if lines == blank and self._result.malformed == malformed_before:
@@ -268,6 +267,9 @@ class LogReader:
             self._result.notes.append(
                 f"{source}: changed while it was read ({before[0]:,} bytes, then {after[0]:,}): its counts may mix "
                 "two versions of it; read it again once it is complete")
+
+    def _bad_line(self, source: str) -> BadLine:
+        return lambda line, problem: self._malformed(Malformed(source, line, None, problem))
 
     def _add_frame(self, batch: _Batch) -> None:
         frame, implausible = batch.frame()
@@ -514,14 +516,24 @@ def _raw_position(handle: BinaryInput) -> int:
         return 0
 
 
+MAX_RECORD_BYTES = 64 * 1024 * 1024
+"""The longest line read as one record; a longer one (a gzip bomb can unpack to gigabytes with no
+newline) is malformed and skipped, in pieces, without being held."""
+MAX_DOCUMENT_BYTES = 1024 * 1024 * 1024
+"""The largest whole-file JSON document (a ``.json`` array, a HAR capture) read, after unpacking."""
+
+BadLine = Callable[[int, str], None]
+"""Told the number of a line that cannot be read as a record, and why."""
+
+
 def _json_records(
-    source: str, on_progress: ProgressCallback, start: int = 0, end: int | None = None
+    source: str, on_progress: ProgressCallback, bad_line: BadLine, start: int = 0, end: int | None = None
 ) -> Iterator[_Block]:
     """Blocks of JSONL lines, each with the line number and byte offset just before its first line.
 
-    Reading megabyte blocks and splitting them in C keeps the per-line Python work to the decode.
-    A file holding one JSON document (a top-level array, or ``{"data": [...]}`` as API dumps have)
-    yields its items instead, numbered from 1 and without offsets.
+    Reading megabyte blocks keeps the per-line Python work to the decode. A file holding one JSON
+    document (a top-level array, or ``{"data": [...]}`` as API dumps have) yields its items instead,
+    numbered from 1 and without offsets. A line over ``MAX_RECORD_BYTES`` goes to ``bad_line``.
     """
     name = STDIN_NAME if source == STDIN else source
     with open_binary(source) as handle:
@@ -529,16 +541,19 @@ def _json_records(
             skipped = _skip_byte_order_mark(handle, name) if start == 0 else 0
             first = handle.peek(1)[:1]
             if start == 0 and (first == b"[" or (is_document(source) and first == b"{")):
-                content = handle.read()
-                items = _document_items(content)
-                # a document that does not parse is read as JSON lines: each bad line is then its own malformed record
-                yield (0, None, items) if items is not None else (0, 0, content.splitlines(keepends=True))
+                yield _document_block(handle.read(MAX_DOCUMENT_BYTES + 1), name)
                 return
             if start:
                 handle.seek(start)
             remaining = -1 if end is None else end - start
             line_number, offset, reported = 0, start + skipped, start
-            while lines := handle.readlines(READ_BLOCK_BYTES):
+            for lines in _line_blocks(handle):
+                if isinstance(lines, int):  # a line too long to be a record, skipped
+                    line_number += 1
+                    bad_line(line_number, f"a line over {MAX_RECORD_BYTES >> 20} MiB: too long to be one record")
+                    offset += lines
+                    remaining -= lines if remaining >= 0 else 0
+                    continue
                 if remaining >= 0:
                     lines = _within(lines, remaining)
                     if not lines:
@@ -552,6 +567,50 @@ def _json_records(
                 reported = position
         except (OSError, EOFError, gzip.BadGzipFile) as error:
             raise UsageError(f"{name}: cannot read: {error}") from None
+
+
+def _line_blocks(handle: BinaryInput) -> Iterator[list[bytes] | int]:
+    """Lines in blocks of about ``READ_BLOCK_BYTES``; in place of a line over ``MAX_RECORD_BYTES``,
+    its length (it is read in pieces and dropped)."""
+    readline = handle.readline
+    while True:
+        lines: list[bytes] = []
+        size = 0
+        while size < READ_BLOCK_BYTES:
+            line = readline(MAX_RECORD_BYTES)
+            if not line:
+                break
+            if len(line) == MAX_RECORD_BYTES and not line.endswith(b"\n"):
+                if lines:
+                    yield lines
+                    lines, size = [], 0
+                yield len(line) + _skip_line(readline)
+                continue
+            lines.append(line)
+            size += len(line)
+        if not lines:
+            return
+        yield lines
+
+
+def _skip_line(readline: Callable[[int], bytes]) -> int:
+    """Read past the rest of a line, in pieces; the bytes skipped."""
+    skipped = 0
+    while piece := readline(MAX_RECORD_BYTES):
+        skipped += len(piece)
+        if piece.endswith(b"\n"):
+            break
+    return skipped
+
+
+def _document_block(content: bytes, name: str) -> _Block:
+    """A whole-file document's items as one block; read as JSON lines when it is not one JSON value
+    (each bad line is then its own malformed record)."""
+    if len(content) > MAX_DOCUMENT_BYTES:
+        raise UsageError(f"{name}: a JSON document over {MAX_DOCUMENT_BYTES >> 30} GiB (unpacked): too large to read "
+                         "whole; write its records as JSON lines, one per line")
+    items = _document_items(content)
+    return (0, None, items) if items is not None else (0, 0, content.splitlines(keepends=True))
 
 
 def _within(lines: list[bytes], remaining: int) -> list[bytes]:
@@ -585,8 +644,7 @@ CSV_CELL_LIMIT = 16 * 1024 * 1024
 """The largest CSV cell read (a prompt in an export can be long); a row with a larger one is malformed."""
 
 
-def _csv_records(source: str, on_progress: ProgressCallback,
-                 bad_row: Callable[[int, str], None]) -> Iterator[_Block]:
+def _csv_records(source: str, on_progress: ProgressCallback, bad_row: BadLine) -> Iterator[_Block]:
     """CSV rows as JSON objects, one per block (a quoted cell may span lines, so each row carries
     the line it starts on): empty cells dropped, JSON-looking cells (objects, arrays) parsed. A row
     the csv module cannot read (a cell over ``CSV_CELL_LIMIT``, a NUL byte) is ``bad_row``, and the
