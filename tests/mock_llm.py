@@ -86,6 +86,9 @@ class MockLLM:
                     return self._send(500, {"error": {"message": "boom"}})
                 if fault == "400":
                     return self._send(400, {"error": {"message": "bad request"}})
+                if fault == "echo":  # a server that echoes the credentials it was sent
+                    sent = self.headers.get("authorization") or self.headers.get("x-api-key")
+                    return self._send(401, {"error": {"message": f"invalid credentials: {sent}"}})
                 if fault == "slow":
                     time.sleep(mock.slow_s)
                 if fault == "malformed":

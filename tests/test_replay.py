@@ -494,3 +494,44 @@ def test_the_embeddings_cache_is_owner_only(tmp_path: Path) -> None:
     EmbeddingStore(path).embed(["a prompt that should stay private"])
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+def test_a_server_that_echoes_the_key_gets_it_redacted_from_the_store(tmp_path: Path, mock: MockLLM) -> None:
+    mock.always["support question 0"] = "echo"
+    mock.answer = lambda model, text: f"{model} was called with {SECRET}"
+    _, _, store = replay(tmp_path, mock, logs(tmp_path, support=2, code=0))
+    errors = [record.error for record in store.records("candidate") if not record.ok]
+    answers = [record.answer for record in store.records("candidate") if record.ok]
+    store.close()
+    assert errors == ["HTTP 401: invalid credentials: [redacted]"]
+    assert answers and all(answer.endswith("was called with [redacted]") for answer in answers)
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_an_error_shaped_like_a_credential_is_redacted_but_an_answer_is_not() -> None:
+    from routecost.replay.client import ChatResult, redacted
+
+    result = redacted(ChatResult(True, text="set password=correcthorse in the config"), ["Bearer sk-abc"])
+    assert result.text == "set password=correcthorse in the config"
+    failed = redacted(ChatResult(False, error="HTTP 401: key sk-proj-0123456789abcdefghij is revoked"), [])
+    assert failed.error == "HTTP 401: key [redacted] is revoked"
+
+
+def test_two_replays_on_one_store_never_send_a_call_twice(tmp_path: Path, mock: MockLLM) -> None:
+    """Each run claims a call in the store before it sends it; the other leaves it alone."""
+    mock.delay_s = 0.2
+    log = logs(tmp_path, support=8, code=0)
+    args = [sys.executable, "-m", "routecost", *command(tmp_path, mock, log, "--yes", "--concurrency", "2")]
+    runs = [subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                             text=True) for _ in range(2)]
+    errors = [run.communicate(timeout=120)[1] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], errors
+    candidates = {marker: hits for marker, hits in mock.hits.items() if marker.startswith("support question")}
+    assert len(candidates) == 8 and set(candidates.values()) == {1}
+    with ReplayStore(tmp_path / "store.sqlite") as store:
+        judged = [record for record in store.records("judge") if record.ok]
+        assert mock.hits["judge"] == len(judged) and judged
+        assert all(record.ok for record in store.records("candidate"))
+    assert any("left to another replay" in error for error in errors)

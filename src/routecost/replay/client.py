@@ -9,9 +9,11 @@ sets the wait instead. What finally happened, answer or error, is returned, neve
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import email.utils
 import os
 import random
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -92,6 +94,11 @@ class ChatClient:
     async def _complete(self, http: httpx.AsyncClient, endpoint: Endpoint, model_id: str,
                         request: ChatRequest) -> ChatResult:
         url, body, headers = _http_request(endpoint, model_id, request)
+        result = await self._send(http, url, body, headers, endpoint)
+        return redacted(result, [value for name, value in headers.items() if name.lower() in SECRET_HEADERS])
+
+    async def _send(self, http: httpx.AsyncClient, url: str, body: dict[str, Any], headers: dict[str, str],
+                    endpoint: Endpoint) -> ChatResult:
         timeout = endpoint.timeout_s or self.retry.timeout_s
         error = "not sent"
         for attempt in range(self.retry.retries + 1):
@@ -121,6 +128,33 @@ class ChatClient:
                                            MAX_RETRY_WAIT_S))
         return ChatResult(False, latency_ms=(time.perf_counter() - started) * 1000,
                           attempts=self.retry.retries + 1, error=error)
+
+
+SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "x-goog-api-key", "proxy-authorization"})
+_CREDENTIAL = re.compile(
+    r"(?i)(bearer\s+|basic\s+|(?:api[_-]?key|token|secret|password|authorization)[\"']?\s*[:=]\s*[\"']?)[^\s\"',;}]{8,}"
+    r"|\b(?:sk|pk|rk)-[A-Za-z0-9_-]{16,}|\bAIza[0-9A-Za-z_-]{30,}"
+)
+"""What a credential looks like in text a server sends back (a header it echoes, a key in an error)."""
+REDACTED = "[redacted]"
+
+
+def redact(text: str, secrets: Sequence[str] = (), *, shaped: bool = True) -> str:
+    """Text with the request's secrets (exactly, and their bearer token alone) replaced by
+    ``[redacted]``; with ``shaped``, anything shaped like a credential too."""
+    for secret in secrets:
+        for value in (secret, secret.removeprefix("Bearer ").strip()):
+            if len(value) >= 8:
+                text = text.replace(value, REDACTED)
+    return _CREDENTIAL.sub(lambda match: (match.group(1) or "") + REDACTED, text) if shaped else text
+
+
+def redacted(result: ChatResult, secrets: Sequence[str]) -> ChatResult:
+    """A result safe to store and print: the request's keys are in neither its answer nor its error,
+    and nothing shaped like a credential is in its error (an answer is judged as the model gave it:
+    only the keys themselves are taken out of it)."""
+    return dataclasses.replace(result, text=redact(result.text, secrets, shaped=False) if result.text else result.text,
+                               error=redact(result.error, secrets) if result.error else result.error)
 
 
 def retry_after_s(value: str | None, now: datetime | None = None) -> float | None:

@@ -213,6 +213,8 @@ class RunOutcome:
     spent_usd: float = 0.0
     stopped_by_budget: int = 0
     """Calls not sent because they could have passed ``--max-spend``."""
+    sent_by_another_run: int = 0
+    """Calls not sent because another replay on the same store was sending them."""
 
 
 class Budget:
@@ -267,7 +269,9 @@ class _Runner:
     async def run(self, task: ReplayTask) -> None:
         candidate = self.store.get(task.candidate_key)
         if candidate is None or not candidate.ok:
-            result = await self._call(task.target_model, task.candidate, task.logged_input_tokens)
+            stub = CallRecord(key=task.candidate_key, kind="candidate", request=task.request,
+                              target_model=task.target_model, model=task.target_model, ok=False)
+            result = await self._claimed_call(stub, task.candidate, task.logged_input_tokens)
             if result is None:
                 return
             candidate = CallRecord(
@@ -291,7 +295,9 @@ class _Runner:
             return
         request = _judge_request(self.plan.template, task, candidate.answer or "", position)
         input_tokens = prompt_token_count(RequestText(system=request.system, messages=request.messages), O200K)
-        result = await self._call(self.plan.judge, request, input_tokens)
+        stub = CallRecord(key=key, kind="judge", request=task.request, target_model=task.target_model,
+                          model=self.plan.judge, ok=False)
+        result = await self._claimed_call(stub, request, input_tokens)
         if result is None:
             return
         verdict, score = self._verdict(result, position)
@@ -319,6 +325,17 @@ class _Runner:
             return parse_pairwise(result.text, position), None
         score = parse_score(result.text)
         return (None, None) if score is None else ("scored", float(score))
+
+    async def _claimed_call(self, stub: CallRecord, request: ChatRequest, input_tokens: int) -> ChatResult | None:
+        """``_call``, once the call is claimed in the store; None when another run is sending it (or the
+        budget would not allow it, and the claim is given back)."""
+        if not self.store.claim(stub):
+            self.outcome.sent_by_another_run += 1
+            return None
+        result = await self._call(stub.model, request, input_tokens)
+        if result is None:
+            self.store.release(stub.key)
+        return result
 
     async def _call(self, model: str, request: ChatRequest, input_tokens: int) -> ChatResult | None:
         """Send a call within the budget; None when the budget would not allow it."""

@@ -10,8 +10,10 @@ holds prompts and answers, never keys.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
@@ -134,13 +136,37 @@ class ReplayStore:
     def put(self, record: CallRecord) -> None:
         """Store (or replace) a call and commit at once: an interrupted run loses at most the calls
         in flight."""
-        values = asdict(record)
-        values["ok"] = int(record.ok)
-        values["created_at"] = record.created_at or datetime.now(UTC).isoformat(timespec="seconds")
+        values = _column_values(record)
         self._database.execute(
             f"INSERT OR REPLACE INTO calls ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
             [values[column] for column in COLUMNS],
         )
+        self._database.commit()
+
+    def claim(self, stub: CallRecord) -> bool:
+        """Mark a call as being sent by this process, before it is sent: False when it is done already
+        or another run that is still alive is sending it (two replays on one store never pay twice)."""
+        self._database.execute("BEGIN IMMEDIATE")  # one claimant at a time, across processes
+        try:
+            row = self._database.execute("SELECT ok, error, created_at FROM calls WHERE key = ?",
+                                         (stub.key,)).fetchone()
+            if row is not None and (row[0] or _claimed_by_a_live_run(row[1], row[2])):
+                self._database.rollback()
+                return False
+            self._database.execute(
+                f"INSERT OR REPLACE INTO calls ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+                [_column_values(dataclasses.replace(stub, ok=False, error=f"{CLAIMED} by process {os.getpid()}"))[column]
+                 for column in COLUMNS],
+            )
+            self._database.commit()
+            return True
+        except BaseException:
+            self._database.rollback()
+            raise
+
+    def release(self, key: str) -> None:
+        """Give up this process's claim on a call it did not send (the budget ran out)."""
+        self._database.execute("DELETE FROM calls WHERE key = ? AND error = ?", (key, f"{CLAIMED} by process {os.getpid()}"))
         self._database.commit()
 
     def records(self, kind: str | None = None) -> Iterator[CallRecord]:
@@ -155,3 +181,30 @@ def _record(row: tuple[Any, ...]) -> CallRecord:
     values["ok"] = bool(values["ok"])
     return CallRecord(**values)
 
+
+CLAIMED = "being sent"
+"""The error of a call a run has claimed and not finished (see ``ReplayStore.claim``)."""
+CLAIM_STALE_S = 30 * 60
+"""A claim older than this is given up, whatever became of its run (longer than any call's retries)."""
+
+
+def _column_values(record: CallRecord) -> dict[str, Any]:
+    values = asdict(record)
+    values["ok"] = int(record.ok)
+    values["created_at"] = record.created_at or datetime.now(UTC).isoformat(timespec="seconds")
+    return values
+
+
+def _claimed_by_a_live_run(error: str | None, created_at: str) -> bool:
+    """Whether a stored row is a claim of a run still running on this machine, and recent."""
+    if not error or not error.startswith(f"{CLAIMED} by process "):
+        return False
+    try:
+        pid = int(error.rsplit(" ", 1)[1])
+        age = (datetime.now(UTC) - datetime.fromisoformat(created_at)).total_seconds()
+        os.kill(pid, 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:  # alive, another user's
+        return age < CLAIM_STALE_S
+    return age < CLAIM_STALE_S

@@ -40,6 +40,9 @@ def outcome_lines(outcome: RunOutcome) -> list[str]:
     lines = [f"sent {sent} calls, spent {format_usd(outcome.spent_usd)}"]
     if failed:
         lines.append(f"{failed} calls failed after retries: stored with their errors; a rerun tries them again")
+    if outcome.sent_by_another_run:
+        lines.append(f"{outcome.sent_by_another_run} calls left to another replay that was sending them on the same "
+                     "store (a rerun once it finishes fills in any it could not)")
     if outcome.stopped_by_budget:
         lines.append(f"stopped by --max-spend: {outcome.stopped_by_budget} calls not sent (they could have passed "
                      "the limit); a rerun with a higher limit sends only those")
@@ -80,6 +83,7 @@ def results_json(plan: ReplayPlan, outcome: RunOutcome | None, results: list[Cat
         "failed": None if outcome is None else dict(outcome.failed),
         "spent_usd": None if outcome is None else outcome.spent_usd,
         "stopped_by_budget": None if outcome is None else outcome.stopped_by_budget,
+        "sent_by_another_run": None if outcome is None else outcome.sent_by_another_run,
         "categories": [
             {"category": result.category, "sampled": result.sampled, "answered": result.answered,
              "failed": result.failed, "quality": quality_fields(result.quality), "output_ratios": result.output_ratios,
