@@ -67,7 +67,8 @@ def traffic_costs_on(
     if billed.is_empty():
         return dict.fromkeys(model_ids, 0.0)
     sources = billed["model_id"].unique().sort().to_list()
-    plans = [_target_groups(billed.lazy(), sources, target, as_of, tokenizer_ratios) for target in targets]
+    by_day = _groups(billed.lazy(), as_of).collect() if any(_priced_by_day(target) for target in targets) else None
+    plans = [_target_groups(billed.lazy(), sources, target, as_of, tokenizer_ratios, by_day) for target in targets]
     summed = pl.collect_all([groups for groups, _ in plans])
     costs: dict[str, float] = {}
     for model_id, target, (_, input_scale), groups in zip(model_ids, targets, plans, summed, strict=True):
@@ -81,28 +82,46 @@ def traffic_costs_on(
     return costs
 
 
+def _priced_by_day(target: PricedModel) -> bool:
+    """A target whose price depends on neither the time of day nor the input's length: the requests'
+    groups for it are the same for every such target (only the input's scale differs)."""
+    return not target.time_of_day_boundaries and not target.tier_thresholds
+
+
 def _target_groups(billed: pl.LazyFrame, sources: list[str], target: PricedModel, as_of: datetime,
-                   tokenizer_ratios: Mapping[str, float] | None) -> tuple[pl.LazyFrame, pl.Expr]:
+                   tokenizer_ratios: Mapping[str, float] | None,
+                   by_day: pl.DataFrame | None) -> tuple[pl.LazyFrame, pl.Expr]:
     """The requests summed into groups that share a price on the target, and the expression scaling
-    each source model's input to the target's tokenizer."""
+    each source model's input to the target's tokenizer (groups by day, already summed, are reused
+    for a target priced by day: the scale is one number per source model)."""
     scales = {source: input_ratio(source, target.model_id, tokenizer_ratios).point for source in sources}
     input_scale = pl.col("model_id").replace_strict(scales, return_dtype=pl.Float64())
+    if by_day is not None and _priced_by_day(target):
+        return by_day.lazy().with_columns(largest_input=pl.col("largest_input") * input_scale), input_scale
+    return _groups(billed, as_of, input_scale, target), input_scale
+
+
+def _groups(billed: pl.LazyFrame, as_of: datetime, input_scale: pl.Expr | None = None,
+            target: PricedModel | None = None) -> pl.LazyFrame:
+    """Requests summed by source model, price context, price window (the day, or the target's
+    time-of-day window) and long-context band of the scaled input."""
     as_of_literal = pl.lit(as_of).dt.cast_time_unit("us")
     moment = pl.coalesce(pl.col("ts"), as_of_literal)
     day = moment.dt.truncate("1d")
-    scaled_input = pl.col("input_tokens") * input_scale
-    groups = billed.group_by(
+    scaled_input = pl.col("input_tokens") * (pl.lit(1.0) if input_scale is None else input_scale)
+    boundaries = target.time_of_day_boundaries if target else ()
+    thresholds = target.tier_thresholds if target else ()
+    return billed.group_by(
         "model_id",
         "price_context",
-        (day + window_start(moment - day, target.time_of_day_boundaries)).alias("ts"),
-        pl.sum_horizontal([(scaled_input > threshold).cast(pl.Int8) for threshold in target.tier_thresholds]
+        (day + window_start(moment - day, boundaries)).alias("ts"),
+        pl.sum_horizontal([(scaled_input > threshold).cast(pl.Int8) for threshold in thresholds]
                           or [pl.lit(0)]).alias("input_band"),
     ).agg(
         requests=pl.len(),
         largest_input=scaled_input.max(),
         **{name: pl.col(name).sum() for name in SUMMED_TOKEN_COLUMNS},
     )
-    return groups, input_scale
 
 
 def cheapest_and_priciest(
