@@ -2,11 +2,16 @@
 
 Each judged request gives a paired score: in pairwise mode +1 (the candidate won both orders), 0
 (a tie, or a verdict that flipped with the order) or -1 (the logged answer won both); in rubric
-mode the candidate's score minus the logged answer's (-9 to +9). The delta is the mean; its 95%
-confidence interval is a bootstrap percentile interval (10,000 resamples, seeded, so the same
-judgments always give the same interval), which needs no normality and stays inside the possible
-range. The n needed for an interval of a chosen width follows from the observed spread with the
-normal approximation: n = (2 * 1.96 * sd / width)^2.
+mode the candidate's score minus the logged answer's (-9 to +9). The delta is the mean.
+
+Its 95% interval is Bayesian: the share of requests at each possible score has a Dirichlet
+posterior (the counts plus ``PRIOR_WEIGHT`` pseudo-judgments spread evenly over the possible scores),
+and the interval holds the middle 95% of the delta over ``RESAMPLES`` seeded draws from it. Unlike a
+bootstrap of the judgments, it does not collapse on small or uniform samples (3 wins of 3, or 20
+ties, are not "certain"); when every judgment sits at one end of the scale, that end is kept in the
+interval. Its coverage at 3 to 50 judgments is checked by simulation in the tests. The n needed for
+an interval of a chosen width follows from the posterior spread: n = (2 * 1.96 * sd / width)^2, with
+sd the per-request spread the posterior implies.
 """
 
 from __future__ import annotations
@@ -18,10 +23,15 @@ from dataclasses import dataclass
 import numpy as np
 
 RESAMPLES = 10_000
-CI_METHOD = f"bootstrap percentile, 95%, {RESAMPLES:,} resamples"
-RESAMPLED_VALUES_PER_CHUNK = 4_000_000
+PRIOR_WEIGHT = 1.5
+"""Pseudo-judgments spread evenly over the possible scores (pairwise: Jeffreys' prior, a half on each of
+win, tie and loss; the coverage simulation in the tests chose it over a uniform prior, which
+shrank extreme deltas too far at small n)."""
+CI_METHOD = f"Bayesian (Dirichlet over the possible scores, {PRIOR_WEIGHT:g} prior judgments), 95%, {RESAMPLES:,} draws"
 Z_95 = 1.959964
 MAX_DELTA = {"pairwise": 1.0, "rubric": 9.0}
+PAIRWISE_SCORES = np.array([-1.0, 0.0, 1.0])
+RUBRIC_SCORES = np.arange(-9.0, 10.0)
 
 
 @dataclass(frozen=True)
@@ -55,20 +65,22 @@ def quality(scores: Sequence[float], unparsed: int = 0, width: float = 0.2, seed
     wins, losses = int((values > 0).sum()), int((values < 0).sum())
     if n == 0:
         return Quality(0, 0, 0, 0, unparsed, None, None, None, None, judge_mode)
-    delta = float(values.mean())
-    low, high = np.percentile(_bootstrap_means(values, seed), [2.5, 97.5])
-    spread = float(values.std(ddof=1)) if n > 1 else 0.0
+    possible = _possible_scores(values, judge_mode)
+    counts = np.array([(values == score).sum() for score in possible], dtype=np.float64)
+    draws = np.random.default_rng(seed).dirichlet(counts + PRIOR_WEIGHT / len(possible), size=RESAMPLES) @ possible
+    low, high = (float(bound) for bound in np.percentile(draws, [2.5, 97.5]))
+    if values.max() == possible[-1]:
+        high = possible[-1] if values.min() == possible[-1] else high
+    if values.min() == possible[0]:
+        low = possible[0] if values.max() == possible[0] else low
+    spread = float(draws.std()) * math.sqrt(n)
     needed = math.ceil((2 * Z_95 * spread / width) ** 2) if spread > 0 else None
-    return Quality(n, wins, n - wins - losses, losses, unparsed, delta, float(low), float(high), needed, judge_mode)
+    return Quality(n, wins, n - wins - losses, losses, unparsed, float(values.mean()), float(low), float(high), needed,
+                   judge_mode)
 
 
-def _bootstrap_means(values: np.ndarray, seed: int) -> np.ndarray:
-    """The means of ``RESAMPLES`` resamples with replacement, drawn in chunks so a large sample
-    never needs a resamples-by-n index array at once."""
-    rng = np.random.default_rng(seed)
-    n = len(values)
-    per_chunk = max(1, RESAMPLED_VALUES_PER_CHUNK // n)
-    return np.concatenate([
-        values[rng.integers(0, n, size=(min(per_chunk, RESAMPLES - start), n))].mean(axis=1)
-        for start in range(0, RESAMPLES, per_chunk)
-    ])
+def _possible_scores(values: np.ndarray, judge_mode: str | None) -> np.ndarray:
+    """The scores a judgment can give: pairwise -1, 0, +1; rubric -9 to +9 (told, or read from the values)."""
+    if judge_mode == "pairwise" or (judge_mode is None and np.isin(values, PAIRWISE_SCORES).all()):
+        return PAIRWISE_SCORES
+    return RUBRIC_SCORES
