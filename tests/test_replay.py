@@ -412,6 +412,35 @@ def test_dry_run_prints_the_plan_and_sends_nothing(tmp_path: Path, mock: MockLLM
     assert "calls to send: anthropic/claude-haiku-4-5 2, openai/gpt-4.1 10, openai/gpt-4o-mini 3" in result.stderr
     assert f"mock-openai ({mock.url}/v1)" in result.stderr and "estimated cost $" in result.stderr
     assert not mock.hits
+    assert not (tmp_path / "store.sqlite").exists()  # a dry run creates no store
+    assert "warning: the judge" not in result.stderr
+
+
+def test_a_judge_that_is_also_judged_is_warned_about(tmp_path: Path, mock: MockLLM) -> None:
+    result = routecost(*command(tmp_path, mock, logs(tmp_path), "--dry-run", "--judge", "openai/gpt-4o-mini"))
+    assert result.returncode == 0, result.stderr
+    assert "warning: the judge openai/gpt-4o-mini is also one of the models judged" in result.stderr
+
+
+def test_a_replay_where_every_call_failed_exits_non_zero(tmp_path: Path, mock: MockLLM) -> None:
+    mock.always["question"] = "400"
+    result = routecost(*command(tmp_path, mock, logs(tmp_path), "--yes"))
+    assert result.returncode == 2
+    assert "nothing could be judged: 5 calls failed" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_unparsed_verdict_is_asked_again_on_a_rerun(tmp_path: Path, mock: MockLLM) -> None:
+    log = logs(tmp_path, support=2, code=0)
+    mock.judge_reply = lambda prompt: "I cannot decide."
+    _, _, store = replay(tmp_path, mock, log)
+    assert {record.verdict for record in store.records("judge")} == {"unparsed"}
+    store.close()
+    mock.judge_reply = lambda prompt: '{"winner": "B"}'
+    before = mock.hits["judge"]
+    _, _, store = replay(tmp_path, mock, log)
+    assert mock.hits["judge"] - before == 4  # two requests, both orders, asked once more each
+    assert {record.verdict for record in store.records("judge")} != {"unparsed"}
+    store.close()
 
 
 def test_without_consent_nothing_is_sent(tmp_path: Path, mock: MockLLM) -> None:

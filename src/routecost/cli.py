@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -315,7 +316,6 @@ def replay(
     from routecost.replay.judge import load_template
     from routecost.replay.runner import ReplaySettings, plan_replay, plan_results, run_replay
     from routecost.replay.sample import SampleSize
-    from routecost.replay.store import ReplayStore
     from routecost.report.replay import outcome_lines, plan_lines, results_json, results_table
 
     settings = ReplaySettings(
@@ -328,7 +328,7 @@ def replay(
     options = _options(logs, prices, category_key, fingerprint_prompts=True, policy_paths=[str(policy)])
     with _progress(logs) as on_progress:
         audit = run_audit(options, on_progress)
-    with ReplayStore(store) as replay_store:
+    with _replay_store(store, dry_run) as replay_store:
         plan = plan_replay(audit, settings, load_template(judge_mode.value), configured, replay_store)
         for line in plan_lines(plan):
             _say(line)
@@ -344,6 +344,23 @@ def replay(
         sys.stdout.write(results_json(plan, outcome, results))
     elif not dry_run:
         _stdout_console().print(results_table(results, width))
+    unsent = 0 if outcome is None else sum(outcome.failed.values()) + outcome.stopped_by_budget
+    if outcome is not None and unsent and not any(result.quality.n for result in results):
+        _fail(f"nothing could be judged: {sum(outcome.failed.values())} calls failed (their errors are in {store}), "
+              f"{outcome.stopped_by_budget} were not sent (--max-spend); check the endpoints and keys", EXIT_USAGE)
+
+
+@contextmanager
+def _replay_store(path: Path, dry_run: bool) -> Iterator[Any]:
+    """The replay store; a dry run reads an existing one and creates none (a throwaway one stands in)."""
+    from routecost.replay.store import ReplayStore
+
+    if dry_run and not path.exists():
+        with tempfile.TemporaryDirectory(prefix="routecost-") as scratch, ReplayStore(Path(scratch) / "dry-run.sqlite") as store:
+            yield store
+        return
+    with ReplayStore(path) as store:
+        yield store
 
 
 class DiffFormat(str, Enum):

@@ -291,7 +291,7 @@ class _Runner:
     async def _judge(self, task: ReplayTask, candidate: CallRecord, position: str) -> None:
         key = judge_key(task, candidate, self.plan.judge, self.plan.template, position)
         stored = self.store.get(key)
-        if stored is not None and stored.ok:
+        if stored is not None and stored.ok and stored.verdict != UNPARSED:  # an unparsed reply is asked again
             return
         request = _judge_request(self.plan.template, task, candidate.answer or "", position)
         input_tokens = prompt_token_count(RequestText(system=request.system, messages=request.messages), O200K)

@@ -23,6 +23,7 @@ from typing import Any, Self
 
 from routecost.errors import UsageError
 from routecost.output import private_file
+from routecost.replay.judge import UNPARSED
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -145,12 +146,13 @@ class ReplayStore:
 
     def claim(self, stub: CallRecord) -> bool:
         """Mark a call as being sent by this process, before it is sent: False when it is done already
-        or another run that is still alive is sending it (two replays on one store never pay twice)."""
+        (answered; for a judgment, with a verdict that parsed) or another run that is still alive is
+        sending it (two replays on one store never pay twice)."""
         self._database.execute("BEGIN IMMEDIATE")  # one claimant at a time, across processes
         try:
-            row = self._database.execute("SELECT ok, error, created_at FROM calls WHERE key = ?",
+            row = self._database.execute("SELECT ok, verdict, error, created_at FROM calls WHERE key = ?",
                                          (stub.key,)).fetchone()
-            if row is not None and (row[0] or _claimed_by_a_live_run(row[1], row[2])):
+            if row is not None and ((row[0] and row[1] != UNPARSED) or _claimed_by_a_live_run(row[2], row[3])):
                 self._database.rollback()
                 return False
             self._database.execute(

@@ -32,6 +32,9 @@ def plan_lines(plan: ReplayPlan) -> list[str]:
     if plan.unpriced_calls:
         estimate += f", plus {plan.unpriced_calls} calls to unpriced models (not counted)"
     lines.append(estimate)
+    if plan.judge in {task.target_model for task in plan.tasks}:
+        lines.append(f"warning: the judge {plan.judge} is also one of the models judged, and models tend to prefer "
+                     "their own answers; choose another --judge")
     return lines
 
 
