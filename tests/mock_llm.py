@@ -33,6 +33,8 @@ class MockLLM:
         self.delay_s = delay_s
         self.slow_s = 2.0
         self.judge_reply: Callable[[str], str] = lambda prompt: '{"winner": "B"}'
+        self.judge_fault: str | None = None
+        """A fault every judge request gets."""
         self.answer: Callable[[str, str], str] = lambda model, text: f"{model} says: {text[:40]}"
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -79,7 +81,7 @@ class MockLLM:
                 with mock._lock:
                     mock.hits[key] += 1
                     mock.headers.append({name.lower(): value for name, value in self.headers.items()})
-                fault = None if judging else mock._fault(last)
+                fault = mock.judge_fault if judging else mock._fault(last)
                 if fault == "429":
                     return self._send(429, {"error": {"message": "rate limited"}}, {"Retry-After": "0.05"})
                 if fault == "500":

@@ -591,3 +591,15 @@ def test_two_replays_on_one_store_never_send_a_call_twice(tmp_path: Path, mock: 
         assert mock.hits["judge"] == len(judged) and judged
         assert all(record.ok for record in store.records("candidate"))
     assert any("left to another replay" in error for error in errors)
+
+
+def test_failed_judge_calls_are_shown_per_category_with_their_errors(tmp_path: Path, mock: MockLLM) -> None:
+    """A category whose judge calls all failed showed W/T/L 0/0/0, unparsed 0: as if nothing happened."""
+    mock.judge_fault = "400"
+    result = routecost(*command(tmp_path, mock, logs(tmp_path, support=2, code=1), "--yes", "--format", "json"))
+    assert result.returncode == 2 and "nothing could be judged" in result.stderr
+    categories = {category["category"]: category for category in json.loads(result.stdout)["categories"]}
+    assert categories["support"]["judge_failed"] == 4 and categories["code"]["judge_failed"] == 2
+    assert categories["support"]["errors"] == ["HTTP 400: bad request"]
+    assert categories["support"]["quality"]["n"] == 0
+    assert "support: 0 + 4 judge calls failed: HTTP 400: bad request" in result.stderr

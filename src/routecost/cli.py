@@ -316,7 +316,7 @@ def replay(
     from routecost.replay.judge import load_template
     from routecost.replay.runner import ReplaySettings, plan_replay, plan_results, run_replay
     from routecost.replay.sample import SampleSize
-    from routecost.report.replay import outcome_lines, plan_lines, results_json, results_table
+    from routecost.report.replay import failure_lines, outcome_lines, plan_lines, results_json, results_table
 
     settings = ReplaySettings(
         size=SampleSize(per_category=None if sample else per_category or 20, total=sample), seed=seed, judge=judge,
@@ -344,6 +344,8 @@ def replay(
         sys.stdout.write(results_json(plan, outcome, results))
     elif not dry_run:
         _stdout_console().print(results_table(results, width))
+    for line in failure_lines(results):
+        _say(line)
     unsent = 0 if outcome is None else sum(outcome.failed.values()) + outcome.stopped_by_budget
     if outcome is not None and unsent and not any(result.quality.n for result in results):
         _fail(f"nothing could be judged: {sum(outcome.failed.values())} calls failed (their errors are in {store}), "

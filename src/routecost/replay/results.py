@@ -55,6 +55,10 @@ class CategoryResult:
     escalation_rate: float | None
     """For cascades: the share of judged first tries whose answer lost to the logged one."""
     cost_usd: float
+    judge_failed: int = 0
+    """Judge calls that failed (after their retries): their requests have no verdict yet."""
+    errors: tuple[str, ...] = ()
+    """The first distinct errors of the category's failed calls (credentials redacted)."""
 
 
 @dataclass(frozen=True)
@@ -99,16 +103,25 @@ def judgments(records: Iterable[CallRecord], config: JudgeConfig | None = None) 
     return results
 
 
+MAX_ERRORS = 2
+
+
 def summarize(candidates: Sequence[CallRecord], judged: Mapping[str, Judged], escalating: set[str],
-              spend: Mapping[str, float], sampled: Mapping[str, int], width: float) -> list[CategoryResult]:
+              spend: Mapping[str, float], sampled: Mapping[str, int], width: float,
+              failed_judgments: Sequence[CallRecord] = ()) -> list[CategoryResult]:
     """Per category: the candidates' results. ``escalating`` holds the keys of cascade first tries;
-    ``spend`` is the replay's cost per category, ``sampled`` how many requests each had drawn."""
+    ``spend`` is the replay's cost per category, ``sampled`` how many requests each had drawn;
+    ``failed_judgments`` the judge calls that failed."""
+    judge_failures: dict[str, list[CallRecord]] = defaultdict(list)
+    for record in failed_judgments:
+        judge_failures[record.category or "uncategorized"].append(record)
     by_category: dict[str, list[CallRecord]] = defaultdict(list)
     for record in candidates:
         by_category[record.category or "uncategorized"].append(record)
     results = []
-    for category in sorted(set(by_category) | set(sampled)):
+    for category in sorted(set(by_category) | set(sampled) | set(judge_failures)):
         records = by_category.get(category, [])
+        failures = [record for record in records if not record.ok] + judge_failures.get(category, [])
         answered = [record for record in records if record.ok]
         verdicts = [judged[record.key] for record in answered if record.key in judged]
         scores = [verdict.score for verdict in verdicts if verdict.score is not None]
@@ -122,6 +135,8 @@ def summarize(candidates: Sequence[CallRecord], judged: Mapping[str, Judged], es
             output_ratios=_output_ratios(answered),
             escalation_rate=sum(verdict.outcome == LOGGED for verdict in tried) / len(tried) if tried else None,
             cost_usd=spend.get(category, 0.0),
+            judge_failed=len(judge_failures.get(category, [])),
+            errors=tuple(dict.fromkeys(record.error for record in failures if record.error))[:MAX_ERRORS],
         ))
     return results
 

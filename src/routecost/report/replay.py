@@ -54,14 +54,14 @@ def outcome_lines(outcome: RunOutcome) -> list[str]:
 
 def results_table(results: list[CategoryResult], width: float) -> Table:
     table = Table(title=f"Quality by category (candidate vs logged answer; 95% CI: {CI_METHOD})")
-    for header in ("category", "sampled", "answered", "W/T/L", "delta", "95% CI", f"n for ±{width / 2:g}",
+    for header in ("category", "sampled", "answered", "failed", "W/T/L", "delta", "95% CI", f"n for ±{width / 2:g}",
                    "output ratio",
                    "escalation", "unparsed", "replay cost"):
         table.add_column(header, justify="left" if header == "category" else "right")
     for result in results:
         quality = result.quality
         table.add_row(*map(plain, (
-            result.category, str(result.sampled), str(result.answered),
+            result.category, str(result.sampled), str(result.answered), failed_text(result),
             f"{quality.wins}/{quality.ties}/{quality.losses}",
             "" if quality.delta is None else f"{quality.delta:+.2f}",
             "" if quality.ci_low is None else f"{quality.ci_low:+.2f} to {quality.ci_high:+.2f}",
@@ -71,6 +71,17 @@ def results_table(results: list[CategoryResult], width: float) -> Table:
             str(quality.unparsed), format_usd(result.cost_usd),
         )))
     return table
+
+
+def failed_text(result: CategoryResult) -> str:
+    """Failed calls of a category: candidates, and judge calls when there were any."""
+    return f"{result.failed} + {result.judge_failed} judge" if result.judge_failed else str(result.failed)
+
+
+def failure_lines(results: list[CategoryResult]) -> list[str]:
+    """Each category with failed calls, and its first errors (credentials redacted)."""
+    return [f"{result.category}: {failed_text(result)} calls failed: {'; '.join(result.errors)}"
+            for result in results if result.errors]
 
 
 def results_json(plan: ReplayPlan, outcome: RunOutcome | None, results: list[CategoryResult]) -> str:
@@ -89,7 +100,8 @@ def results_json(plan: ReplayPlan, outcome: RunOutcome | None, results: list[Cat
         "sent_by_another_run": None if outcome is None else outcome.sent_by_another_run,
         "categories": [
             {"category": result.category, "sampled": result.sampled, "answered": result.answered,
-             "failed": result.failed, "quality": quality_fields(result.quality), "output_ratios": result.output_ratios,
+             "failed": result.failed, "judge_failed": result.judge_failed, "errors": list(result.errors),
+             "quality": quality_fields(result.quality), "output_ratios": result.output_ratios,
              "escalation_rate": result.escalation_rate, "cost_usd": result.cost_usd}
             for result in results
         ],
