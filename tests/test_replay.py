@@ -603,3 +603,11 @@ def test_failed_judge_calls_are_shown_per_category_with_their_errors(tmp_path: P
     assert categories["support"]["errors"] == ["HTTP 400: bad request"]
     assert categories["support"]["quality"]["n"] == 0
     assert "support: 0 + 4 judge calls failed: HTTP 400: bad request" in result.stderr
+
+
+def test_the_plan_shows_the_judges_cost_apart(tmp_path: Path, mock: MockLLM) -> None:
+    result = routecost(*command(tmp_path, mock, logs(tmp_path), "--dry-run", "--format", "json"))
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert 0 < plan["judge_estimated_usd"] < plan["estimated_usd"]
+    assert "judge openai/gpt-4.1 $" in result.stderr and ": candidates $" in result.stderr

@@ -102,6 +102,8 @@ class ReplayPlan:
     estimated_usd: float
     unpriced_calls: int
     stored_calls: int
+    judge_estimated_usd: float = 0.0
+    """The judge's part of ``estimated_usd`` (usually most of it)."""
 
 
 def plan_replay(audit: Audit, settings: ReplaySettings, template: Template, endpoints: Endpoints,
@@ -170,19 +172,21 @@ def _estimate(plan: ReplayPlan, settings: ReplaySettings, book: PriceBook, store
         for position in judge_positions(settings.judge_mode):
             judged = None if candidate is None else store.get(judge_key(task, candidate, plan.judge, plan.template,
                                                                          position))
-            if judged is not None and judged.ok:
+            if judged is not None and judged.ok and judged.verdict != UNPARSED:
                 plan.stored_calls += 1
             else:
-                _count(plan, book, plan.judge, judge_input, JUDGE_MAX_TOKENS // 4)
+                plan.judge_estimated_usd += _count(plan, book, plan.judge, judge_input, JUDGE_MAX_TOKENS // 4)
 
 
-def _count(plan: ReplayPlan, book: PriceBook, model: str, input_tokens: int, output_tokens: int) -> None:
+def _count(plan: ReplayPlan, book: PriceBook, model: str, input_tokens: int, output_tokens: int) -> float:
+    """Count a call to send and add its expected cost to the plan's; that cost (0 when unpriced)."""
     plan.calls_to_send[model] += 1
     cost = call_cost(book, model, input_tokens, output_tokens)
     if cost is None:
         plan.unpriced_calls += 1
-    else:
-        plan.estimated_usd += cost
+        return 0.0
+    plan.estimated_usd += cost
+    return cost
 
 
 def judge_positions(mode: str) -> tuple[str, ...]:

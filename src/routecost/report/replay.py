@@ -28,7 +28,9 @@ def plan_lines(plan: ReplayPlan) -> list[str]:
     lines.append(f"calls to send: {calls} (already stored: {plan.stored_calls}); judge {plan.judge}, "
                  f"{plan.template.mode} ({plan.template.version})")
     lines.append(f"prompts would go to: {endpoint_summary(list({endpoint.name: endpoint for endpoint in plan.endpoints.values()}.values()))}")
-    estimate = f"estimated cost {format_usd(plan.estimated_usd)} at catalog prices"
+    estimate = (f"estimated cost {format_usd(plan.estimated_usd)} at catalog prices: candidates "
+                f"{format_usd(plan.estimated_usd - plan.judge_estimated_usd)}, judge {plan.judge} "
+                f"{format_usd(plan.judge_estimated_usd)} (a reply that does not parse is asked again, at most once)")
     if plan.unpriced_calls:
         estimate += f", plus {plan.unpriced_calls} calls to unpriced models (not counted)"
     lines.append(estimate)
@@ -93,6 +95,7 @@ def results_json(plan: ReplayPlan, outcome: RunOutcome | None, results: list[Cat
         "sampled": len(plan.tasks),
         "skipped": dict(plan.skipped),
         "estimated_usd": plan.estimated_usd,
+        "judge_estimated_usd": plan.judge_estimated_usd,
         "sent": None if outcome is None else dict(outcome.sent),
         "failed": None if outcome is None else dict(outcome.failed),
         "spent_usd": None if outcome is None else outcome.spent_usd,
