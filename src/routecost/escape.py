@@ -30,22 +30,22 @@ def plain(text: str, style: str | None = None) -> Text:
     return Text(printable(text), style=style or "")
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|#!~])")
-_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-_WORD_JOINER = "\u2060"
+_MARKDOWN = str.maketrans({
+    **{char: "\\" + char for char in "\\`*_[]|#!~"},
+    "&": "&amp;", "<": "&lt;", ">": "&gt;",
+    "@": "@\u2060",  # a word joiner: no mention
+})
 
 
 def markdown_text(text: str) -> str:
     """Text for GitHub or GitLab Markdown: printable, every character that could start emphasis, a
     link, an image, a heading or a table cell escaped, HTML as entities, and ``@`` kept from
     mentioning anyone (a word joiner after it)."""
-    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", printable(text))
-    escaped = "".join(_HTML.get(char, char) for char in escaped)
-    return escaped.replace("@", "@" + _WORD_JOINER)
+    return printable(text).translate(_MARKDOWN)
 
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_PATTERN = "^[=+\\-@\t\r]"
+_FORMULA_PATTERN = "^[" + re.escape("".join(_FORMULA_STARTS)) + "]"
 
 
 def csv_cell(value: Any) -> Any:

@@ -6,8 +6,8 @@ formats (to start the reader processes early, see ``workers.py``).
 
 from __future__ import annotations
 
+import fnmatch
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from glob import glob
@@ -89,8 +89,9 @@ def find_inputs(paths: Iterable[str]) -> Inputs:
         if path == STDIN or target.is_file():
             inputs.add_file(path)
         elif target.is_dir():
+            notes_before = len(inputs.notes)
             found = list(_walk(path, inputs))
-            if not found and not inputs.notes:
+            if not found and len(inputs.notes) == notes_before:
                 raise UsageError(f"{path}: no log files in this directory (looked for {', '.join(LOG_SUFFIXES)})")
             for file in found:
                 inputs.add_file(file)
@@ -159,41 +160,18 @@ def _glob(pattern: str, inputs: Inputs) -> list[str]:
     top = "/".join(parts[:fixed]) or ("/" if pattern.startswith("/") else ".")
     if not os.path.isdir(top):
         return []
-    matcher = re.compile(_pattern_regex(pattern if parts[:fixed] else f"./{pattern}" if top == "." else pattern))
-    return list(_walk(top, inputs, keep=lambda path: matcher.fullmatch(path) is not None))
+    wanted = parts[fixed:]
+    return list(_walk(top, inputs, keep=lambda path: _matches(os.path.relpath(path, top).split(os.sep), wanted)))
 
 
-def _pattern_regex(pattern: str) -> str:
-    """A regular expression for a path pattern: ``**`` any number of directories, ``*`` and ``?``
-    within one name, ``[...]`` a character class (``[!...]`` negated)."""
-    pieces = []
-    parts = pattern.split("/")
-    for index, part in enumerate(parts):
-        last = index == len(parts) - 1
-        if part == "**":
-            pieces.append(".*" if last else "(?:[^/]+/)*")
-        else:
-            pieces.append(_name_regex(part) + ("" if last else "/"))
-    return "".join(pieces)
-
-
-def _name_regex(name: str) -> str:
-    out, index = [], 0
-    while index < len(name):
-        char = name[index]
-        closing = name.find("]", index + 2) if char == "[" else -1
-        if char == "*":
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif closing > 0:
-            body = name[index + 1:closing]
-            out.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
-            index = closing
-        else:
-            out.append(re.escape(char))
-        index += 1
-    return "".join(out)
+def _matches(names: list[str], pattern: list[str]) -> bool:
+    """Whether a path's names match a pattern's, name by name (``fnmatch``), ``**`` standing for any
+    number of them."""
+    if not pattern:
+        return not names
+    if pattern[0] == "**":
+        return any(_matches(names[skip:], pattern[1:]) for skip in range(len(names) + 1))
+    return bool(names) and fnmatch.fnmatchcase(names[0], pattern[0]) and _matches(names[1:], pattern[1:])
 
 
 def is_log_file(name: str) -> bool:

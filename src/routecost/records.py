@@ -309,16 +309,19 @@ def _timestamps(values: Sequence[Any]) -> tuple[pl.Series, pl.Series]:
     return timestamps, numbers.is_not_null() & seconds.is_null()
 
 
+_PLAUSIBLE_SECONDS = (PLAUSIBLE_FROM.timestamp(), PLAUSIBLE_UNTIL.timestamp())
+
+
 def plausible_seconds(numbers: pl.Expr) -> pl.Expr:
     """Epoch seconds of epoch numbers read in their plausible unit (``EPOCH_UNITS``); null when none is."""
-    low, high = PLAUSIBLE_FROM.timestamp(), PLAUSIBLE_UNTIL.timestamp()
+    low, high = _PLAUSIBLE_SECONDS
     return pl.coalesce(*(pl.when((numbers / unit >= low) & (numbers / unit < high)).then(numbers / unit)
                          for unit in EPOCH_UNITS))
 
 
 def plausible_epoch_seconds(number: float) -> float | None:
     """``plausible_seconds`` for one number."""
-    low, high = PLAUSIBLE_FROM.timestamp(), PLAUSIBLE_UNTIL.timestamp()
+    low, high = _PLAUSIBLE_SECONDS
     return next((number / unit for unit in EPOCH_UNITS if low <= number / unit < high), None)
 
 

@@ -8,7 +8,6 @@ start-up overlaps its own. Kept free of heavy imports for that reason.
 
 from __future__ import annotations
 
-import importlib
 import multiprocessing
 import os
 from collections.abc import Sequence
@@ -16,9 +15,6 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from routecost.paths import splittable
-
-READER_MODULE = "routecost.sources.reader"
-
 
 MAX_WORKERS = 8
 """Past this many readers, merging their parts costs more than reading in parallel saves."""
@@ -59,7 +55,7 @@ def _init_worker(progress_queue: Any) -> None:
     """In each reader process: keep the progress queue, and import the reader now, while it waits."""
     global _progress_queue
     _progress_queue = progress_queue
-    importlib.import_module(READER_MODULE)
+    import routecost.sources.reader  # noqa: F401 - the import is the point
 
 
 def report_progress(consumed: int) -> None:

@@ -16,6 +16,7 @@ and a model with no variant at all gets the provider's published factor (``DEFAU
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from functools import cached_property
@@ -31,6 +32,7 @@ from genai_prices.types import (
     TimeOfDateConstraint,
 )
 
+from routecost.errors import UsageError
 from routecost.prices.fees import corrected, correction_for, fee_rates
 from routecost.prices.rates import TOKEN_RATE_CLASSES, RateCard, flat_card, rate_card, tier_starts
 from routecost.prices.userfile import NO_USER_PRICES, CustomModel, UserPrices
@@ -165,6 +167,16 @@ class PriceBook:
         """A priced model by its id (``provider/model``, as reports show it) or by any name that resolves."""
         known = self._by_id.get(model_id)
         return known if known is not None else self.resolve(None, model_id)
+
+    def priced_models(self, model_ids: Sequence[str]) -> list[PricedModel]:
+        """``model`` for models a user named as targets: one that has no price is a usage error."""
+        priced: list[PricedModel] = []
+        for model_id in model_ids:
+            model = self.model(model_id)
+            if isinstance(model, Unpriced):
+                raise UsageError(f"{model_id}: {model.reason}")
+            priced.append(model)
+        return priced
 
     def _resolve(self, provider_hint: str | None, model: str) -> PricedModel | Unpriced:
         name = model.strip()

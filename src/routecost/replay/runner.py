@@ -43,7 +43,7 @@ from routecost.replay.judge import (
 )
 from routecost.replay.results import CategoryResult, JudgeConfig, judgments, spend_by_category, summarize
 from routecost.replay.sample import SampleSize, draw_sample, replay_candidates
-from routecost.replay.store import CLAIMED, CallRecord, ReplayStore, call_key
+from routecost.replay.store import CallRecord, ReplayStore, call_key, is_claim
 from routecost.sources import RequestText
 from routecost.sources.texts import TextRef, read_texts
 from routecost.tokens import O200K, prompt_token_count
@@ -405,6 +405,6 @@ def plan_results(plan: ReplayPlan, store: ReplayStore, width: float) -> list[Cat
             or (record.kind == "judge" and record.candidate_key is None and record.request in requests
                 and record.model == plan.judge)]
     failed_judgments = [record for record in ours if record.kind == "judge" and record.model == plan.judge
-                        and not record.ok and not (record.error or "").startswith(CLAIMED)]
+                        and not record.ok and not is_claim(record)]
     return summarize(candidates, judged, {task.candidate_key for task in plan.tasks if task.escalate_to is not None},
                      spend_by_category(ours), Counter(task.category for task in plan.tasks), width, failed_judgments)

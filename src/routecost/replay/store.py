@@ -137,12 +137,17 @@ class ReplayStore:
     def put(self, record: CallRecord) -> None:
         """Store (or replace) a call and commit at once: an interrupted run loses at most the calls
         in flight."""
-        values = _column_values(record)
+        self._insert(record)
+        self._database.commit()
+
+    def _insert(self, record: CallRecord) -> None:
+        values = asdict(record)
+        values["ok"] = int(record.ok)
+        values["created_at"] = record.created_at or datetime.now(UTC).isoformat(timespec="seconds")
         self._database.execute(
             f"INSERT OR REPLACE INTO calls ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
             [values[column] for column in COLUMNS],
         )
-        self._database.commit()
 
     def claim(self, stub: CallRecord) -> bool:
         """Mark a call as being sent by this process, before it is sent: False when it is done already
@@ -155,11 +160,7 @@ class ReplayStore:
             if row is not None and ((row[0] and row[1] != UNPARSED) or _claimed_by_a_live_run(row[2], row[3])):
                 self._database.rollback()
                 return False
-            self._database.execute(
-                f"INSERT OR REPLACE INTO calls ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-                [_column_values(dataclasses.replace(stub, ok=False, error=f"{CLAIMED} by process {os.getpid()}"))[column]
-                 for column in COLUMNS],
-            )
+            self._insert(dataclasses.replace(stub, ok=False, error=_claim_mark(os.getpid())))
             self._database.commit()
             return True
         except BaseException:
@@ -168,7 +169,7 @@ class ReplayStore:
 
     def release(self, key: str) -> None:
         """Give up this process's claim on a call it did not send (the budget ran out)."""
-        self._database.execute("DELETE FROM calls WHERE key = ? AND error = ?", (key, f"{CLAIMED} by process {os.getpid()}"))
+        self._database.execute("DELETE FROM calls WHERE key = ? AND error = ?", (key, _claim_mark(os.getpid())))
         self._database.commit()
 
     def records(self, kind: str | None = None) -> Iterator[CallRecord]:
@@ -184,29 +185,31 @@ def _record(row: tuple[Any, ...]) -> CallRecord:
     return CallRecord(**values)
 
 
-CLAIMED = "being sent"
-"""The error of a call a run has claimed and not finished (see ``ReplayStore.claim``)."""
+CLAIM_PREFIX = "being sent by process "
+"""The error of a call a run has claimed and not finished, before the run's process id (``claim``)."""
 CLAIM_STALE_S = 30 * 60
 """A claim older than this is given up, whatever became of its run (longer than any call's retries)."""
 
 
-def _column_values(record: CallRecord) -> dict[str, Any]:
-    values = asdict(record)
-    values["ok"] = int(record.ok)
-    values["created_at"] = record.created_at or datetime.now(UTC).isoformat(timespec="seconds")
-    return values
+def _claim_mark(pid: int) -> str:
+    return f"{CLAIM_PREFIX}{pid}"
+
+
+def is_claim(record: CallRecord) -> bool:
+    """Whether a stored row is a claim (a call being sent, or whose run died sending it), not a call."""
+    return (record.error or "").startswith(CLAIM_PREFIX)
 
 
 def _claimed_by_a_live_run(error: str | None, created_at: str) -> bool:
     """Whether a stored row is a claim of a run still running on this machine, and recent."""
-    if not error or not error.startswith(f"{CLAIMED} by process "):
+    if not error or not error.startswith(CLAIM_PREFIX):
         return False
     try:
-        pid = int(error.rsplit(" ", 1)[1])
+        pid = int(error.removeprefix(CLAIM_PREFIX))
         age = (datetime.now(UTC) - datetime.fromisoformat(created_at)).total_seconds()
         os.kill(pid, 0)
     except (ValueError, ProcessLookupError):
         return False
-    except PermissionError:  # alive, another user's
-        return age < CLAIM_STALE_S
+    except PermissionError:  # alive: another user's process
+        pass
     return age < CLAIM_STALE_S

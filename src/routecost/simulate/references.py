@@ -14,8 +14,7 @@ from datetime import datetime
 
 import polars as pl
 
-from routecost.errors import UsageError
-from routecost.prices.catalog import PriceBook, PricedModel, Unpriced
+from routecost.prices.catalog import PriceBook, PricedModel
 from routecost.prices.pricing import (
     CATALOG_PRICED,
     SUMMED_TOKEN_COLUMNS,
@@ -57,17 +56,12 @@ def traffic_costs_on(
 ) -> dict[str, float]:
     """``all_traffic_on`` for several models; the requests are filtered once and the models' groups
     summed side by side."""
-    targets: list[PricedModel] = []
-    for model_id in model_ids:
-        target = book.model(model_id)
-        if isinstance(target, Unpriced):
-            raise UsageError(f"{model_id}: {target.reason}")
-        targets.append(target)
+    targets = book.priced_models(model_ids)
     billed = priced.select(GROUP_INPUTS).filter(CATALOG_PRICED & billed_expr())
     if billed.is_empty():
         return dict.fromkeys(model_ids, 0.0)
     sources = billed["model_id"].unique().sort().to_list()
-    by_day = _groups(billed.lazy(), as_of).collect() if any(_priced_by_day(target) for target in targets) else None
+    by_day = _groups(billed.lazy(), as_of, pl.lit(1.0)).collect() if any(_priced_by_day(target) for target in targets) else None
     plans = [_target_groups(billed.lazy(), sources, target, as_of, tokenizer_ratios, by_day) for target in targets]
     summed = pl.collect_all([groups for groups, _ in plans])
     costs: dict[str, float] = {}
@@ -98,19 +92,17 @@ def _target_groups(billed: pl.LazyFrame, sources: list[str], target: PricedModel
     input_scale = pl.col("model_id").replace_strict(scales, return_dtype=pl.Float64())
     if by_day is not None and _priced_by_day(target):
         return by_day.lazy().with_columns(largest_input=pl.col("largest_input") * input_scale), input_scale
-    return _groups(billed, as_of, input_scale, target), input_scale
+    return _groups(billed, as_of, input_scale, target.time_of_day_boundaries, target.tier_thresholds), input_scale
 
 
-def _groups(billed: pl.LazyFrame, as_of: datetime, input_scale: pl.Expr | None = None,
-            target: PricedModel | None = None) -> pl.LazyFrame:
-    """Requests summed by source model, price context, price window (the day, or the target's
-    time-of-day window) and long-context band of the scaled input."""
+def _groups(billed: pl.LazyFrame, as_of: datetime, input_scale: pl.Expr, boundaries: tuple[int, ...] = (),
+            thresholds: tuple[int, ...] = ()) -> pl.LazyFrame:
+    """Requests summed by source model, price context, price window (the day, or the time-of-day
+    window of ``boundaries``) and long-context band of the scaled input (of ``thresholds``)."""
     as_of_literal = pl.lit(as_of).dt.cast_time_unit("us")
     moment = pl.coalesce(pl.col("ts"), as_of_literal)
     day = moment.dt.truncate("1d")
-    scaled_input = pl.col("input_tokens") * (pl.lit(1.0) if input_scale is None else input_scale)
-    boundaries = target.time_of_day_boundaries if target else ()
-    thresholds = target.tier_thresholds if target else ()
+    scaled_input = pl.col("input_tokens") * input_scale
     return billed.group_by(
         "model_id",
         "price_context",

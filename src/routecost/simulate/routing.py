@@ -29,10 +29,9 @@ import numpy as np
 import polars as pl
 
 from routecost.categories import metadata_columns
-from routecost.errors import UsageError
 from routecost.policy.conditions import EvalContext
 from routecost.policy.model import KEEP, Policy
-from routecost.prices.catalog import BATCH, PriceBook, PricedModel, Unpriced
+from routecost.prices.catalog import BATCH, PriceBook
 from routecost.prices.pricing import CATALOG_PRICED, apply_rates, billed_expr, cost_parts
 from routecost.records import CALL_COLUMNS, PROMPT_PRINT_COLUMNS
 from routecost.replay.stats import Quality
@@ -469,7 +468,7 @@ def _measured_output_expr(output_ratios: Mapping[tuple[str, str], float]) -> pl.
 def _price_legs(legs: pl.DataFrame, book: PriceBook, as_of: datetime) -> pl.DataFrame:
     """Every leg priced on its model (rows kept in order), with its weighted cost and range."""
     in_scope = legs.filter(pl.col("in_scope"))["leg_model"].drop_nulls().unique().sort().to_list()
-    targets = _targets(in_scope, book)
+    targets = book.priced_models(in_scope)
     keys = {model.model_id: index for index, model in enumerate(targets)}
     keyed = legs.with_columns(model_key=pl.when(pl.col("in_scope")).then(
         pl.col("leg_model").replace_strict(keys, default=None, return_dtype=pl.Int32())
@@ -484,16 +483,6 @@ def _price_legs(legs: pl.DataFrame, book: PriceBook, as_of: datetime) -> pl.Data
     high = (pl.col("input_cost") * pl.col("input_high") / pl.col("input_scale")
             + pl.col("output_cost") * pl.col("output_high") / pl.col("output_scale") + pl.col("fixed_cost"))
     return priced.with_columns(leg_cost=pl.col("cost_usd") * weight, leg_low=low * weight, leg_high=high * weight)
-
-
-def _targets(model_ids: Sequence[str], book: PriceBook) -> list[PricedModel]:
-    targets: list[PricedModel] = []
-    for model_id in model_ids:
-        model = book.model(model_id)
-        if isinstance(model, Unpriced):
-            raise UsageError(f"{model_id}: {model.reason}")
-        targets.append(model)
-    return targets
 
 
 def _by_category(rows: pl.DataFrame) -> list[CategoryProjection]:

@@ -43,13 +43,14 @@ class RangeResult:
 
 def line_aligned_ranges(source: str, parts: int) -> list[tuple[int, int]]:
     """Cut a file into ``parts`` byte ranges that each start at the beginning of a line."""
+    from routecost.sources.reader import skip_line
+
     size = os.path.getsize(source)
     cuts = [0]
     with open(source, "rb") as handle:
         for index in range(1, parts):
             handle.seek(max(size * index // parts, cuts[-1]))
-            while (piece := handle.readline(1 << 20)) and not piece.endswith(b"\n"):
-                continue  # to the end of the line, a megabyte at a time however long it is
+            skip_line(handle.readline, 1 << 20)
             cuts.append(min(handle.tell(), size))
     cuts.append(size)
     return [(start, end) for start, end in itertools.pairwise(cuts) if end > start]

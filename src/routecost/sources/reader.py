@@ -587,7 +587,7 @@ def _line_blocks(handle: BinaryInput) -> Iterator[list[bytes] | int]:
                 if lines:
                     yield lines
                     lines, size = [], 0
-                yield len(line) + _skip_line(readline)
+                yield len(line) + skip_line(readline)
                 continue
             lines.append(line)
             size += len(line)
@@ -596,10 +596,10 @@ def _line_blocks(handle: BinaryInput) -> Iterator[list[bytes] | int]:
         yield lines
 
 
-def _skip_line(readline: Callable[[int], bytes]) -> int:
-    """Read past the rest of a line, in pieces; the bytes skipped."""
+def skip_line(readline: Callable[[int], bytes], piece_bytes: int = MAX_RECORD_BYTES) -> int:
+    """Read past the rest of a line, ``piece_bytes`` at a time however long it is; the bytes skipped."""
     skipped = 0
-    while piece := readline(MAX_RECORD_BYTES):
+    while piece := readline(piece_bytes):
         skipped += len(piece)
         if piece.endswith(b"\n"):
             break
