@@ -10,6 +10,7 @@ Judge requests (the judge's system prompt) are answered with ``judge_reply``.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -35,6 +36,11 @@ class MockLLM:
         self.judge_reply: Callable[[str], str] = lambda prompt: '{"winner": "B"}'
         self.judge_fault: str | None = None
         """A fault every judge request gets."""
+        self.refuse_formats: dict[str, tuple[int, str]] = {}
+        """Response-format types (``json_schema``, ``json_object``) refused with this status and error
+        message, as a server without them does (none by default)."""
+        self.formats: list[str | None] = []
+        """The response-format type of each judge request received (None without one)."""
         self.answer: Callable[[str, str], str] = lambda model, text: f"{model} says: {text[:40]}"
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -81,6 +87,13 @@ class MockLLM:
                 with mock._lock:
                     mock.hits[key] += 1
                     mock.headers.append({name.lower(): value for name, value in self.headers.items()})
+                response_format = (body.get("response_format") or {}).get("type")
+                if judging:
+                    with mock._lock:
+                        mock.formats.append(response_format)
+                if response_format in mock.refuse_formats:
+                    status, message = mock.refuse_formats[response_format]
+                    return self._send(status, {"error": {"message": message}})
                 fault = mock.judge_fault if judging else mock._fault(last)
                 if fault == "429":
                     return self._send(429, {"error": {"message": "rate limited"}}, {"Retry-After": "0.05"})
@@ -139,3 +152,27 @@ def hits_by_marker(mock: MockLLM, markers: list[str]) -> dict[str, int]:
             if marker in text:
                 counts[marker] += count
     return dict(counts)
+
+
+_PAIR = re.compile(r"\[Conversation\]\n(?P<conversation>.*)\n\n\[Answer A\]\n(?P<a>.*)\n\n\[Answer B\]\n(?P<b>.*)\n\nReply",
+                   re.DOTALL)
+_SINGLE = re.compile(r"\[Conversation\]\n(?P<conversation>.*)\n\n\[Answer\]\n(?P<answer>.*)\n\nReply", re.DOTALL)
+
+
+def fair_judge(prompt: str) -> str:
+    """A judge that tells answers apart, whichever comes first: an answer that takes up the user's
+    last question beats one that does not, then the longer wins (pairwise); it scores 3 for an
+    answer that does not take it up, more the longer it is (rubric)."""
+    pair = _PAIR.search(prompt)
+    if pair is None:
+        single = _SINGLE.search(prompt)
+        assert single is not None, prompt
+        relevant, words = _merit(single["conversation"], single["answer"])
+        return json.dumps({"score": min(10, 3 + words // 4) if relevant else 3})
+    first, second = _merit(pair["conversation"], pair["a"]), _merit(pair["conversation"], pair["b"])
+    return json.dumps({"winner": "A" if first > second else "B" if second > first else "tie"})
+
+
+def _merit(conversation: str, answer: str) -> tuple[bool, int]:
+    question = conversation.rpartition("USER: ")[2].strip()
+    return question in answer, len(answer.split())

@@ -45,7 +45,7 @@ from routecost.replay.stats import quality
 from routecost.replay.store import ReplayStore
 from routecost.sources.reader import ReaderConfig
 from tests.conftest import AS_OF, MTOK, write_jsonl
-from tests.mock_llm import MockLLM
+from tests.mock_llm import MockLLM, fair_judge
 
 REL = 1e-9
 START = datetime(2026, 10, 20, 9, 0, tzinfo=UTC)
@@ -67,8 +67,9 @@ cascades:
 
 
 def record(index: int, category: str, question: str, *, output_tokens: int = 40,
-           answer: str = "The logged answer.") -> dict[str, Any]:
+           answer: str | None = None) -> dict[str, Any]:
     """An in-house wrapper around a gpt-4o chat completion (1000 input tokens)."""
+    answer = logged_answer(question.strip()) if answer is None else answer
     return {
         "ts": (START + timedelta(minutes=index)).isoformat(), "metadata": {"category": category},
         "request": {"model": "gpt-4o", "temperature": 0.0, "messages": [
@@ -87,6 +88,11 @@ def logs(tmp_path: Path, support: int = 3, code: int = 2, chat: int = 2, marker:
     records += [record(100 + index, "code", f"code question {index}") for index in range(code)]
     records += [record(200 + index, "chat", f"chat question {index}") for index in range(chat)]
     return write_jsonl(tmp_path / "logs.jsonl", records)
+
+
+def logged_answer(question: str) -> str:
+    """Long enough to be cut for a control pair, and naming its question (``fair_judge`` looks for it)."""
+    return f"The logged answer to {question}: open the settings page, choose the account, then restart the service."
 
 
 def endpoints_file(tmp_path: Path, mock: MockLLM) -> Path:
@@ -122,8 +128,9 @@ def mock(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def replay(tmp_path: Path, mock: MockLLM, log: Path, **settings: Any) -> tuple[ReplayPlan, Any, ReplayStore]:
-    """Plan and run a replay of the log under POLICY; the store stays open for inspection."""
-    options = ReplaySettings(**{"retries": 2, "timeout_s": 5.0, "concurrency": 4, **settings})
+    """Plan and run a replay of the log under POLICY; the store stays open for inspection. The judge
+    is not checked unless asked (``judge_checks``): its checks' calls would blur the counts."""
+    options = ReplaySettings(**{"retries": 2, "timeout_s": 5.0, "concurrency": 4, "judge_checks": 0, **settings})
     audit = audited(tmp_path, log)
     store = ReplayStore(tmp_path / "store.sqlite")
     plan = plan_replay(audit, options, load_template(options.judge_mode), load_endpoints(str(endpoints_file(
@@ -299,9 +306,11 @@ def test_replay_stores_every_call_and_judgment_and_reports_per_category(tmp_path
     assert len(candidates) == 5 and all(record.ok for record in candidates)
     assert len(judgments) == 10 and {record.position for record in judgments} == {LOGGED_FIRST, CANDIDATE_FIRST}
     # The judge always answers "B": the candidate wins when shown second, loses when shown first -> ties
-    results = {result.category: result for result in plan_results(plan, store, 0.2)}
+    results = {result.category: result for result in plan_results(plan, store, 0.2).categories}
     assert (results["support"].quality.ties, results["support"].quality.n) == (3, 3)
-    assert results["code"].escalation_rate == 0.0  # ties do not escalate
+    # an unchecked judge measures nothing: no delta, and no escalation rate read from its verdicts
+    assert results["support"].quality.delta is None and "not checked" in (results["support"].quality.unmeasured or "")
+    assert results["code"].escalation_rate is None
     mini = next(record for record in candidates if record.target_model == "openai/gpt-4o-mini")
     answer = "gpt-4o-mini says: " + mini.answer.split("says: ", 1)[1]  # type: ignore[union-attr]
     assert mini.answer == answer
@@ -344,18 +353,19 @@ def test_an_unparsable_judge_reply_is_asked_once_more_then_recorded_unparsed(tmp
     judgments = list(store.records("judge"))
     assert [record.verdict for record in judgments] == [UNPARSED, UNPARSED]
     assert all(record.attempts == 2 for record in judgments) and mock.hits["judge"] == 4
-    [support] = plan_results(plan, store, 0.2)
+    [support] = plan_results(plan, store, 0.2).categories
     assert (support.quality.n, support.quality.unparsed) == (0, 1)
     store.close()
 
 
 def test_rubric_mode_scores_each_answer_and_uses_the_difference(tmp_path: Path, mock: MockLLM) -> None:
-    # the logged answer scores 5, candidates 8: every candidate wins by 3 points
-    mock.judge_reply = lambda prompt: '{"score": 5}' if "The logged answer." in prompt else '{"score": 8}'
-    plan, _, store = replay(tmp_path, mock, logs(tmp_path, support=2, code=0), judge_mode="rubric")
-    [support] = plan_results(plan, store, 1.0)
-    assert (support.quality.n, support.quality.wins, support.quality.delta) == (2, 2, 3.0)
-    assert mock.hits["judge"] == 4  # 2 candidates + 2 logged answers, one score each
+    # fair_judge scores 3 + words // 4: the logged answers (18 words) 7, the candidates' (5 words) 4
+    mock.judge_reply = fair_judge
+    plan, _, store = replay(tmp_path, mock, logs(tmp_path, support=2, code=0), judge_mode="rubric", judge_checks=3)
+    [support] = plan_results(plan, store, 1.0).categories
+    assert (support.quality.n, support.quality.losses, support.quality.delta) == (2, 2, -3.0)
+    # 2 candidates + 2 logged answers, one score each; 3 control pairs: intact, broken, intact again
+    assert mock.hits["judge"] == 4 + 3 * 3
     store.close()
 
 
@@ -409,7 +419,10 @@ def test_dry_run_prints_the_plan_and_sends_nothing(tmp_path: Path, mock: MockLLM
     result = routecost(*command(tmp_path, mock, logs(tmp_path), "--dry-run"))
     assert result.returncode == 0, result.stderr
     assert "sampled 5 (code 2, support 3)" in result.stderr
-    assert "calls to send: anthropic/claude-haiku-4-5 2, openai/gpt-4.1 10, openai/gpt-4o-mini 3" in result.stderr
+    # 5 requests judged in both orders, and 10 control pairs (each cut short and answered by another request's
+    # answer) judged in both orders and once again
+    assert "calls to send: anthropic/claude-haiku-4-5 2, openai/gpt-4.1 40, openai/gpt-4o-mini 3" in result.stderr
+    assert "judge checks: 10 control pairs (a logged answer against a broken copy), 30 calls to send" in result.stderr
     assert f"mock-openai ({mock.url}/v1)" in result.stderr and "estimated cost $" in result.stderr
     assert not mock.hits
     assert not (tmp_path / "store.sqlite").exists()  # a dry run creates no store
@@ -587,7 +600,7 @@ def test_two_replays_on_one_store_never_send_a_call_twice(tmp_path: Path, mock: 
     candidates = {marker: hits for marker, hits in mock.hits.items() if marker.startswith("support question")}
     assert len(candidates) == 8 and set(candidates.values()) == {1}
     with ReplayStore(tmp_path / "store.sqlite") as store:
-        judged = [record for record in store.records("judge") if record.ok]
+        judged = [record for record in store.records() if record.kind in ("judge", "check") and record.ok]
         assert mock.hits["judge"] == len(judged) and judged
         assert all(record.ok for record in store.records("candidate"))
     assert any("left to another replay" in error for error in errors)
@@ -596,7 +609,8 @@ def test_two_replays_on_one_store_never_send_a_call_twice(tmp_path: Path, mock: 
 def test_failed_judge_calls_are_shown_per_category_with_their_errors(tmp_path: Path, mock: MockLLM) -> None:
     """A category whose judge calls all failed showed W/T/L 0/0/0, unparsed 0: as if nothing happened."""
     mock.judge_fault = "400"
-    result = routecost(*command(tmp_path, mock, logs(tmp_path, support=2, code=1), "--yes", "--format", "json"))
+    result = routecost(*command(tmp_path, mock, logs(tmp_path, support=2, code=1), "--yes", "--format", "json",
+                                "--judge-checks", "0"))
     assert result.returncode == 2 and "nothing could be judged" in result.stderr
     categories = {category["category"]: category for category in json.loads(result.stdout)["categories"]}
     assert categories["support"]["judge_failed"] == 4 and categories["code"]["judge_failed"] == 2

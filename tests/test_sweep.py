@@ -1,5 +1,5 @@
 """``routecost sweep``: a policy across one knob, the route share, quality from a replay store
-(the local mock LLM's judge always prefers the logged answer), and the APGR score worked out by hand.
+(the local mock LLM's judge prefers the logged answer, and passes its checks), and the APGR score worked out by hand.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from routecost.replay.store import ReplayStore
 from routecost.sources.reader import ReaderConfig
 from routecost.sweep import SweepPoint, apgr_score, parse_values, run_sweep
 from tests.conftest import AS_OF, MTOK, write_jsonl
-from tests.mock_llm import MockLLM
+from tests.mock_llm import MockLLM, fair_judge
 from tests.test_replay import KEY_ENV, SECRET, endpoints_file, record
 
 # Every request: 1000 input and 40 output tokens on gpt-4o ($2.50 / $10 per MTok) or, moved,
@@ -35,12 +35,6 @@ routes:
 """
 
 
-def prefer_logged(prompt: str) -> str:
-    """The judge's verdict: whichever answer is the logged one."""
-    logged_is_b = prompt.index("The logged answer.") > prompt.index("[Answer B]")
-    return '{"winner": "B"}' if logged_is_b else '{"winner": "A"}'
-
-
 @pytest.fixture
 def replayed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path, Path]:
     """Logs (8 support, 8 chat requests), the policy, and a store in which every support request was
@@ -53,7 +47,7 @@ def replayed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Pat
     policy.write_text(POLICY, encoding="utf-8")
     store_path = tmp_path / "store.sqlite"
     with MockLLM() as mock:
-        mock.judge_reply = prefer_logged
+        mock.judge_reply = fair_judge  # the logged answer is longer: it wins
         audit = run_audit(AuditOptions(paths=[str(log)], reader=ReaderConfig(workers=1, fingerprint_prompts=True),
                                        policy_paths=[str(policy)], as_of=AS_OF))
         settings = ReplaySettings(size=SampleSize(per_category=20), retries=0, timeout_s=5.0, concurrency=4)

@@ -266,6 +266,7 @@ def _project_one(inputs: PolicyInputs, policy: Policy, priced: pl.DataFrame, boo
                  options: AuditOptions, stored: StoredReplay | None) -> PolicyProjection:
     """The policy's projection; with replay data, using the output-length ratios and escalation rates
     measured for the requests it moves, with the quality delta beside the costs."""
+    from routecost.replay.checks import unmeasured_reason
     from routecost.replay.results import measured_for_policy
 
     measured = measured_for_policy(stored, priced, routing_rows(inputs, policy), QUALITY_CI_WIDTH) if stored else None
@@ -287,6 +288,8 @@ def _project_one(inputs: PolicyInputs, policy: Policy, priced: pl.DataFrame, boo
         f"replay ({options.replay_store}): quality from {judged} judged requests; output-length ratios measured for "
         f"{len(measured.output_ratios)} (category, model) pairs, assumed elsewhere"
     )
+    projection.assumptions.append(f"replay: {measured.check.summary()}" if measured.check else
+                                  f"replay: {unmeasured_reason(None)}: quality unmeasured")
     return projection
 
 

@@ -303,6 +303,10 @@ def replay(
     ci_width: Annotated[
         float | None, typer.Option(min=0.0, help="Interval width to size n for (default 0.2 pairwise, 1.0 rubric).")
     ] = None,
+    judge_checks: Annotated[
+        int, typer.Option(min=0, help="Control pairs to check the judge on, 3 calls each (0: unchecked, so quality "
+                                      "is unmeasured).")
+    ] = 10,
     dry_run: Annotated[bool, typer.Option(help="Print the plan and its estimated cost; send nothing.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Send without asking (prompts leave the machine).")] = False,
     report_format: Annotated[ReportFormat, typer.Option("--format", "-f", help="table or json.")] = ReportFormat.table,
@@ -316,12 +320,19 @@ def replay(
     from routecost.replay.judge import load_template
     from routecost.replay.runner import ReplaySettings, plan_replay, plan_results, run_replay
     from routecost.replay.sample import SampleSize
-    from routecost.report.replay import failure_lines, outcome_lines, plan_lines, results_json, results_table
+    from routecost.report.replay import (
+        check_lines,
+        failure_lines,
+        outcome_lines,
+        plan_lines,
+        results_json,
+        results_table,
+    )
 
     settings = ReplaySettings(
         size=SampleSize(per_category=None if sample else per_category or 20, total=sample), seed=seed, judge=judge,
         judge_mode=judge_mode.value, concurrency=concurrency, max_spend_usd=max_spend, timeout_s=timeout,
-        retries=retries,
+        retries=retries, judge_checks=judge_checks,
     )
     width = ci_width or (0.2 if judge_mode is JudgeMode.pairwise else 1.0)
     configured = load_endpoints(str(endpoints) if endpoints else None)
@@ -335,7 +346,7 @@ def replay(
         outcome = None
         if not dry_run and plan.tasks:
             _confirm_sending(yes)
-            with _count_progress("replaying", len(plan.tasks)) as on_progress:
+            with _count_progress("replaying", len(plan.tasks) + len(plan.controls)) as on_progress:
                 outcome = run_replay(plan, settings, audit.book, replay_store, on_progress)
             for line in outcome_lines(outcome):
                 _say(line)
@@ -343,11 +354,11 @@ def replay(
     if report_format is ReportFormat.json:
         sys.stdout.write(results_json(plan, outcome, results))
     elif not dry_run:
-        _stdout_console().print(results_table(results, width))
-    for line in failure_lines(results):
+        _stdout_console().print(results_table(results.categories, width))
+    for line in [*failure_lines(results.categories), *check_lines(results)]:
         _say(line)
     unsent = 0 if outcome is None else sum(outcome.failed.values()) + outcome.stopped_by_budget
-    if outcome is not None and unsent and not any(result.quality.n for result in results):
+    if outcome is not None and unsent and not any(result.quality.n for result in results.categories):
         _fail(f"nothing could be judged: {sum(outcome.failed.values())} calls failed (their errors are in {store}), "
               f"{outcome.stopped_by_budget} were not sent (--max-spend); check the endpoints and keys", EXIT_USAGE)
 
@@ -486,7 +497,8 @@ def gate(
     ] = None,
     min_samples: Annotated[int | None, typer.Option(min=0, help="Least judged requests per changed category.")] = None,
     warn: Annotated[
-        list[str] | None, typer.Option(help="Make this threshold a warning (repeatable), e.g. --warn min-samples.")
+        list[str] | None, typer.Option(help="Make this threshold a warning (repeatable), e.g. --warn min-samples; "
+                                          "--warn unmeasured-quality: a judge that failed its checks only warns.")
     ] = None,
     warn_only: Annotated[bool, typer.Option(help="Every threshold only warns: exit 0 unless the input is bad.")] = False,
     gate_file: Annotated[

@@ -193,7 +193,7 @@ def _quality(raw: Mapping[str, Any] | None) -> Quality | None:
         return None
     return Quality(int(raw["n"]), int(raw["wins"]), int(raw["ties"]), int(raw["losses"]), int(raw.get("unparsed", 0)),
                    raw.get("delta"), raw.get("ci_low"), raw.get("ci_high"), raw.get("n_for_width"),
-                   raw.get("judge_mode"))
+                   raw.get("judge_mode"), raw.get("unmeasured"))
 
 
 def compare(base: Side, head: Side) -> Comparison:

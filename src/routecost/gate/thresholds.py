@@ -3,10 +3,13 @@
     gate:
       min_savings: {total: 20, categories: {support: 30}}   # % of the logged cost; or just 20
       max_cost_increase: 5%         # the head's cost over the base's: 5% or USD (25)
-      max_quality_drop: {value: 5, level: warn}              # % of the scale, on the 95% CI's low end
+      max_quality_drop: {value: 5, level: warn, unmeasured: fail}
+                                    # % of the scale, on the 95% CI's low end; `unmeasured`: what a
+                                    # category whose judge failed its checks does (fail by default)
       min_samples: 30               # judged requests per category the head policy changes
 
 Each threshold fails the gate (``level: fail``, the default) or only warns (``level: warn``).
+``--warn unmeasured-quality`` makes unmeasured quality warn instead of fail.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from routecost.yamlfile import KeyPath, YamlDocument, load_yaml
 MIN_SAVINGS, MAX_COST_INCREASE, MAX_QUALITY_DROP, MIN_SAMPLES = (
     "min_savings", "max_cost_increase", "max_quality_drop", "min_samples")
 NAMES = (MIN_SAVINGS, MAX_COST_INCREASE, MAX_QUALITY_DROP, MIN_SAMPLES)
+UNMEASURED_QUALITY = "unmeasured_quality"
+"""Not a threshold of its own: how ``max_quality_drop`` treats quality the judge could not measure."""
 WARN, FAIL = "warn", "fail"
 LEVELS = (WARN, FAIL)
 USD, PCT = "usd", "pct"
@@ -38,6 +43,8 @@ class Threshold:
     """``usd`` or ``pct`` (``max_cost_increase`` may be either; the others are fixed)."""
     categories: Mapping[str, float] = field(default_factory=dict)
     """Per-category bounds (``min_savings``)."""
+    unmeasured_level: str = FAIL
+    """``max_quality_drop``: the level of a crossing for a changed category whose quality is unmeasured."""
 
     def describe(self) -> str:
         bounds = [] if self.value is None else [format_bound(self.name, self.value, self.unit)]
@@ -69,23 +76,25 @@ def parse_gate_block(document: YamlDocument, value: Any) -> dict[str, Threshold]
 
 
 def _threshold(document: YamlDocument, path: KeyPath, name: str, raw: Any) -> Threshold:
-    level = FAIL
+    level = unmeasured_level = FAIL
     categories: dict[str, float] = {}
     if isinstance(raw, dict):
-        allowed = ("total", "categories", "level") if name == MIN_SAVINGS else ("value", "level")
+        allowed = {MIN_SAVINGS: ("total", "categories", "level"),
+                   MAX_QUALITY_DROP: ("value", "level", "unmeasured")}.get(name, ("value", "level"))
         document.check_keys(path, raw, allowed)
-        level = raw.get("level", FAIL)
-        if level not in LEVELS:
-            raise document.error((*path, "level"), f"`level` is warn or fail, not {level!r}")
+        level, unmeasured_level = raw.get("level", FAIL), raw.get("unmeasured", FAIL)
+        for key, given in (("level", level), ("unmeasured", unmeasured_level)):
+            if given not in LEVELS:
+                raise document.error((*path, key), f"`{key}` is warn or fail, not {given!r}")
         if name == MIN_SAVINGS:
             categories = _categories(document, (*path, "categories"), raw.get("categories", {}))
         raw = raw.get("total" if name == MIN_SAVINGS else "value")
         if raw is None and not categories:
             raise document.error(path, f"`{name}` needs a {'total or categories' if name == MIN_SAVINGS else 'value'}")
     if raw is None:
-        return Threshold(name, None, level, PCT, categories)
+        return Threshold(name, None, level, PCT, categories, unmeasured_level)
     value, unit = _value(document, path, name, raw)
-    return Threshold(name, value, level, unit, categories)
+    return Threshold(name, value, level, unit, categories, unmeasured_level)
 
 
 def _value(document: YamlDocument, path: KeyPath, name: str, raw: Any) -> tuple[float, str]:
@@ -127,10 +136,10 @@ def merge(from_file: Mapping[str, Threshold], flags: GateFlags) -> list[Threshol
     """The thresholds in force: the file's, each overridden by its flag, levels set by ``--warn``
     and ``--warn-only``."""
     warned = {name.replace("-", "_") for name in flags.warn}
-    unknown = warned - set(NAMES)
+    unknown = warned - {*NAMES, UNMEASURED_QUALITY}
     if unknown:
         raise UsageError(f"--warn: unknown threshold {min(unknown)!r} (expected one of: "
-                         f"{', '.join(name.replace('_', '-') for name in NAMES)})")
+                         f"{', '.join(name.replace('_', '-') for name in (*NAMES, UNMEASURED_QUALITY))})")
     merged = dict(from_file)
     given: dict[str, tuple[float, str] | None] = {
         MIN_SAVINGS: None if flags.min_savings is None else (flags.min_savings, PCT),
@@ -143,6 +152,8 @@ def merge(from_file: Mapping[str, Threshold], flags: GateFlags) -> list[Threshol
         if override is not None:
             current = merged.get(name, Threshold(name, None))
             merged[name] = replace(current, value=override[0], unit=override[1])
+    if flags.warn_only or UNMEASURED_QUALITY in warned:
+        merged = {name: replace(threshold, unmeasured_level=WARN) for name, threshold in merged.items()}
     return [replace(threshold, level=WARN) if flags.warn_only or name in warned else threshold
             for name, threshold in ((name, merged[name]) for name in NAMES if name in merged)]
 

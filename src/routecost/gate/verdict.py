@@ -4,12 +4,14 @@
 - ``max_cost_increase``: the head's cost over the base's, by the policy's effect alone (a price-sheet
   change is not the policy's doing), in USD or % of the base's cost.
 - ``max_quality_drop``: per category, the 95% interval's lower bound of the quality delta (not the
-  point estimate), as % of the scale: a drop the data cannot rule out.
+  point estimate), as % of the scale: a drop the data cannot rule out. A changed category whose
+  quality is unmeasured (the judge failed its checks) crosses it too, at its ``unmeasured`` level.
 - ``min_samples``: judged requests in each category the head policy changes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from routecost.gate.compare import Comparison
@@ -95,6 +97,10 @@ def _max_quality_drop(comparison: Comparison, threshold: Threshold) -> list[Cros
     crossings = []
     for category, row in comparison.head.categories.items():
         quality = row.quality
+        if quality is not None and quality.unmeasured and row.changed:
+            crossings.append(Crossing(dataclasses.replace(threshold, level=threshold.unmeasured_level), category,
+                                      f"{category}: quality unmeasured ({quality.unmeasured}), n={quality.n}"))
+            continue
         if quality is None or quality.drop_pct is None or quality.drop_pct <= threshold.value:
             continue
         crossings.append(Crossing(threshold, category, (

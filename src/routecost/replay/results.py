@@ -16,6 +16,15 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from routecost.replay.checks import (
+    CHECK,
+    CheckCall,
+    JudgeCheck,
+    category_flips,
+    is_flip,
+    judge_check,
+    unmeasured_reason,
+)
 from routecost.replay.judge import (
     CANDIDATE,
     CANDIDATE_FIRST,
@@ -30,7 +39,7 @@ from routecost.replay.judge import (
     pairwise_outcome,
     rubric_outcome,
 )
-from routecost.replay.stats import Quality, quality
+from routecost.replay.stats import Quality, quality, unmeasured
 from routecost.replay.store import CallRecord, ReplayStore
 
 
@@ -41,6 +50,8 @@ class Judged:
     outcome: str
     score: float | None
     mode: str
+    flipped: bool = False
+    """Pairwise: the two orders named opposite winners (the verdict followed the position)."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +64,8 @@ class CategoryResult:
     output_ratios: dict[str, float]
     """Candidate output tokens over logged output tokens, per target model (ratio of sums)."""
     escalation_rate: float | None
-    """For cascades: the share of judged first tries whose answer lost to the logged one."""
+    """For cascades: the share of judged first tries whose answer lost to the logged one (None when
+    the judge's verdicts are not trusted)."""
     cost_usd: float
     judge_failed: int = 0
     """Judge calls that failed (after their retries): their requests have no verdict yet."""
@@ -67,16 +79,39 @@ class JudgeConfig:
     template: str
 
 
-def judgments(records: Iterable[CallRecord], config: JudgeConfig | None = None) -> dict[str, Judged]:
-    """Each judged candidate's result, by candidate key, under one judge and template (by default the
-    one that judged the most candidates)."""
+@dataclass(frozen=True)
+class Verdicts:
+    """One judge's results (under one template): each judged candidate's, and the judge's checks."""
+
+    judged: dict[str, Judged]
+    check: JudgeCheck | None
+
+    @property
+    def unmeasured(self) -> str | None:
+        return unmeasured_reason(self.check) if self.judged else None
+
+
+def verdicts(records: Iterable[CallRecord], config: JudgeConfig | None = None) -> Verdicts:
+    """The verdicts of one judge and template (by default the one that judged the most candidates)."""
+    records = list(records)
     judge_rows = [record for record in records if record.kind == "judge" and record.ok]
     if config is None:
         counts = Counter(JudgeConfig(record.model, record.template or "") for record in judge_rows)
         if not counts:
-            return {}
+            return Verdicts({}, None)
         config = counts.most_common(1)[0][0]
-    chosen = [record for record in judge_rows if record.model == config.model and record.template == config.template]
+    judged = _judged([record for record in judge_rows
+                      if record.model == config.model and record.template == config.template])
+    pairs = [verdict for verdict in judged.values() if verdict.mode == PAIRWISE and verdict.outcome != UNPARSED]
+    checks = [CheckCall(record.candidate_key or "", record.position or "", record.verdict, record.score)
+              for record in records
+              if record.kind == CHECK and record.ok and record.model == config.model
+              and record.template == config.template]
+    mode = next(iter(judged.values())).mode if judged else PAIRWISE
+    return Verdicts(judged, judge_check(checks, mode, len(pairs), sum(verdict.flipped for verdict in pairs)))
+
+
+def _judged(chosen: Sequence[CallRecord]) -> dict[str, Judged]:
     by_candidate: dict[str, dict[str, CallRecord]] = defaultdict(dict)
     logged_scores: dict[str, float | None] = {}
     for record in chosen:
@@ -91,7 +126,8 @@ def judgments(records: Iterable[CallRecord], config: JudgeConfig | None = None) 
             if first is None or second is None:
                 continue  # the other order is still to come
             outcome = pairwise_outcome(first.verdict, second.verdict)
-            results[candidate_key] = Judged(outcome, {CANDIDATE: 1.0, LOGGED: -1.0, TIE: 0.0}.get(outcome), PAIRWISE)
+            results[candidate_key] = Judged(outcome, {CANDIDATE: 1.0, LOGGED: -1.0, TIE: 0.0}.get(outcome), PAIRWISE,
+                                            is_flip(first.verdict, second.verdict))
             continue
         scored = positions.get(RUBRIC_CANDIDATE)
         if scored is None or scored.request not in logged_scores:
@@ -106,12 +142,15 @@ def judgments(records: Iterable[CallRecord], config: JudgeConfig | None = None) 
 MAX_ERRORS = 2
 
 
-def summarize(candidates: Sequence[CallRecord], judged: Mapping[str, Judged], escalating: set[str],
+def summarize(candidates: Sequence[CallRecord], judge: Verdicts, escalating: set[str],
               spend: Mapping[str, float], sampled: Mapping[str, int], width: float,
               failed_judgments: Sequence[CallRecord] = ()) -> list[CategoryResult]:
     """Per category: the candidates' results. ``escalating`` holds the keys of cascade first tries;
     ``spend`` is the replay's cost per category, ``sampled`` how many requests each had drawn;
-    ``failed_judgments`` the judge calls that failed."""
+    ``failed_judgments`` the judge calls that failed. Under a judge that failed its checks (or whose
+    verdicts in the category follow the order), quality is unmeasured and no escalation rate is read
+    from its verdicts."""
+    judged = judge.judged
     judge_failures: dict[str, list[CallRecord]] = defaultdict(list)
     for record in failed_judgments:
         judge_failures[record.category or "uncategorized"].append(record)
@@ -128,11 +167,14 @@ def summarize(candidates: Sequence[CallRecord], judged: Mapping[str, Judged], es
         unparsed = sum(verdict.outcome == UNPARSED for verdict in verdicts)
         tried = [judged[record.key] for record in answered if record.key in escalating and record.key in judged]
         tried = [verdict for verdict in tried if verdict.outcome != UNPARSED]
+        measured = quality(scores, unparsed, width, judge_mode=verdicts[0].mode if verdicts else None)
+        pairs = [verdict for verdict in verdicts if verdict.mode == PAIRWISE and verdict.outcome != UNPARSED]
+        distrust = judge.unmeasured or category_flips(len(pairs), sum(verdict.flipped for verdict in pairs))
+        if distrust and measured.n:
+            measured, tried = unmeasured(measured, distrust), []
         results.append(CategoryResult(
             category=category, sampled=sampled.get(category, len(records)), answered=len(answered),
-            failed=len(records) - len(answered),
-            quality=quality(scores, unparsed, width, judge_mode=verdicts[0].mode if verdicts else None),
-            output_ratios=_output_ratios(answered),
+            failed=len(records) - len(answered), quality=measured, output_ratios=_output_ratios(answered),
             escalation_rate=sum(verdict.outcome == LOGGED for verdict in tried) / len(tried) if tried else None,
             cost_usd=spend.get(category, 0.0),
             judge_failed=len(judge_failures.get(category, [])),
@@ -166,6 +208,7 @@ class Measured:
     categories: dict[str, CategoryResult]
     output_ratios: dict[tuple[str, str], float]
     escalation_rates: dict[str, float]
+    check: JudgeCheck | None
 
 
 @dataclass(frozen=True)
@@ -174,7 +217,7 @@ class StoredReplay:
     its judgments: read once, matched to each policy's moved requests."""
 
     candidates: dict[tuple[str, int, str], CallRecord]
-    judged: dict[str, Judged]
+    judge: Verdicts
 
 
 def read_stored(store: ReplayStore) -> StoredReplay:
@@ -182,7 +225,7 @@ def read_stored(store: ReplayStore) -> StoredReplay:
     candidates = {(record.source, record.byte_offset, record.target_model): record
                   for record in records
                   if record.kind == "candidate" and record.source is not None and record.byte_offset is not None}
-    return StoredReplay(candidates, judgments(records))
+    return StoredReplay(candidates, verdicts(records))
 
 
 def measured_for_policy(stored: StoredReplay, priced: pl.DataFrame, rows: pl.DataFrame, width: float) -> Measured:
@@ -200,12 +243,13 @@ def measured_for_policy(stored: StoredReplay, priced: pl.DataFrame, rows: pl.Dat
         matched.append(dataclasses.replace(record, category=category))
         if escalate_to is not None:
             escalating.add(record.key)
-    results = summarize(matched, stored.judged, escalating, {}, {}, width)
+    results = summarize(matched, stored.judge, escalating, {}, {}, width)
     return Measured(
         categories={result.category: result for result in results},
         output_ratios={(result.category, model): ratio for result in results
                        for model, ratio in result.output_ratios.items()},
         escalation_rates={result.category: result.escalation_rate for result in results
                           if result.escalation_rate is not None},
+        check=stored.judge.check,
     )
 

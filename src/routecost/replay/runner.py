@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from routecost.audit import Audit
 from routecost.errors import UsageError
 from routecost.prices.catalog import STANDARD, PriceBook, Unpriced
+from routecost.replay.checks import CHECK, CHECK_POSITIONS, Control, JudgeCheck, draw_controls
 from routecost.replay.client import ChatClient, ChatRequest, ChatResult, RetryPolicy, turns
 from routecost.replay.endpoints import Endpoint, Endpoints
 from routecost.replay.judge import (
@@ -41,7 +42,7 @@ from routecost.replay.judge import (
     parse_score,
     rubric_request,
 )
-from routecost.replay.results import CategoryResult, JudgeConfig, judgments, spend_by_category, summarize
+from routecost.replay.results import CategoryResult, JudgeConfig, spend_by_category, summarize, verdicts
 from routecost.replay.sample import SampleSize, draw_sample, replay_candidates
 from routecost.replay.store import CallRecord, ReplayStore, call_key, is_claim
 from routecost.sources import RequestText
@@ -63,6 +64,8 @@ class ReplaySettings:
     max_spend_usd: float | None = None
     timeout_s: float = 60.0
     retries: int = 4
+    judge_checks: int = 10
+    """Control pairs to check the judge on (0: none, and quality is then unmeasured)."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,10 @@ class ReplayPlan:
     unpriced_calls: int
     stored_calls: int
     judge_estimated_usd: float = 0.0
-    """The judge's part of ``estimated_usd`` (usually most of it)."""
+    """The judge's part of ``estimated_usd`` (usually most of it), its checks included."""
+    controls: list[Control] = field(default_factory=list)
+    check_calls: int = 0
+    """Calls of the judge's checks still to send (part of ``calls_to_send``)."""
 
 
 def plan_replay(audit: Audit, settings: ReplaySettings, template: Template, endpoints: Endpoints,
@@ -125,7 +131,8 @@ def plan_replay(audit: Audit, settings: ReplaySettings, template: Template, endp
         raise UsageError(f"no endpoint for {', '.join(missing)}: add it to an --endpoints file")
     plan = ReplayPlan(projection.name, candidates.height, tasks, skipped, settings.judge, template,
                       {model: endpoint for model, endpoint in resolved.items() if endpoint is not None},
-                      Counter(), 0.0, 0, 0)
+                      Counter(), 0.0, 0, 0,
+                      controls=draw_controls({task.request: task.text.answer for task in tasks}, settings.judge_checks))
     _estimate(plan, settings, audit.book, store)
     return plan
 
@@ -176,6 +183,17 @@ def _estimate(plan: ReplayPlan, settings: ReplaySettings, book: PriceBook, store
                 plan.stored_calls += 1
             else:
                 plan.judge_estimated_usd += _count(plan, book, plan.judge, judge_input, JUDGE_MAX_TOKENS // 4)
+    tasks = {task.request: task for task in plan.tasks}
+    for control in plan.controls:
+        task = tasks[control.request]
+        check_input = judge_prompt_tokens(plan.template, task, control.broken)
+        for position, _ in CHECK_POSITIONS[plan.template.mode]:
+            checked = store.get(check_key(control, plan.judge, plan.template, position))
+            if checked is not None and checked.ok and checked.verdict != UNPARSED:
+                plan.stored_calls += 1
+            else:
+                plan.check_calls += 1
+                plan.judge_estimated_usd += _count(plan, book, plan.judge, check_input, JUDGE_MAX_TOKENS // 4)
 
 
 def _count(plan: ReplayPlan, book: PriceBook, model: str, input_tokens: int, output_tokens: int) -> float:
@@ -251,7 +269,9 @@ async def execute(plan: ReplayPlan, settings: ReplaySettings, book: PriceBook, s
     retry = RetryPolicy(retries=settings.retries, timeout_s=settings.timeout_s)
     async with ChatClient(settings.concurrency, retry) as client:
         runner = _Runner(plan, settings, book, store, client, budget, outcome)
+        tasks = {task.request: task for task in plan.tasks}
         pending = [asyncio.ensure_future(runner.run(task)) for task in plan.tasks]
+        pending += [asyncio.ensure_future(runner.check(tasks[control.request], control)) for control in plan.controls]
         for finished in asyncio.as_completed(pending):
             await finished
             if on_progress:
@@ -293,30 +313,41 @@ class _Runner:
             await self._judge(task, candidate, position)
 
     async def _judge(self, task: ReplayTask, candidate: CallRecord, position: str) -> None:
-        key = judge_key(task, candidate, self.plan.judge, self.plan.template, position)
+        await self._ask_judge(task, "judge", judge_key(task, candidate, self.plan.judge, self.plan.template, position),
+                              position, position, candidate.answer or "",
+                              None if position == RUBRIC_LOGGED else candidate.key)
+
+    async def check(self, task: ReplayTask, control: Control) -> None:
+        """The judge's check calls on one control pair (the broken copy where a candidate's answer goes)."""
+        for position, shown in CHECK_POSITIONS[self.plan.template.mode]:
+            await self._ask_judge(task, CHECK, check_key(control, self.plan.judge, self.plan.template, position),
+                                  position, shown, control.broken, control.key)
+
+    async def _ask_judge(self, task: ReplayTask, kind: str, key: str, position: str, shown: str, answer: str,
+                         candidate_key: str | None) -> None:
+        """One judgment of ``answer`` against the logged one, shown as ``shown``, stored under ``key``."""
         stored = self.store.get(key)
         if stored is not None and stored.ok and stored.verdict != UNPARSED:  # an unparsed reply is asked again
             return
-        request = _judge_request(self.plan.template, task, candidate.answer or "", position)
+        request = _judge_request(self.plan.template, task, answer, shown)
         input_tokens = prompt_token_count(RequestText(system=request.system, messages=request.messages), O200K)
-        stub = CallRecord(key=key, kind="judge", request=task.request, target_model=task.target_model,
+        stub = CallRecord(key=key, kind=kind, request=task.request, target_model=task.target_model,
                           model=self.plan.judge, ok=False)
         result = await self._claimed_call(stub, request, input_tokens)
         if result is None:
             return
-        verdict, score = self._verdict(result, position)
+        verdict, score = self._verdict(result, shown)
         cost, attempts = self._cost(self.plan.judge, result), result.attempts
         if result.ok and verdict is None:  # a reply that does not parse is asked again once
             again = await self._call(self.plan.judge, request, input_tokens)
             if again is not None and again.ok:
-                result, (verdict, score) = again, self._verdict(again, position)
+                result, (verdict, score) = again, self._verdict(again, shown)
                 cost, attempts = _total(cost, self._cost(self.plan.judge, again)), attempts + again.attempts
         self.store.put(CallRecord(
-            key=key, kind="judge", request=task.request, target_model=task.target_model, model=self.plan.judge,
+            key=key, kind=kind, request=task.request, target_model=task.target_model, model=self.plan.judge,
             ok=result.ok, source=task.source, byte_offset=task.offset, line=task.line, category=task.category,
             logged_model=task.logged_model, template=self.plan.template.version, position=position,
-            candidate_key=None if position == RUBRIC_LOGGED else candidate.key,
-            answer=result.text if result.ok else None, input_tokens=result.input_tokens,
+            candidate_key=candidate_key, answer=result.text if result.ok else None, input_tokens=result.input_tokens,
             output_tokens=result.output_tokens, cost_usd=cost, latency_ms=round(result.latency_ms, 1),
             attempts=attempts, error=result.error, verdict=(verdict or UNPARSED) if result.ok else None, score=score,
         ))
@@ -366,6 +397,10 @@ def judge_key(task: ReplayTask, candidate: CallRecord, judge: str, template: Tem
     return call_key("judge", task.request, task.target_model, answer, judge, template.version, position)
 
 
+def check_key(control: Control, judge: str, template: Template, position: str) -> str:
+    return call_key(CHECK, control.key, judge, template.version, position)
+
+
 def _judge_request(template: Template, task: ReplayTask, candidate_answer: str, position: str) -> ChatRequest:
     conversation = conversation_text(task.candidate.messages)
     logged = task.text.answer
@@ -393,18 +428,28 @@ def _check_keys(endpoints: Iterable[Endpoint]) -> None:
                              "the environment")
 
 
-def plan_results(plan: ReplayPlan, store: ReplayStore, width: float) -> list[CategoryResult]:
-    """Per category, the results stored so far for a plan's requests (under the plan's judge)."""
+@dataclass(frozen=True)
+class ReplayResults:
+    categories: list[CategoryResult]
+    check: JudgeCheck | None
+    """The judge's checks on this plan's control pairs (None: none stored)."""
+
+
+def plan_results(plan: ReplayPlan, store: ReplayStore, width: float) -> ReplayResults:
+    """Per category, the results stored so far for a plan's requests (under the plan's judge), and the
+    judge's checks on its control pairs."""
     records = list(store.records())
     keys = {task.candidate_key for task in plan.tasks}
     requests = {task.request for task in plan.tasks}
     by_key = {record.key: record for record in records}
     candidates = [by_key[task.candidate_key] for task in plan.tasks if task.candidate_key in by_key]
-    judged = judgments(records, JudgeConfig(plan.judge, plan.template.version))
     ours = [record for record in records if record.key in keys or record.candidate_key in keys
-            or (record.kind == "judge" and record.candidate_key is None and record.request in requests
-                and record.model == plan.judge)]
-    failed_judgments = [record for record in ours if record.kind == "judge" and record.model == plan.judge
+            or (record.request in requests and record.model == plan.judge
+                and (record.kind == CHECK or (record.kind == "judge" and record.candidate_key is None)))]
+    judge = verdicts(ours, JudgeConfig(plan.judge, plan.template.version))
+    failed_judgments = [record for record in ours if record.kind in ("judge", CHECK) and record.model == plan.judge
                         and not record.ok and not is_claim(record)]
-    return summarize(candidates, judged, {task.candidate_key for task in plan.tasks if task.escalate_to is not None},
-                     spend_by_category(ours), Counter(task.category for task in plan.tasks), width, failed_judgments)
+    categories = summarize(candidates, judge, {task.candidate_key for task in plan.tasks if task.escalate_to is not None},
+                           spend_by_category(ours), Counter(task.category for task in plan.tasks), width,
+                           failed_judgments)
+    return ReplayResults(categories, judge.check)

@@ -16,6 +16,7 @@ sd the per-request spread the posterior implies.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ PRIOR_WEIGHT = 1.5
 """Pseudo-judgments spread evenly over the possible scores (pairwise: Jeffreys' prior, a half on each of
 win, tie and loss; the coverage simulation in the tests chose it over a uniform prior, which
 shrank extreme deltas too far at small n)."""
+UNMEASURED = "unmeasured"
 CI_METHOD = f"Bayesian (Dirichlet over the possible scores, {PRIOR_WEIGHT:g} prior judgments), 95%, {RESAMPLES:,} draws"
 Z_95 = 1.959964
 MAX_DELTA = {"pairwise": 1.0, "rubric": 9.0}
@@ -48,6 +50,9 @@ class Quality:
     """Judged requests needed for a 95% interval of the chosen width (None without spread yet)."""
     judge_mode: str | None = None
     """``pairwise`` (deltas from -1 to +1) or ``rubric`` (-9 to +9)."""
+    unmeasured: str | None = None
+    """Why the delta cannot be trusted (the judge failed its checks): then it has no delta or
+    interval, only the counts, and a gate on quality fails (or warns) rather than pass."""
 
     @property
     def drop_pct(self) -> float | None:
@@ -77,6 +82,11 @@ def quality(scores: Sequence[float], unparsed: int = 0, width: float = 0.2, seed
     needed = math.ceil((2 * Z_95 * spread / width) ** 2) if spread > 0 else None
     return Quality(n, wins, n - wins - losses, losses, unparsed, float(values.mean()), float(low), float(high), needed,
                    judge_mode)
+
+
+def unmeasured(result: Quality, reason: str) -> Quality:
+    """The counts without a delta: what a judge that failed its checks said, kept for the record."""
+    return dataclasses.replace(result, delta=None, ci_low=None, ci_high=None, n_for_width=None, unmeasured=reason)
 
 
 def _possible_scores(values: np.ndarray, judge_mode: str | None) -> np.ndarray:

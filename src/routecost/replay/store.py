@@ -58,9 +58,10 @@ CREATE TABLE IF NOT EXISTS calls (
 
 @dataclass(frozen=True)
 class CallRecord:
-    """A stored call. ``kind`` is ``candidate`` (the request sent to ``target_model``) or ``judge``
+    """A stored call. ``kind`` is ``candidate`` (the request sent to ``target_model``), ``judge``
     (``model`` judging the candidate against the logged answer; ``position`` says which answer was
-    shown first, or which one a rubric scored). ``verdict`` is the judge's parsed reply
+    shown first, or which one a rubric scored) or ``check`` (the judge on a control pair: the logged
+    answer against a broken copy, see ``checks.py``). ``verdict`` is the judge's parsed reply
     (``candidate``, ``logged`` or ``tie``; ``unparsed`` when the reply never parsed)."""
 
     key: str
@@ -77,7 +78,8 @@ class CallRecord:
     template: str | None = None
     position: str | None = None
     candidate_key: str | None = None
-    """For a judgment: the candidate call it judged (none for a rubric score of the logged answer)."""
+    """For a judgment: the candidate call it judged (none for a rubric score of the logged answer); for
+    a check: its control pair."""
     answer: str | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None

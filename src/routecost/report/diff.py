@@ -16,6 +16,7 @@ from routecost.escape import markdown_text, plain
 from routecost.gate.compare import Change, Comparison, Side, SideCategory
 from routecost.gate.thresholds import FAIL, WARN, Threshold
 from routecost.gate.verdict import GateResult, signed
+from routecost.replay.stats import UNMEASURED
 from routecost.report import markdown
 from routecost.report.json import quality_fields
 from routecost.report.table import rich_table
@@ -48,6 +49,8 @@ def signed_usd(amount: float) -> str:
 
 def quality_text(row: SideCategory | None) -> str:
     quality = row.quality if row else None
+    if quality is not None and quality.unmeasured:
+        return f"{UNMEASURED} n={quality.n}"
     if quality is None or quality.delta is None:
         return "—"
     interval = "" if quality.ci_low is None or quality.ci_high is None else (

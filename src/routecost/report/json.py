@@ -115,7 +115,8 @@ def quality_dict(row: CategoryProjection) -> dict[str, Any] | None:
 def quality_fields(quality: Quality) -> dict[str, Any]:
     return {"n": quality.n, "wins": quality.wins, "ties": quality.ties, "losses": quality.losses,
             "unparsed": quality.unparsed, "delta": quality.delta, "ci_low": quality.ci_low, "ci_high": quality.ci_high,
-            "ci_method": CI_METHOD, "n_for_width": quality.n_for_width, "judge_mode": quality.judge_mode}
+            "ci_method": CI_METHOD, "n_for_width": quality.n_for_width, "judge_mode": quality.judge_mode,
+            "unmeasured": quality.unmeasured}
 
 
 def render(report: AuditReport) -> str:

@@ -8,12 +8,13 @@ from collections import Counter
 from rich.table import Table
 
 from routecost.escape import plain
+from routecost.replay.checks import JudgeCheck
 from routecost.replay.endpoints import endpoint_summary
 from routecost.replay.results import CategoryResult
-from routecost.replay.runner import ReplayPlan, RunOutcome
+from routecost.replay.runner import ReplayPlan, ReplayResults, RunOutcome
 from routecost.replay.stats import CI_METHOD
 from routecost.report.json import quality_fields
-from routecost.report.text import format_usd
+from routecost.report.text import delta_cells, format_usd
 
 
 def plan_lines(plan: ReplayPlan) -> list[str]:
@@ -27,6 +28,9 @@ def plan_lines(plan: ReplayPlan) -> list[str]:
     calls = ", ".join(f"{model} {count}" for model, count in sorted(plan.calls_to_send.items())) or "none"
     lines.append(f"calls to send: {calls} (already stored: {plan.stored_calls}); judge {plan.judge}, "
                  f"{plan.template.mode} ({plan.template.version})")
+    lines.append(f"judge checks: {len(plan.controls)} control pairs (a logged answer against a broken copy), "
+                 f"{plan.check_calls} calls to send" if plan.controls else
+                 "judge checks: none (no control pairs could be drawn, or --judge-checks 0): quality will be unmeasured")
     lines.append(f"prompts would go to: {endpoint_summary(list({endpoint.name: endpoint for endpoint in plan.endpoints.values()}.values()))}")
     estimate = (f"estimated cost {format_usd(plan.estimated_usd)} at catalog prices: candidates "
                 f"{format_usd(plan.estimated_usd - plan.judge_estimated_usd)}, judge {plan.judge} "
@@ -65,14 +69,24 @@ def results_table(results: list[CategoryResult], width: float) -> Table:
         table.add_row(*map(plain, (
             result.category, str(result.sampled), str(result.answered), failed_text(result),
             f"{quality.wins}/{quality.ties}/{quality.losses}",
-            "" if quality.delta is None else f"{quality.delta:+.2f}",
-            "" if quality.ci_low is None else f"{quality.ci_low:+.2f} to {quality.ci_high:+.2f}",
+            *delta_cells(quality),
             "" if quality.n_for_width is None else f"{quality.n_for_width:,}",
             ", ".join(f"{model.partition('/')[2] or model} {ratio:.2f}" for model, ratio in result.output_ratios.items()),
             "" if result.escalation_rate is None else f"{100 * result.escalation_rate:.0f}%",
             str(quality.unparsed), format_usd(result.cost_usd),
         )))
     return table
+
+
+def check_lines(results: ReplayResults) -> list[str]:
+    """How the judge did on its checks, and which categories' quality is therefore unmeasured."""
+    lines = [results.check.summary()] if results.check else []
+    unmeasured: dict[str, list[str]] = {}
+    for result in results.categories:
+        if result.quality.unmeasured:
+            unmeasured.setdefault(result.quality.unmeasured, []).append(result.category)
+    lines += [f"quality unmeasured in {', '.join(categories)}: {reason}" for reason, categories in unmeasured.items()]
+    return lines
 
 
 def failed_text(result: CategoryResult) -> str:
@@ -86,7 +100,7 @@ def failure_lines(results: list[CategoryResult]) -> list[str]:
             for result in results if result.errors]
 
 
-def results_json(plan: ReplayPlan, outcome: RunOutcome | None, results: list[CategoryResult]) -> str:
+def results_json(plan: ReplayPlan, outcome: RunOutcome | None, results: ReplayResults) -> str:
     return json.dumps({
         "policy": plan.policy,
         "judge": plan.judge,
@@ -101,11 +115,20 @@ def results_json(plan: ReplayPlan, outcome: RunOutcome | None, results: list[Cat
         "spent_usd": None if outcome is None else outcome.spent_usd,
         "stopped_by_budget": None if outcome is None else outcome.stopped_by_budget,
         "sent_by_another_run": None if outcome is None else outcome.sent_by_another_run,
+        "judge_check": check_json(results.check),
         "categories": [
             {"category": result.category, "sampled": result.sampled, "answered": result.answered,
              "failed": result.failed, "judge_failed": result.judge_failed, "errors": list(result.errors),
              "quality": quality_fields(result.quality), "output_ratios": result.output_ratios,
              "escalation_rate": result.escalation_rate, "cost_usd": result.cost_usd}
-            for result in results
+            for result in results.categories
         ],
     }, indent=2) + "\n"
+
+
+def check_json(check: JudgeCheck | None) -> dict[str, object] | None:
+    if check is None:
+        return None
+    return {"passed": check.passed, "failures": check.failures, "control_pairs": check.controls,
+            "intact_preferred": check.right, "pairs": check.pairs, "order_flips": check.flips,
+            "repeats": check.repeats, "self_agreeing": check.agreeing}

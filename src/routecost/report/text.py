@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from routecost.audit import AuditReport
+from routecost.replay.stats import UNMEASURED, Quality
 from routecost.simulate.counterfactual import COUNTERFACTUAL_RULES
 from routecost.simulate.routing import PolicyProjection
 
@@ -198,6 +199,15 @@ def lever_rows(projection: PolicyProjection) -> list[list[str]]:
 QUALITY_HEADER = ["category", "judged", "wins/ties/losses", "quality delta", "95% CI", "escalation (measured)"]
 
 
+def delta_cells(quality: Quality) -> tuple[str, str]:
+    """The delta and its interval, or ``unmeasured`` (the judge failed its checks: see the notes)."""
+    if quality.unmeasured:
+        return UNMEASURED, "(judge not trusted)"
+    if quality.delta is None or quality.ci_low is None or quality.ci_high is None:
+        return "", ""
+    return f"{quality.delta:+.2f}", f"{quality.ci_low:+.2f} to {quality.ci_high:+.2f}"
+
+
 def quality_rows(projection: PolicyProjection) -> list[list[str]]:
     """Per category with replay measurements: the judged quality delta of the moved requests."""
     rows = []
@@ -207,7 +217,7 @@ def quality_rows(projection: PolicyProjection) -> list[list[str]]:
             continue
         rows.append([
             row.category, format_count(quality.n), f"{quality.wins}/{quality.ties}/{quality.losses}",
-            f"{quality.delta:+.2f}", f"{quality.ci_low:+.2f} to {quality.ci_high:+.2f}",
+            *delta_cells(quality),
             "" if row.escalation_measured is None else f"{100 * row.escalation_measured:.0f}%",
         ])
     return rows
