@@ -179,6 +179,15 @@ def test_a_judge_that_tells_answers_apart_measures_quality_and_the_gate_reads_it
            "self-agreement 10 of 10: passed" in result.stderr
     failed = gate_on_store(tmp_path, "--max-quality-drop", "5")
     assert failed.returncode == 1 and "quality could drop" in failed.stdout
+    # 2 of 2 first tries escalated: the rate is 1.0, but its interval reaches down, and so does the cost
+    low, high = categories["code"]["escalation_ci"]
+    assert 0.3 < low < 1.0 and high == 1.0
+    audit = json.loads(routecost("audit", str(tmp_path / "logs.jsonl"), "--policy", str(tmp_path / "policy.yaml"),
+                                 "--replay", str(tmp_path / "store.sqlite"), "--format", "json").stdout)
+    code = next(row for row in audit["policies"][0]["categories"] if row["category"] == "code")
+    # at least the escalations the interval's low end spares: gpt-4o at $2.50 / $10 per million, 1000 in, 40 out
+    gpt_4o = (1000 * 2.50 + 40 * 10.00) / 1_000_000
+    assert code["cost_usd"] - code["low_usd"] >= (1 - low) * 2 * gpt_4o
 
 
 def test_a_judge_that_contradicts_itself_when_asked_again_fails_self_agreement(tmp_path: Path,

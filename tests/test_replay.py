@@ -41,7 +41,7 @@ from routecost.replay.judge import (
 )
 from routecost.replay.runner import ReplayPlan, ReplaySettings, plan_replay, plan_results, run_replay
 from routecost.replay.sample import SampleSize, draw_sample
-from routecost.replay.stats import quality
+from routecost.replay.stats import quality, ratio_interval, share_interval
 from routecost.replay.store import ReplayStore
 from routecost.sources.reader import ReaderConfig
 from tests.conftest import AS_OF, MTOK, write_jsonl
@@ -295,6 +295,36 @@ def test_the_interval_covers_the_true_delta_95_percent_of_the_time(n: int, monke
     assert sum(coverage) / len(coverage) >= 0.93, coverage
 
 
+@pytest.mark.parametrize("n", [5, 20, 50])
+def test_the_escalation_interval_covers_the_true_rate_95_percent_of_the_time(n: int,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jeffreys' interval for the share of first tries that escalate, by simulation as above."""
+    from routecost.replay import stats
+
+    monkeypatch.setattr(stats, "RESAMPLES", 2_000)
+    rng = np.random.default_rng(n)
+    coverage = []
+    for rate in (0.02, 0.1, 0.3, 0.5, 0.8):
+        hits = rng.binomial(n, rate, size=200)
+        intervals = [share_interval(int(count), n, seed=index) for index, count in enumerate(hits)]
+        coverage.append(sum(interval.low <= rate <= interval.high for interval in intervals) / len(intervals))
+    assert min(coverage) >= 0.88, coverage
+    assert sum(coverage) / len(coverage) >= 0.93, coverage
+
+
+def test_the_output_ratio_interval_covers_the_true_ratio() -> None:
+    """Answers whose length varies around twice the logged one: the interval of 20 holds the true ratio
+    of sums about 95% of the time, and 3 answers are never read as a point."""
+    rng = np.random.default_rng(7)
+    logged = rng.integers(20, 400, size=(200, 20))
+    produced = np.rint(logged * rng.lognormal(np.log(2.0), 0.5, size=(200, 20))).astype(int)
+    truth = 2.0 * np.exp(0.5 ** 2 / 2)  # the mean of the lognormal factor
+    intervals = [ratio_interval(list(zip(made, base, strict=True))) for made, base in zip(produced, logged, strict=True)]
+    assert sum(interval.low <= truth <= interval.high for interval in intervals) / len(intervals) >= 0.88
+    few = ratio_interval([(80, 40)] * 3)
+    assert (few.low, few.point, few.high) == (pytest.approx(1.6), 2.0, pytest.approx(2.5))
+
+
 # ---------------------------------------------------------------------------------------------
 # Replay end to end against the local server
 # ---------------------------------------------------------------------------------------------
@@ -519,7 +549,9 @@ def test_audit_with_a_replay_store_shows_quality_and_uses_measured_output_ratios
     assert support.quality is not None and (support.quality.n, support.quality.ties) == (2, 2)
     # gpt-4o-mini at the measured output ratio 2.0: 1000 x $0.15 + 80 x $0.60 per million, for each request
     assert support.cost_usd == pytest.approx(2 * (1000 * 0.15 + 80 * 0.60) / MTOK, rel=REL)
-    assert support.low_usd == pytest.approx(support.cost_usd, rel=REL)
+    # measured on 2 answers, the ratio is not a point: its interval is widened to the assumed 0.8-1.25 of it
+    assert support.low_usd == pytest.approx(2 * (1000 * 0.15 + 40 * 2.0 * 0.8 * 0.60) / MTOK, rel=REL)
+    assert support.high_usd == pytest.approx(2 * (1000 * 0.15 + 40 * 2.0 * 1.25 * 0.60) / MTOK, rel=REL)
     assert any("quality from 2 judged requests" in note for note in projection.assumptions)
 
 

@@ -286,7 +286,8 @@ def _project_one(inputs: PolicyInputs, policy: Policy, priced: pl.DataFrame, boo
     judged = sum(result.quality.n for result in measured.categories.values())
     projection.assumptions.append(
         f"replay ({options.replay_store}): quality from {judged} judged requests; output-length ratios measured for "
-        f"{len(measured.output_ratios)} (category, model) pairs, assumed elsewhere"
+        f"{len(measured.output_ratios)} (category, model) pairs, assumed elsewhere; the 95% intervals of measured "
+        "ratios and escalation rates are the projection's low-high range"
     )
     projection.assumptions.append(f"replay: {measured.check.summary()}" if measured.check else
                                   f"replay: {unmeasured_reason(None)}: quality unmeasured")

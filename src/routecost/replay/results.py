@@ -39,7 +39,7 @@ from routecost.replay.judge import (
     pairwise_outcome,
     rubric_outcome,
 )
-from routecost.replay.stats import Quality, quality, unmeasured
+from routecost.replay.stats import Interval, Quality, quality, ratio_interval, share_interval, unmeasured
 from routecost.replay.store import CallRecord, ReplayStore
 
 
@@ -61,9 +61,9 @@ class CategoryResult:
     answered: int
     failed: int
     quality: Quality
-    output_ratios: dict[str, float]
+    output_ratios: dict[str, Interval]
     """Candidate output tokens over logged output tokens, per target model (ratio of sums)."""
-    escalation_rate: float | None
+    escalation: Interval | None
     """For cascades: the share of judged first tries whose answer lost to the logged one (None when
     the judge's verdicts are not trusted)."""
     cost_usd: float
@@ -71,6 +71,10 @@ class CategoryResult:
     """Judge calls that failed (after their retries): their requests have no verdict yet."""
     errors: tuple[str, ...] = ()
     """The first distinct errors of the category's failed calls (credentials redacted)."""
+
+    @property
+    def escalation_rate(self) -> float | None:
+        return None if self.escalation is None else self.escalation.point
 
 
 @dataclass(frozen=True)
@@ -175,7 +179,7 @@ def summarize(candidates: Sequence[CallRecord], judge: Verdicts, escalating: set
         results.append(CategoryResult(
             category=category, sampled=sampled.get(category, len(records)), answered=len(answered),
             failed=len(records) - len(answered), quality=measured, output_ratios=_output_ratios(answered),
-            escalation_rate=sum(verdict.outcome == LOGGED for verdict in tried) / len(tried) if tried else None,
+            escalation=share_interval(sum(verdict.outcome == LOGGED for verdict in tried), len(tried)) if tried else None,
             cost_usd=spend.get(category, 0.0),
             judge_failed=len(judge_failures.get(category, [])),
             errors=tuple(dict.fromkeys(record.error for record in failures if record.error))[:MAX_ERRORS],
@@ -183,14 +187,12 @@ def summarize(candidates: Sequence[CallRecord], judge: Verdicts, escalating: set
     return results
 
 
-def _output_ratios(answered: Sequence[CallRecord]) -> dict[str, float]:
-    produced: dict[str, int] = defaultdict(int)
-    logged: dict[str, int] = defaultdict(int)
+def _output_ratios(answered: Sequence[CallRecord]) -> dict[str, Interval]:
+    pairs: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for record in answered:
         if record.output_tokens is not None and record.logged_output_tokens:
-            produced[record.target_model] += record.output_tokens
-            logged[record.target_model] += record.logged_output_tokens
-    return {model: produced[model] / logged[model] for model in produced if logged[model]}
+            pairs[record.target_model].append((record.output_tokens, record.logged_output_tokens))
+    return {model: ratio_interval(values) for model, values in pairs.items()}
 
 
 def spend_by_category(records: Iterable[CallRecord]) -> dict[str, float]:
@@ -206,8 +208,8 @@ class Measured:
     """What replay measured for one policy, matched to its requests."""
 
     categories: dict[str, CategoryResult]
-    output_ratios: dict[tuple[str, str], float]
-    escalation_rates: dict[str, float]
+    output_ratios: dict[tuple[str, str], Interval]
+    escalation_rates: dict[str, Interval]
     check: JudgeCheck | None
 
 
@@ -248,8 +250,8 @@ def measured_for_policy(stored: StoredReplay, priced: pl.DataFrame, rows: pl.Dat
         categories={result.category: result for result in results},
         output_ratios={(result.category, model): ratio for result in results
                        for model, ratio in result.output_ratios.items()},
-        escalation_rates={result.category: result.escalation_rate for result in results
-                          if result.escalation_rate is not None},
+        escalation_rates={result.category: result.escalation for result in results
+                          if result.escalation is not None},
         check=stored.judge.check,
     )
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from routecost.simulate.counterfactual import OUTPUT_RATIO_RANGE
+
 RESAMPLES = 10_000
 PRIOR_WEIGHT = 1.5
 """Pseudo-judgments spread evenly over the possible scores (pairwise: Jeffreys' prior, a half on each of
@@ -94,3 +96,58 @@ def _possible_scores(values: np.ndarray, judge_mode: str | None) -> np.ndarray:
     if judge_mode == "pairwise" or (judge_mode is None and np.isin(values, PAIRWISE_SCORES).all()):
         return PAIRWISE_SCORES
     return RUBRIC_SCORES
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A measured rate or ratio with its 95% interval."""
+
+    point: float
+    low: float
+    high: float
+    n: int
+
+
+MIN_RATIO_PAIRS = 5
+"""Below this many measured answers, an output ratio's interval is widened to at least the range
+assumed when nothing is measured (a bootstrap of 1-4 pairs says too little about its spread)."""
+
+
+def ratio_interval(pairs: Sequence[tuple[int, int]]) -> Interval:
+    """The ratio of sums of (produced, logged) output tokens, with a 95% interval from the delta
+    method on the log scale with Student's t (a bootstrap of the answers under-covered here: 86% at
+    20 answers whose length varies around the ratio; this held 94%, checked by simulation in the tests)."""
+    produced, logged = (np.asarray(column, dtype=np.float64) for column in zip(*pairs, strict=True))
+    n = len(pairs)
+    point = float(produced.sum() / logged.sum())
+    low = high = point
+    if n > 1 and point > 0:
+        residuals = produced - point * logged
+        relative_se = math.sqrt(float((residuals ** 2).sum()) / (n * (n - 1))) / float(logged.mean()) / point
+        spread = math.exp(t_95(n - 1) * relative_se)
+        low, high = point / spread, point * spread
+    if n < MIN_RATIO_PAIRS:
+        low, high = min(low, point * OUTPUT_RATIO_RANGE[0]), max(high, point * OUTPUT_RATIO_RANGE[1])
+    return Interval(point, low, high, n)
+
+
+T_95_SMALL = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776}
+"""Student's t, two-sided 95%, for the fewest degrees of freedom (where the expansion below is off)."""
+
+
+def t_95(degrees: int) -> float:
+    """Student's t quantile for a two-sided 95% interval: a table for 1-4 degrees of freedom, else the
+    Cornish-Fisher expansion around the normal quantile (within 0.004 from 5 on)."""
+    if degrees in T_95_SMALL:
+        return T_95_SMALL[degrees]
+    z, nu = Z_95, float(degrees)
+    return (z + (z ** 3 + z) / (4 * nu) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * nu ** 2)
+            + (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / (384 * nu ** 3))
+
+
+def share_interval(hits: int, n: int, seed: int = 0) -> Interval:
+    """A share with Jeffreys' 95% interval (Beta(hits + 1/2, misses + 1/2); 0 or 1 kept as a bound
+    when no or every trial hit)."""
+    draws = np.random.default_rng(seed).beta(hits + 0.5, n - hits + 0.5, size=RESAMPLES)
+    low, high = (float(bound) for bound in np.percentile(draws, [2.5, 97.5]))
+    return Interval(hits / n, 0.0 if hits == 0 else low, 1.0 if hits == n else high, n)

@@ -12,7 +12,7 @@ from routecost.replay.checks import JudgeCheck
 from routecost.replay.endpoints import endpoint_summary
 from routecost.replay.results import CategoryResult
 from routecost.replay.runner import ReplayPlan, ReplayResults, RunOutcome
-from routecost.replay.stats import CI_METHOD
+from routecost.replay.stats import CI_METHOD, Interval
 from routecost.report.json import quality_fields
 from routecost.report.text import delta_cells, format_usd
 
@@ -71,8 +71,10 @@ def results_table(results: list[CategoryResult], width: float) -> Table:
             f"{quality.wins}/{quality.ties}/{quality.losses}",
             *delta_cells(quality),
             "" if quality.n_for_width is None else f"{quality.n_for_width:,}",
-            ", ".join(f"{model.partition('/')[2] or model} {ratio:.2f}" for model, ratio in result.output_ratios.items()),
-            "" if result.escalation_rate is None else f"{100 * result.escalation_rate:.0f}%",
+            ", ".join(f"{model.partition('/')[2] or model} {ratio.point:.2f} ({ratio.low:.2f}-{ratio.high:.2f})"
+                      for model, ratio in result.output_ratios.items()),
+            "" if result.escalation is None else
+            f"{100 * result.escalation.point:.0f}% ({100 * result.escalation.low:.0f}-{100 * result.escalation.high:.0f}%)",
             str(quality.unparsed), format_usd(result.cost_usd),
         )))
     return table
@@ -119,8 +121,11 @@ def results_json(plan: ReplayPlan, outcome: RunOutcome | None, results: ReplayRe
         "categories": [
             {"category": result.category, "sampled": result.sampled, "answered": result.answered,
              "failed": result.failed, "judge_failed": result.judge_failed, "errors": list(result.errors),
-             "quality": quality_fields(result.quality), "output_ratios": result.output_ratios,
-             "escalation_rate": result.escalation_rate, "cost_usd": result.cost_usd}
+             "quality": quality_fields(result.quality),
+             "output_ratios": {model: interval_json(ratio) for model, ratio in result.output_ratios.items()},
+             "escalation_rate": result.escalation_rate,
+             "escalation_ci": None if result.escalation is None else [result.escalation.low, result.escalation.high],
+             "cost_usd": result.cost_usd}
             for result in results.categories
         ],
     }, indent=2) + "\n"
@@ -132,3 +137,7 @@ def check_json(check: JudgeCheck | None) -> dict[str, object] | None:
     return {"passed": check.passed, "failures": check.failures, "control_pairs": check.controls,
             "intact_preferred": check.right, "pairs": check.pairs, "order_flips": check.flips,
             "repeats": check.repeats, "self_agreeing": check.agreeing}
+
+
+def interval_json(interval: Interval) -> dict[str, float | int]:
+    return {"ratio": interval.point, "ci_low": interval.low, "ci_high": interval.high, "n": interval.n}

@@ -34,7 +34,7 @@ from routecost.policy.model import KEEP, Policy
 from routecost.prices.catalog import BATCH, PriceBook
 from routecost.prices.pricing import CATALOG_PRICED, apply_rates, billed_expr, cost_parts
 from routecost.records import CALL_COLUMNS, PROMPT_PRINT_COLUMNS
-from routecost.replay.stats import Quality
+from routecost.replay.stats import Interval, Quality
 from routecost.simulate.counterfactual import (
     OUTPUT_RATIO_RANGE,
     counterfactual_tokens,
@@ -69,10 +69,11 @@ with its range."""
 @dataclass(frozen=True)
 class MeasuredRatios:
     """What replay measured: output-length ratios by (category, target model), and the share of a
-    cascade's first tries that had to escalate, by category."""
+    cascade's first tries that had to escalate, by category; each with its 95% interval, which
+    becomes the projection's low-high range (a ratio measured on 20 answers is not a point)."""
 
-    output: Mapping[tuple[str, str], float] = field(default_factory=dict)
-    escalation: Mapping[str, float] = field(default_factory=dict)
+    output: Mapping[tuple[str, str], Interval] = field(default_factory=dict)
+    escalation: Mapping[str, Interval] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -272,11 +273,13 @@ def _project(
     if policy.prompt_cache is not None:
         leg_columns += ["prompt_cache_read_bytes", "prompt_cache_write_bytes"]
     legs = base.lazy().filter(changed).select(
-        *leg_columns, leg_model=pl.col("routed_model"), weight=pl.lit(1.0)
+        *leg_columns, leg_model=pl.col("routed_model"), weight=pl.lit(1.0), weight_low=pl.lit(1.0),
+        weight_high=pl.lit(1.0),
     ).collect()
     if policy.cascades:
         legs = pl.concat([legs, base.filter(changed & pl.col("cascade_try").is_not_null()).select(
-            *leg_columns, leg_model=pl.col("cascade_escalate"), weight=pl.col("escalate_rate")
+            *leg_columns, leg_model=pl.col("cascade_escalate"), weight=pl.col("escalate_rate"),
+            weight_low=pl.col("escalate_low"), weight_high=pl.col("escalate_high"),
         )])
     if policy.routes or policy.cascades:
         legs = _carry_tokens(legs, base, tokenizer_ratios, measured.output, notes)
@@ -392,18 +395,21 @@ def _choices(policy: Policy, context: EvalContext, escalation: Mapping[str, floa
         route = pl.when(applies).then(keep if rule.to == KEEP else pl.lit(rule.to)).otherwise(route)
     tried: pl.Expr = pl.lit(None, dtype=pl.String())
     escalated: pl.Expr = pl.lit(None, dtype=pl.String())
-    rate: pl.Expr = pl.lit(None, dtype=pl.Float64())
+    rates: list[pl.Expr] = [pl.lit(None, dtype=pl.Float64())] * 3
     for cascade in reversed(policy.cascades):
         condition = cascade.when.expr(context)
         tried = pl.when(condition).then(pl.lit(cascade.try_model)).otherwise(tried)
         escalated = pl.when(condition).then(
             keep if cascade.escalate_to == KEEP else pl.lit(cascade.escalate_to)
         ).otherwise(escalated)
-        rate = pl.when(condition).then(_escalation_rate(cascade.escalate_rate, escalation)).otherwise(rate)
+        rates = [pl.when(condition).then(measured).otherwise(rate)
+                 for rate, measured in zip(rates, _escalation_rates(cascade.escalate_rate, escalation), strict=True)]
     return {
         "cascade_try": tried,
         "cascade_escalate": escalated,
-        "escalate_rate": rate,
+        "escalate_rate": rates[0],
+        "escalate_low": rates[1],
+        "escalate_high": rates[2],
         "routed_model": pl.coalesce(tried, route),
     }
 
@@ -423,7 +429,7 @@ def _carry_tokens(
     legs: pl.DataFrame,
     base: pl.DataFrame,
     tokenizer_ratios: Mapping[str, float] | None,
-    output_ratios: Mapping[tuple[str, str], float],
+    output_ratios: Mapping[tuple[str, str], Interval],
     notes: list[str],
 ) -> pl.DataFrame:
     """The legs' tokens as they would have been on each leg's model (counterfactual rules)."""
@@ -432,11 +438,11 @@ def _carry_tokens(
     legs = legs.with_columns(**input_ratio_exprs(pl.col("model_id"), pl.col("leg_model"), models, tokenizer_ratios))
     legs = exact_openai_ratios(legs, base)
     same = pl.col("leg_model") == pl.col("model_id")
-    measured = _measured_output_expr(output_ratios)
+    point, low, high = _measured_output_exprs(output_ratios)
     legs = legs.with_columns(
-        output_scale=pl.when(same).then(1.0).otherwise(measured.fill_null(1.0)),
-        output_low=pl.when(same).then(1.0).otherwise(measured.fill_null(OUTPUT_RATIO_RANGE[0])),
-        output_high=pl.when(same).then(1.0).otherwise(measured.fill_null(OUTPUT_RATIO_RANGE[1])),
+        output_scale=pl.when(same).then(1.0).otherwise(point.fill_null(1.0)),
+        output_low=pl.when(same).then(1.0).otherwise(low.fill_null(OUTPUT_RATIO_RANGE[0])),
+        output_high=pl.when(same).then(1.0).otherwise(high.fill_null(OUTPUT_RATIO_RANGE[1])),
     )
     families = {
         f"{tokenizer_family(source)}->{tokenizer_family(target)} x{ratio.point:.2f}"
@@ -448,21 +454,25 @@ def _carry_tokens(
     return legs.with_columns(**counterfactual_tokens(same, pl.col("input_scale"), pl.col("output_scale")))
 
 
-def _escalation_rate(assumed: float, measured: Mapping[str, float]) -> pl.Expr:
-    rate: pl.Expr = pl.lit(assumed)
+def _escalation_rates(assumed: float, measured: Mapping[str, Interval]) -> list[pl.Expr]:
+    """The escalation rate and its low and high ends: measured for the request's category where replay
+    measured it, else the policy's assumed rate (a point)."""
+    rates: list[pl.Expr] = [pl.lit(assumed)] * 3
     for category, share in sorted(measured.items()):
-        rate = pl.when(pl.col("category") == category).then(pl.lit(share)).otherwise(rate)
-    return rate
+        rates = [pl.when(pl.col("category") == category).then(pl.lit(value)).otherwise(rate)
+                 for rate, value in zip(rates, (share.point, share.low, share.high), strict=True)]
+    return rates
 
 
-def _measured_output_expr(output_ratios: Mapping[tuple[str, str], float]) -> pl.Expr:
-    """The measured output-length ratio of a leg's (category, model); null where not measured."""
-    expression: pl.Expr = pl.lit(None, dtype=pl.Float64())
+def _measured_output_exprs(output_ratios: Mapping[tuple[str, str], Interval]) -> list[pl.Expr]:
+    """The measured output-length ratio of a leg's (category, model) and its low and high ends; null
+    where not measured."""
+    expressions: list[pl.Expr] = [pl.lit(None, dtype=pl.Float64())] * 3
     for (category, model), ratio in sorted(output_ratios.items()):
-        expression = pl.when((pl.col("category") == category) & (pl.col("leg_model") == model)).then(
-            pl.lit(ratio)
-        ).otherwise(expression)
-    return expression
+        leg = (pl.col("category") == category) & (pl.col("leg_model") == model)
+        expressions = [pl.when(leg).then(pl.lit(value)).otherwise(expression)
+                       for expression, value in zip(expressions, (ratio.point, ratio.low, ratio.high), strict=True)]
+    return expressions
 
 
 def _price_legs(legs: pl.DataFrame, book: PriceBook, as_of: datetime) -> pl.DataFrame:
@@ -482,7 +492,8 @@ def _price_legs(legs: pl.DataFrame, book: PriceBook, as_of: datetime) -> pl.Data
            + pl.col("output_cost") * pl.col("output_low") / pl.col("output_scale") + pl.col("fixed_cost"))
     high = (pl.col("input_cost") * pl.col("input_high") / pl.col("input_scale")
             + pl.col("output_cost") * pl.col("output_high") / pl.col("output_scale") + pl.col("fixed_cost"))
-    return priced.with_columns(leg_cost=pl.col("cost_usd") * weight, leg_low=low * weight, leg_high=high * weight)
+    return priced.with_columns(leg_cost=pl.col("cost_usd") * weight, leg_low=low * pl.col("weight_low"),
+                               leg_high=high * pl.col("weight_high"))
 
 
 def _by_category(rows: pl.DataFrame) -> list[CategoryProjection]:
