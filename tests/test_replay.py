@@ -39,10 +39,11 @@ from routecost.replay.judge import (
     parse_pairwise,
     parse_score,
 )
+from routecost.replay.results import spend_by_category
 from routecost.replay.runner import ReplayPlan, ReplaySettings, plan_replay, plan_results, run_replay
 from routecost.replay.sample import SampleSize, draw_sample
 from routecost.replay.stats import quality, ratio_interval, share_interval
-from routecost.replay.store import ReplayStore
+from routecost.replay.store import CallRecord, ReplayStore
 from routecost.sources.reader import ReaderConfig
 from tests.conftest import AS_OF, MTOK, write_jsonl
 from tests.mock_llm import MockLLM, fair_judge
@@ -649,6 +650,17 @@ def test_failed_judge_calls_are_shown_per_category_with_their_errors(tmp_path: P
     assert categories["support"]["errors"] == ["HTTP 400: bad request"]
     assert categories["support"]["quality"]["n"] == 0
     assert "support: 0 + 4 judge calls failed: HTTP 400: bad request" in result.stderr
+    # per endpoint: the judge's (with 2 of the 3 candidates) failed on every judgment; the other is fine
+    endpoints = {entry["endpoint"]: entry for entry in json.loads(result.stdout)["endpoints"]}
+    assert (endpoints["mock-openai"]["calls"], endpoints["mock-openai"]["failed"]) == (8, 6)
+    assert (endpoints["mock-anthropic"]["calls"], endpoints["mock-anthropic"]["failed"]) == (1, 0)
+    assert "endpoint mock-openai: 6 of 8 calls failed: HTTP 400: bad request" in result.stderr
+
+
+def test_money_sums_carry_no_float_noise_whatever_order_the_calls_are_read_in() -> None:
+    calls = [CallRecord(f"k{index}", "candidate", "r", "m", "m", True, category="support", cost_usd=cost)
+             for index, cost in enumerate([0.1, 0.2, 1e-9, 0.3])]
+    assert spend_by_category(calls) == spend_by_category(calls[::-1]) == {"support": 0.600000001}
 
 
 def test_the_plan_shows_the_judges_cost_apart(tmp_path: Path, mock: MockLLM) -> None:
@@ -657,3 +669,10 @@ def test_the_plan_shows_the_judges_cost_apart(tmp_path: Path, mock: MockLLM) -> 
     plan = json.loads(result.stdout)
     assert 0 < plan["judge_estimated_usd"] < plan["estimated_usd"]
     assert "judge openai/gpt-4.1 $" in result.stderr and ": candidates $" in result.stderr
+    # gpt-4.1-mini, on the same endpoint, costs a fifth of gpt-4.1 ($0.40 / $1.60 against $2 / $8 per million)
+    assert plan["cheaper_judge"]["judge"] == "openai/gpt-4.1-mini"
+    assert plan["cheaper_judge"]["estimated_usd"] == pytest.approx(plan["judge_estimated_usd"] / 5, rel=1e-9)
+    assert "a cheaper judge on the same endpoint: --judge openai/gpt-4.1-mini would cost about $" in result.stderr
+    already = routecost(*command(tmp_path, mock, logs(tmp_path), "--dry-run", "--format", "json", "--judge",
+                                 "openai/gpt-4.1-mini"))
+    assert json.loads(already.stdout)["cheaper_judge"] is None  # nothing cheaper it serves that is not judged

@@ -355,7 +355,7 @@ def replay(
         sys.stdout.write(results_json(plan, outcome, results))
     elif not dry_run:
         _stdout_console().print(results_table(results.categories, width))
-    for line in [*failure_lines(results.categories), *check_lines(results)]:
+    for line in [*failure_lines(results), *check_lines(results)]:
         _say(line)
     unsent = 0 if outcome is None else sum(outcome.failed.values()) + outcome.stopped_by_budget
     if outcome is not None and unsent and not any(result.quality.n for result in results.categories):

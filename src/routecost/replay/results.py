@@ -9,6 +9,7 @@ routes it to.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -187,6 +188,27 @@ def summarize(candidates: Sequence[CallRecord], judge: Verdicts, escalating: set
     return results
 
 
+@dataclass(frozen=True)
+class EndpointResult:
+    """The calls stored for one endpoint: how many, how many failed, and the first errors."""
+
+    name: str
+    calls: int
+    failed: int
+    errors: tuple[str, ...]
+
+
+def by_endpoint(records: Iterable[CallRecord], endpoint_of: Mapping[str, str]) -> list[EndpointResult]:
+    """Per endpoint (``endpoint_of`` names each model's), its calls: a wrong key or URL shows here
+    once, rather than in every category."""
+    grouped: dict[str, list[CallRecord]] = defaultdict(list)
+    for record in records:
+        grouped[endpoint_of.get(record.model, record.model)].append(record)
+    return [EndpointResult(name, len(calls), sum(not call.ok for call in calls),
+                           tuple(dict.fromkeys(call.error for call in calls if call.error))[:MAX_ERRORS])
+            for name, calls in sorted(grouped.items())]
+
+
 def _output_ratios(answered: Sequence[CallRecord]) -> dict[str, Interval]:
     pairs: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for record in answered:
@@ -196,11 +218,20 @@ def _output_ratios(answered: Sequence[CallRecord]) -> dict[str, Interval]:
 
 
 def spend_by_category(records: Iterable[CallRecord]) -> dict[str, float]:
-    spend: dict[str, float] = defaultdict(float)
+    costs: dict[str, list[float]] = defaultdict(list)
     for record in records:
         if record.cost_usd is not None:
-            spend[record.category or "uncategorized"] += record.cost_usd
-    return dict(spend)
+            costs[record.category or "uncategorized"].append(record.cost_usd)
+    return {category: usd_total(values) for category, values in costs.items()}
+
+
+USD_DIGITS = 12
+"""Money sums are rounded to a nano-cent: below any price, above float noise (0.1 + 0.2 is 0.3 here,
+whatever order a resumed run read its calls in)."""
+
+
+def usd_total(values: Iterable[float]) -> float:
+    return round(math.fsum(values), USD_DIGITS)
 
 
 @dataclass(frozen=True)

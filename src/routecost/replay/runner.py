@@ -42,7 +42,16 @@ from routecost.replay.judge import (
     parse_score,
     rubric_request,
 )
-from routecost.replay.results import CategoryResult, JudgeConfig, spend_by_category, summarize, verdicts
+from routecost.replay.results import (
+    CategoryResult,
+    EndpointResult,
+    JudgeConfig,
+    by_endpoint,
+    spend_by_category,
+    summarize,
+    usd_total,
+    verdicts,
+)
 from routecost.replay.sample import SampleSize, draw_sample, replay_candidates
 from routecost.replay.store import CallRecord, ReplayStore, call_key, is_claim
 from routecost.sources import RequestText
@@ -108,8 +117,12 @@ class ReplayPlan:
     judge_estimated_usd: float = 0.0
     """The judge's part of ``estimated_usd`` (usually most of it), its checks included."""
     controls: list[Control] = field(default_factory=list)
+    judge_calls: list[tuple[int, int]] = field(default_factory=list)
+    """Input and expected output tokens of each judge call to send (to price another judge)."""
     check_calls: int = 0
     """Calls of the judge's checks still to send (part of ``calls_to_send``)."""
+    cheaper_judge: tuple[str, float] | None = None
+    """A judge on the same endpoint that would cost at most half as much, and its estimate."""
 
 
 def plan_replay(audit: Audit, settings: ReplaySettings, template: Template, endpoints: Endpoints,
@@ -134,6 +147,8 @@ def plan_replay(audit: Audit, settings: ReplaySettings, template: Template, endp
                       Counter(), 0.0, 0, 0,
                       controls=draw_controls({task.request: task.text.answer for task in tasks}, settings.judge_checks))
     _estimate(plan, settings, audit.book, store)
+    plan.estimated_usd, plan.judge_estimated_usd = usd_total([plan.estimated_usd]), usd_total([plan.judge_estimated_usd])
+    plan.cheaper_judge = cheaper_judge(plan, audit.book)
     return plan
 
 
@@ -182,7 +197,7 @@ def _estimate(plan: ReplayPlan, settings: ReplaySettings, book: PriceBook, store
             if judged is not None and judged.ok and judged.verdict != UNPARSED:
                 plan.stored_calls += 1
             else:
-                plan.judge_estimated_usd += _count(plan, book, plan.judge, judge_input, JUDGE_MAX_TOKENS // 4)
+                plan.judge_estimated_usd += _count_judge(plan, book, judge_input)
     tasks = {task.request: task for task in plan.tasks}
     for control in plan.controls:
         task = tasks[control.request]
@@ -193,7 +208,40 @@ def _estimate(plan: ReplayPlan, settings: ReplaySettings, book: PriceBook, store
                 plan.stored_calls += 1
             else:
                 plan.check_calls += 1
-                plan.judge_estimated_usd += _count(plan, book, plan.judge, check_input, JUDGE_MAX_TOKENS // 4)
+                plan.judge_estimated_usd += _count_judge(plan, book, check_input)
+
+
+def _count_judge(plan: ReplayPlan, book: PriceBook, input_tokens: int) -> float:
+    plan.judge_calls.append((input_tokens, JUDGE_EXPECTED_OUTPUT))
+    return _count(plan, book, plan.judge, input_tokens, JUDGE_EXPECTED_OUTPUT)
+
+
+JUDGE_EXPECTED_OUTPUT = JUDGE_MAX_TOKENS // 4
+"""A verdict is a short JSON object."""
+CHEAPER_JUDGES = ("openai/gpt-4.1-mini", "anthropic/claude-haiku-4-5", "google/gemini-2.5-flash", "openai/gpt-4.1",
+                  "anthropic/claude-sonnet-4-5", "google/gemini-2.5-pro")
+"""Judges worth suggesting when the chosen one costs at least twice as much (capable models; the
+checks of a run under one show whether it judges well enough)."""
+
+
+def cheaper_judge(plan: ReplayPlan, book: PriceBook) -> tuple[str, float] | None:
+    """The cheapest of ``CHEAPER_JUDGES`` the judge's endpoint serves, with what the plan's judge calls
+    would cost on it, when that is at most half the judge's estimate; it is never one of the models judged."""
+    endpoint = plan.endpoints.get(plan.judge)
+    if endpoint is None or not plan.judge_calls or not plan.judge_estimated_usd:
+        return None
+    judged = {task.target_model for task in plan.tasks}
+    options = []
+    for model in CHEAPER_JUDGES:
+        if model == plan.judge or model in judged or not endpoint.serves(model):
+            continue
+        costs = [call_cost(book, model, input_tokens, output_tokens) for input_tokens, output_tokens in plan.judge_calls]
+        if all(cost is not None for cost in costs):
+            options.append((usd_total(cost for cost in costs if cost is not None), model))
+    if not options:
+        return None
+    cost, model = min(options)
+    return (model, cost) if cost <= plan.judge_estimated_usd / 2 else None
 
 
 def _count(plan: ReplayPlan, book: PriceBook, model: str, input_tokens: int, output_tokens: int) -> float:
@@ -276,7 +324,7 @@ async def execute(plan: ReplayPlan, settings: ReplaySettings, book: PriceBook, s
             await finished
             if on_progress:
                 on_progress(1)
-    outcome.spent_usd = budget.spent
+    outcome.spent_usd = usd_total([budget.spent])
     return outcome
 
 
@@ -433,6 +481,7 @@ class ReplayResults:
     categories: list[CategoryResult]
     check: JudgeCheck | None
     """The judge's checks on this plan's control pairs (None: none stored)."""
+    endpoints: list[EndpointResult]
 
 
 def plan_results(plan: ReplayPlan, store: ReplayStore, width: float) -> ReplayResults:
@@ -452,4 +501,6 @@ def plan_results(plan: ReplayPlan, store: ReplayStore, width: float) -> ReplayRe
     categories = summarize(candidates, judge, {task.candidate_key for task in plan.tasks if task.escalate_to is not None},
                            spend_by_category(ours), Counter(task.category for task in plan.tasks), width,
                            failed_judgments)
-    return ReplayResults(categories, judge.check)
+    endpoint_of = {model: endpoint.name for model, endpoint in plan.endpoints.items()}
+    return ReplayResults(categories, judge.check, by_endpoint([record for record in ours if not is_claim(record)],
+                                                              endpoint_of))

@@ -38,6 +38,11 @@ def plan_lines(plan: ReplayPlan) -> list[str]:
     if plan.unpriced_calls:
         estimate += f", plus {plan.unpriced_calls} calls to unpriced models (not counted)"
     lines.append(estimate)
+    if plan.cheaper_judge is not None:
+        model, cost = plan.cheaper_judge
+        lines.append(f"a cheaper judge on the same endpoint: --judge {model} would cost about {format_usd(cost)} "
+                     f"instead of {format_usd(plan.judge_estimated_usd)} (its checks on the run show whether it "
+                     "judges well enough)")
     if plan.judge in {task.target_model for task in plan.tasks}:
         lines.append(f"warning: the judge {plan.judge} is also one of the models judged, and models tend to prefer "
                      "their own answers; choose another --judge")
@@ -96,10 +101,12 @@ def failed_text(result: CategoryResult) -> str:
     return f"{result.failed} + {result.judge_failed} judge" if result.judge_failed else str(result.failed)
 
 
-def failure_lines(results: list[CategoryResult]) -> list[str]:
-    """Each category with failed calls, and its first errors (credentials redacted)."""
-    return [f"{result.category}: {failed_text(result)} calls failed: {'; '.join(result.errors)}"
-            for result in results if result.errors]
+def failure_lines(results: ReplayResults) -> list[str]:
+    """Each endpoint and category with failed calls, and its first errors (credentials redacted)."""
+    lines = [f"endpoint {endpoint.name}: {endpoint.failed} of {endpoint.calls} calls failed: {'; '.join(endpoint.errors)}"
+             for endpoint in results.endpoints if endpoint.failed]
+    return lines + [f"{result.category}: {failed_text(result)} calls failed: {'; '.join(result.errors)}"
+                    for result in results.categories if result.errors]
 
 
 def results_json(plan: ReplayPlan, outcome: RunOutcome | None, results: ReplayResults) -> str:
@@ -112,12 +119,16 @@ def results_json(plan: ReplayPlan, outcome: RunOutcome | None, results: ReplayRe
         "skipped": dict(plan.skipped),
         "estimated_usd": plan.estimated_usd,
         "judge_estimated_usd": plan.judge_estimated_usd,
+        "cheaper_judge": None if plan.cheaper_judge is None else {"judge": plan.cheaper_judge[0],
+                                                                   "estimated_usd": plan.cheaper_judge[1]},
         "sent": None if outcome is None else dict(outcome.sent),
         "failed": None if outcome is None else dict(outcome.failed),
         "spent_usd": None if outcome is None else outcome.spent_usd,
         "stopped_by_budget": None if outcome is None else outcome.stopped_by_budget,
         "sent_by_another_run": None if outcome is None else outcome.sent_by_another_run,
         "judge_check": check_json(results.check),
+        "endpoints": [{"endpoint": endpoint.name, "calls": endpoint.calls, "failed": endpoint.failed,
+                       "errors": list(endpoint.errors)} for endpoint in results.endpoints],
         "categories": [
             {"category": result.category, "sampled": result.sampled, "answered": result.answered,
              "failed": result.failed, "judge_failed": result.judge_failed, "errors": list(result.errors),
