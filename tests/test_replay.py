@@ -556,6 +556,26 @@ def test_audit_with_a_replay_store_shows_quality_and_uses_measured_output_ratios
     assert any("quality from 2 judged requests" in note for note in projection.assumptions)
 
 
+def test_audit_finds_the_judged_requests_by_content_after_the_log_is_moved_and_gzipped(tmp_path: Path,
+                                                                                     mock: MockLLM) -> None:
+    """Before: replay said "already stored" while audit --replay found none, once the log was gzipped."""
+    import gzip
+
+    log = logs(tmp_path, support=3, code=2, chat=1)
+    mock.answer = lambda model, text: " ".join(["word"] * 80)
+    replay(tmp_path, mock, log)[2].close()
+    moved = tmp_path / "archive" / "2026-10.jsonl.gz"
+    moved.parent.mkdir()
+    with gzip.open(moved, "wb") as out:  # another order too: the offsets change
+        out.write(b"".join(reversed(log.read_bytes().splitlines(keepends=True))))
+    log.unlink()
+    audit = audited(tmp_path, moved, replay_store=str(tmp_path / "store.sqlite"))
+    qualities = {row.category: row.quality for row in audit.report.policies[0].categories if row.quality}
+    assert {category: quality.n for category, quality in qualities.items()} == {"support": 3, "code": 2}
+    support = next(row for row in audit.report.policies[0].categories if row.category == "support")
+    assert support.cost_usd == pytest.approx(3 * (1000 * 0.15 + 80 * 0.60) / MTOK, rel=REL)  # the measured ratio 2.0
+
+
 def test_a_store_that_is_not_sqlite_is_a_clear_usage_error(tmp_path: Path) -> None:
     from routecost.errors import UsageError
 

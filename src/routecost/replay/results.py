@@ -26,6 +26,7 @@ from routecost.replay.checks import (
     judge_check,
     unmeasured_reason,
 )
+from routecost.replay.client import turns
 from routecost.replay.judge import (
     CANDIDATE,
     CANDIDATE_FIRST,
@@ -41,7 +42,8 @@ from routecost.replay.judge import (
     rubric_outcome,
 )
 from routecost.replay.stats import Interval, Quality, quality, ratio_interval, share_interval, unmeasured
-from routecost.replay.store import CallRecord, ReplayStore
+from routecost.replay.store import CallRecord, ReplayStore, request_digest
+from routecost.sources.texts import TextRef, read_texts
 
 
 @dataclass(frozen=True)
@@ -244,6 +246,28 @@ class Measured:
     check: JudgeCheck | None
 
 
+def _found_by_content(stored: StoredReplay, frame: pl.DataFrame, taken: set[CallRecord]) -> dict[int, CallRecord]:
+    """Stored candidates not found where they were logged, matched by the request's content: only
+    rows of the same logged model, target and output length are read back and digested."""
+    waiting = [record for record in stored.candidates.values() if record not in taken]
+    wanted = {(record.logged_model, record.target_model, record.logged_output_tokens) for record in waiting}
+    if not wanted:
+        return {}
+    by_request = {(record.request, record.target_model): record for record in waiting}
+    keys = pl.struct(pl.col("model_id").cast(pl.String), "routed_model", pl.col("output_tokens").cast(pl.Int64))
+    shortlist = frame.filter(keys.is_in([{"model_id": model, "routed_model": target, "output_tokens": tokens}
+                                         for model, target, tokens in wanted]))
+    found: dict[int, CallRecord] = {}
+    for row, text in zip(shortlist.iter_rows(named=True), read_texts(TextRef.of(shortlist)), strict=True):
+        if text is None:
+            continue
+        digest = request_digest(text.system, turns(text.messages), str(row["model_id"]))
+        record = by_request.pop((digest, row["routed_model"]), None)
+        if record is not None:
+            found[row["index"]] = record
+    return found
+
+
 @dataclass(frozen=True)
 class StoredReplay:
     """A store's candidate calls, by where their request was logged and the model they went to, and
@@ -263,19 +287,26 @@ def read_stored(store: ReplayStore) -> StoredReplay:
 
 def measured_for_policy(stored: StoredReplay, priced: pl.DataFrame, rows: pl.DataFrame, width: float) -> Measured:
     """The stored calls for the requests this policy moves (``rows``: category, routed_model and
-    escalate_to per priced request), to the models it moves them to."""
+    escalate_to per priced request), to the models it moves them to: found where the request was
+    logged (file and offset), else by its content, as ``replay`` finds them (a log moved or
+    compressed since)."""
     sources = {source: os.path.abspath(source) for source in priced["source"].unique().drop_nulls().to_list()}
-    frame = priced.select(pl.col("source").replace_strict(sources, default=None), "offset").hstack(
-        rows.select(pl.col("category", "routed_model", "escalate_to").cast(pl.String)))
-    matched: list[CallRecord] = []
-    escalating: set[str] = set()
-    for source, offset, category, routed, escalate_to in frame.filter(pl.col("offset").is_not_null()).iter_rows():
-        record = stored.candidates.get((source, offset, routed))
-        if record is None:
-            continue
-        matched.append(dataclasses.replace(record, category=category))
-        if escalate_to is not None:
-            escalating.add(record.key)
+    frame = priced.select(
+        "source", "offset", "format", "request_source", "request_offset", "model_id", "output_tokens",
+        path=pl.col("source").replace_strict(sources, default=None),
+    ).hstack(rows.select(pl.col("category", "routed_model", "escalate_to").cast(pl.String))).with_row_index(
+    ).filter(pl.col("offset").is_not_null())
+    places = list(stored.candidates)
+    where = pl.DataFrame(places, schema={"path": pl.String(), "offset": frame.schema["offset"],
+                                         "routed_model": pl.String()}, orient="row").with_row_index("stored")
+    logged_there = frame.join(where, on=["path", "offset", "routed_model"])
+    found = {index: stored.candidates[places[position]]
+             for index, position in logged_there.select("index", "stored").iter_rows()}
+    found |= _found_by_content(stored, frame.filter(~pl.col("index").is_in(list(found))), set(found.values()))
+    chosen = frame.filter(pl.col("index").is_in(list(found)))
+    matched = [dataclasses.replace(found[index], category=category)
+               for index, category in chosen.select("index", "category").iter_rows()]
+    escalating = {found[index].key for index in chosen.filter(pl.col("escalate_to").is_not_null())["index"]}
     results = summarize(matched, stored.judge, escalating, {}, {}, width)
     return Measured(
         categories={result.category: result for result in results},

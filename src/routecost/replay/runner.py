@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -53,7 +52,7 @@ from routecost.replay.results import (
     verdicts,
 )
 from routecost.replay.sample import SampleSize, draw_sample, replay_candidates
-from routecost.replay.store import CallRecord, ReplayStore, call_key, is_claim
+from routecost.replay.store import CallRecord, ReplayStore, call_key, is_claim, request_digest
 from routecost.sources import RequestText
 from routecost.sources.texts import TextRef, read_texts
 from routecost.tokens import O200K, prompt_token_count
@@ -169,7 +168,7 @@ def _task(row: dict[str, object], text: RequestText | None, skipped: Counter[str
     output_tokens = int(row["output_tokens"] or 0)  # type: ignore[call-overload]
     max_tokens = min(max(2 * output_tokens, MIN_MAX_TOKENS), MAX_MAX_TOKENS)
     temperature = row["temperature"]
-    request = hashlib.sha256(json.dumps([text.system, conversation, str(row["model_id"])]).encode()).hexdigest()
+    request = request_digest(text.system, conversation, str(row["model_id"]))
     return ReplayTask(
         request=request, source=os.path.abspath(str(row["source"])), offset=int(row["offset"]),  # type: ignore[call-overload]
         line=int(row["line"]), category=str(row["category"]),  # type: ignore[call-overload]

@@ -101,6 +101,12 @@ def call_key(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+def request_digest(system: str, conversation: tuple[tuple[str, str], ...], model_id: str) -> str:
+    """What identifies a logged request in the store: its content and model, not where it was logged
+    (so a moved, renamed or compressed log still finds its calls)."""
+    return hashlib.sha256(json.dumps([system, conversation, model_id]).encode()).hexdigest()
+
+
 class ReplayStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
