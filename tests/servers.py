@@ -144,18 +144,28 @@ model_list:
     litellm_params: {{model: anthropic/claude-haiku-4-5, mock_response: "Here is the fixed function."}}
   - model_name: judge
     litellm_params: {{model: openai/gpt-4.1, mock_response: '{judge_reply}'}}
-general_settings:
+{routes}general_settings:
   master_key: {key}
 litellm_settings:
   telemetry: false
 """
 
 
+LITELLM_ROUTE = """\
+  - model_name: {name}
+    litellm_params: {{model: openai/{name}, api_base: "{api_base}", api_key: none}}
+"""
+"""A model the proxy sends on to an OpenAI-compatible server (LiteLLM's own settings otherwise)."""
+
+
 @contextmanager
-def litellm_proxy(workdir: Path, judge_reply: str = '{"winner": "B"}') -> Iterator[str]:
-    """The LiteLLM proxy's base URL (``.../v1``)."""
+def litellm_proxy(workdir: Path, judge_reply: str = '{"winner": "B"}', llama_url: str | None = None) -> Iterator[str]:
+    """The LiteLLM proxy's base URL (``.../v1``); with ``llama_url`` (a ``smollm2_server``), it also
+    serves ``SMOLLM2_ALIAS`` from there."""
     config = workdir / "litellm.yaml"
-    config.write_text(LITELLM_CONFIG.format(key=LITELLM_KEY, judge_reply=judge_reply), encoding="utf-8")
+    routes = LITELLM_ROUTE.format(name=SMOLLM2_ALIAS, api_base=llama_url) if llama_url else ""
+    config.write_text(LITELLM_CONFIG.format(key=LITELLM_KEY, judge_reply=judge_reply, routes=routes),
+                      encoding="utf-8")
     port = free_port()
     executable = LITELLM_VENV / "bin" / "litellm"
     if not executable.exists():

@@ -3,13 +3,15 @@ llama-cpp-python serving SmolLM2-135M (real generation, real usage, a grammar-co
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from routecost.replay.endpoints import load_endpoints
-from routecost.replay.judge import load_template
+from routecost.replay.client import ChatClient, ChatResult, RetryPolicy
+from routecost.replay.endpoints import Endpoint, load_endpoints
+from routecost.replay.judge import CANDIDATE, LOGGED, TIE, load_template, pairwise_request
 from routecost.replay.runner import ReplaySettings, plan_replay, plan_results, run_replay
 from routecost.replay.store import ReplayStore
 from tests.conftest import MTOK
@@ -28,6 +30,13 @@ def litellm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def smollm2(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with smollm2_server(tmp_path_factory.mktemp("smollm2")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def litellm_to_llama(tmp_path_factory: pytest.TempPathFactory, smollm2: str) -> Iterator[str]:
+    """The LiteLLM proxy with the mock models and SmolLM2 on the llama.cpp server behind it."""
+    with litellm_proxy(tmp_path_factory.mktemp("litellm-llama"), llama_url=smollm2) as url:
         yield url
 
 
@@ -63,7 +72,7 @@ endpoints:
     assert mini[0].cost_usd == pytest.approx((10 * 0.15 + 20 * 0.60) / MTOK, rel=REL)
     judgments = list(store.records("judge"))
     assert len(judgments) == 6 and all(record.ok for record in judgments)
-    results = {result.category: result for result in plan_results(plan, store, 0.2)}  # type: ignore[arg-type]
+    results = {result.category: result for result in plan_results(plan, store, 0.2).categories}  # type: ignore[arg-type]
     assert results["support"].quality.ties == 2  # "B" in both orders: position bias, a tie
     assert all(record.verdict in ("candidate", "logged") for record in judgments)
     store.close()
@@ -78,7 +87,8 @@ endpoints:
     model_names: {{openai/gpt-4o-mini: {SMOLLM2_ALIAS}, anthropic/claude-haiku-4-5: {SMOLLM2_ALIAS}, openai/gpt-4.1: {SMOLLM2_ALIAS}}}
     json_mode: llama-cpp
 """
-    plan, store = run(tmp_path, endpoints, logs(tmp_path, support=1, code=1, chat=0), judge_mode="rubric")
+    plan, store = run(tmp_path, endpoints, logs(tmp_path, support=1, code=1, chat=0), judge_mode="rubric",
+                      judge_checks=3)
     candidates = list(store.records("candidate"))
     assert len(candidates) == 2 and all(record.ok and record.answer for record in candidates)
     assert all(record.input_tokens and record.output_tokens for record in candidates)  # the server's real usage
@@ -86,7 +96,13 @@ endpoints:
     assert len(judgments) == 4  # each candidate's answer and each logged answer scored once
     assert all(record.ok and record.verdict == "scored" and 1 <= (record.score or 0) <= 10 for record in judgments)
     results = plan_results(plan, store, 1.0)  # type: ignore[arg-type]
-    assert sum(result.quality.n for result in results) == 2
+    assert sum(result.quality.n for result in results.categories) == 2
+    # the real small judge is checked too: 3 control pairs, each answer scored and the first once more
+    checks = list(store.records("check"))
+    assert len(checks) == 9 and all(record.ok and record.verdict == "scored" for record in checks)
+    assert results.check is not None and results.check.controls == 3
+    if not results.check.passed:  # whatever a 135M judge makes of them, its verdicts are then not trusted
+        assert all(result.quality.unmeasured for result in results.categories if result.quality.n)
     store.close()
 
 
@@ -97,3 +113,47 @@ def test_the_llama_cpp_build_is_portable() -> None:
     info = llama_print_system_info().decode()
     assert "AVX2 = 1" in info or "SSE3 = 1" in info, info
     assert "AMX" not in info and "AVX512" not in info, info
+
+
+def test_a_judge_through_litellm_to_llama_cpp_steps_down_from_json_schema(tmp_path: Path, litellm_to_llama: str,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """llama.cpp refuses OpenAI's ``json_schema`` response format (HTTP 500, "Input should be 'text'
+    or 'json_object'", passed on by LiteLLM): with 4 retries every judge call failed after 5 attempts
+    (15 requests to llama.cpp, LiteLLM's own client trying each 3 times). With the default json_mode
+    the first calls step down to ``json_object`` with the schema and the rest start there."""
+    monkeypatch.setenv("LITELLM_TEST_KEY", LITELLM_KEY)
+    endpoints = f"""\
+endpoints:
+  - name: litellm
+    base_url: {litellm_to_llama}
+    key_env: LITELLM_TEST_KEY
+    providers: [openai, anthropic]
+    model_names: {{openai/gpt-4o-mini: gpt-4o-mini, anthropic/claude-haiku-4-5: claude-haiku-4-5, openai/gpt-4.1: {SMOLLM2_ALIAS}}}
+"""
+    _, store = run(tmp_path, endpoints, logs(tmp_path, support=2, code=1, chat=0), retries=4)
+    assert all(record.ok for record in store.records("candidate"))
+    judgments = list(store.records("judge"))
+    assert len(judgments) == 6 and all(record.ok for record in judgments), [r.error for r in judgments]
+    # grammar-constrained to the schema: every reply parses
+    assert all(record.verdict in (CANDIDATE, LOGGED, TIE) for record in judgments)
+    asked = [record for record in store.records() if record.kind != "candidate"]  # the judge's checks too
+    assert all(record.ok for record in asked)
+    attempts = sorted(record.attempts or 0 for record in asked)
+    # a refused json_schema request for each call sent before the first refusal was known (at most
+    # the concurrency, 2), one request for every call: no retries of a refused body
+    assert attempts[-1] == 2 and set(attempts) <= {1, 2} and sum(attempts) <= len(asked) + 2, attempts
+    store.close()
+
+
+def test_an_explicit_openai_json_mode_falls_back_on_llama_cpp(smollm2: str) -> None:
+    endpoint = Endpoint("llama-cpp", smollm2, providers=("openai",), model_names={"openai/gpt-4.1": SMOLLM2_ALIAS},
+                        json_mode="openai")
+    request = pairwise_request(load_template("pairwise"), "", "USER: What is 2 + 2?", "4", "5")
+
+    async def go() -> list[ChatResult]:
+        async with ChatClient(1, RetryPolicy(retries=4, timeout_s=120.0)) as client:
+            return [await client.complete(endpoint, "openai/gpt-4.1", request) for _ in range(2)]
+
+    first, second = asyncio.run(go())
+    assert first.ok and first.attempts == 2 and first.json_form == "llama-cpp"
+    assert second.ok and second.attempts == 1 and second.json_form == "llama-cpp"

@@ -4,6 +4,15 @@ One ``httpx.AsyncClient`` serves every call; a semaphore bounds how many are in 
 retried with exponential backoff and full jitter on 429, 5xx, timeouts, dropped connections and
 bodies that are not the JSON the API promises; a ``Retry-After`` header (seconds or an HTTP date)
 sets the wait instead. What finally happened, answer or error, is returned, never raised.
+
+A judge call (``ChatRequest.json_schema``) asks for JSON the strongest way the endpoint's
+``json_mode`` allows (``endpoints.JSON_FORMS``: OpenAI's ``json_schema``, then ``json_object`` with the
+schema, then the prompt alone). An endpoint that refuses that way (an HTTP 400, 415, 422, 500 or 501
+whose error names the response format, the schema or the grammar: llama.cpp's server answers a
+``json_schema`` response format with a 500 "Input should be 'text' or 'json_object'", and the
+LiteLLM proxy passes it on) is asked again at once the next weaker way, without waiting and without
+spending a retry; the client remembers it per endpoint and model, so the rest of the run starts at
+the way that works. ``attempts`` counts every request sent, step-downs included.
 """
 
 from __future__ import annotations
@@ -22,9 +31,16 @@ from typing import Any, Self
 
 import httpx
 
-from routecost.replay.endpoints import Endpoint
+from routecost.replay.endpoints import JSON_FORMS, Endpoint
 
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
+REFUSAL_STATUSES = frozenset({400, 415, 422, 500, 501})
+"""Statuses with which a server refuses a response format it does not support (with ``_REFUSAL``)."""
+_REFUSAL = re.compile(r"(?i)response.?format|schema|grammar|structured.?output")
+"""What such a refusal's error names: llama-cpp-python (and LiteLLM passing it on) ``('body',
+'response_format', 'type') Input should be 'text' or 'json_object'``; llama.cpp's server
+``response_format type must be one of "text" or "json_object"``; others ``json_schema is not
+supported``, ``Invalid schema for response_format``, a grammar that does not compile."""
 ANTHROPIC_VERSION = "2023-06-01"
 MAX_RETRY_WAIT_S = 60.0
 
@@ -50,6 +66,8 @@ class ChatResult:
     latency_ms: float = 0.0
     attempts: int = 1
     error: str | None = None
+    json_form: str | None = None
+    """How a judge call asked for JSON in the end (one of ``JSON_FORMS``); None for other calls."""
 
 
 @dataclass
@@ -77,6 +95,25 @@ class ChatClient:
         self._idle: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
         for client in self._clients:
             self._idle.put_nowait(client)
+        self._json_forms: dict[tuple[str, str, str], str] = {}
+        """Per endpoint (name, URL) and model: the strongest JSON form not refused so far. It only
+        moves down the ladder, and is read and written between awaits, so concurrent calls agree."""
+
+    def json_form(self, endpoint: Endpoint, model_id: str) -> str:
+        """How the next judge call to this endpoint and model asks for JSON."""
+        learned = self._json_forms.get(_form_key(endpoint, model_id), JSON_FORMS[0])
+        return max(endpoint.json_form, learned, key=JSON_FORMS.index)
+
+    def stepped_down(self) -> dict[tuple[str, str], str]:
+        """Per endpoint name and model (as the endpoint calls it): the JSON form judge calls stepped
+        down to in this run."""
+        return {(name, model): form for (name, _, model), form in sorted(self._json_forms.items())}
+
+    def _step_down(self, endpoint: Endpoint, model_id: str, refused: str) -> str:
+        weaker = JSON_FORMS[JSON_FORMS.index(refused) + 1]
+        key = _form_key(endpoint, model_id)
+        self._json_forms[key] = max(weaker, self._json_forms.get(key, weaker), key=JSON_FORMS.index)
+        return self.json_form(endpoint, model_id)
 
     async def __aenter__(self) -> Self:
         return self
@@ -93,16 +130,23 @@ class ChatClient:
 
     async def _complete(self, http: httpx.AsyncClient, endpoint: Endpoint, model_id: str,
                         request: ChatRequest) -> ChatResult:
-        url, body, headers = _http_request(endpoint, model_id, request)
-        result = await self._send(http, url, body, headers, endpoint)
+        _, _, headers = _http_request(endpoint, model_id, request)
+        result = await self._send(http, endpoint, model_id, request)
         return redacted(result, [value for name, value in headers.items() if name.lower() in SECRET_HEADERS])
 
-    async def _send(self, http: httpx.AsyncClient, url: str, body: dict[str, Any], headers: dict[str, str],
-                    endpoint: Endpoint) -> ChatResult:
+    async def _send(self, http: httpx.AsyncClient, endpoint: Endpoint, model_id: str,
+                    request: ChatRequest) -> ChatResult:
         timeout = endpoint.timeout_s or self.retry.timeout_s
+        judging = request.json_schema is not None
+        form = self.json_form(endpoint, model_id) if judging else None
         error = "not sent"
-        for attempt in range(self.retry.retries + 1):
+        sent = retries = 0
+        while True:
+            if form is not None:
+                form = max(form, self.json_form(endpoint, model_id), key=JSON_FORMS.index)  # learned meanwhile
+            url, body, headers = _http_request(endpoint, model_id, request, form)
             wait: float | None = None
+            sent += 1
             started = time.perf_counter()
             try:
                 response = await http.post(url, json=body, headers=headers, timeout=timeout)
@@ -115,19 +159,33 @@ class ChatClient:
                     parsed = _parse(endpoint.api, response)
                     if isinstance(parsed, ChatResult):
                         return ChatResult(True, parsed.text, parsed.input_tokens, parsed.output_tokens,
-                                          (time.perf_counter() - started) * 1000, attempt + 1)
+                                          (time.perf_counter() - started) * 1000, sent, json_form=form)
                     error = parsed
                 else:
-                    error = f"HTTP {response.status_code}: {_error_message(response)}"
+                    detail = _error_detail(response)
+                    error = f"HTTP {response.status_code}: {detail[:ERROR_CHARS]}"
+                    if form is not None and form != JSON_FORMS[-1] and _refuses_json_form(response.status_code,
+                                                                                          detail):
+                        form = self._step_down(endpoint, model_id, form)
+                        continue  # the same call asked another way: not a retry
                     if response.status_code not in RETRY_STATUSES:
                         return ChatResult(False, latency_ms=(time.perf_counter() - started) * 1000,
-                                          attempts=attempt + 1, error=error)
+                                          attempts=sent, error=error, json_form=form)
                     wait = retry_after_s(response.headers.get("retry-after"))
-            if attempt < self.retry.retries:
-                await self.retry.sleep(min(wait if wait is not None else self.retry.backoff(attempt),
-                                           MAX_RETRY_WAIT_S))
-        return ChatResult(False, latency_ms=(time.perf_counter() - started) * 1000,
-                          attempts=self.retry.retries + 1, error=error)
+            if retries >= self.retry.retries:
+                return ChatResult(False, latency_ms=(time.perf_counter() - started) * 1000,
+                                  attempts=sent, error=error, json_form=form)
+            await self.retry.sleep(min(wait if wait is not None else self.retry.backoff(retries), MAX_RETRY_WAIT_S))
+            retries += 1
+
+
+def _form_key(endpoint: Endpoint, model_id: str) -> tuple[str, str, str]:
+    return endpoint.name, endpoint.base_url, endpoint.model_name(model_id)
+
+
+def _refuses_json_form(status: int, detail: str) -> bool:
+    """Whether an error refuses the way a judge call asked for JSON (not the call itself)."""
+    return status in REFUSAL_STATUSES and _REFUSAL.search(detail) is not None
 
 
 SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "x-goog-api-key", "proxy-authorization"})
@@ -175,8 +233,10 @@ def retry_after_s(value: str | None, now: datetime | None = None) -> float | Non
     return max((moment - (now or datetime.now(UTC))).total_seconds(), 0.0)
 
 
-def _http_request(endpoint: Endpoint, model_id: str, request: ChatRequest) -> tuple[str, dict[str, Any],
-                                                                                    dict[str, str]]:
+def _http_request(endpoint: Endpoint, model_id: str, request: ChatRequest,
+                  json_form: str | None = None) -> tuple[str, dict[str, Any], dict[str, str]]:
+    """The URL, body and headers of a call; a judge call asks for JSON the ``json_form`` way (the
+    endpoint's first way if None)."""
     headers = {"content-type": "application/json", **endpoint.headers}
     key = os.environ.get(endpoint.key_env) if endpoint.key_env else None
     model = endpoint.model_name(model_id)
@@ -199,10 +259,11 @@ def _http_request(endpoint: Endpoint, model_id: str, request: ChatRequest) -> tu
     body = {"model": model, "messages": messages, "max_tokens": request.max_tokens}
     if request.temperature is not None:
         body["temperature"] = request.temperature
-    if request.json_schema is not None and endpoint.json_mode == "openai":
+    form = json_form or endpoint.json_form
+    if request.json_schema is not None and form == "openai":
         body["response_format"] = {"type": "json_schema",
                                    "json_schema": {"name": "verdict", "schema": request.json_schema, "strict": True}}
-    elif request.json_schema is not None and endpoint.json_mode == "llama-cpp":
+    elif request.json_schema is not None and form == "llama-cpp":
         body["response_format"] = {"type": "json_object", "schema": request.json_schema}
     return f"{endpoint.base_url}/chat/completions", body, headers
 
@@ -233,15 +294,21 @@ def _tokens(usage: Mapping[str, Any], *keys: str) -> int | None:
     return sum(value for value in values if isinstance(value, int)) if isinstance(values[0], int) else None
 
 
-def _error_message(response: httpx.Response) -> str:
-    """The provider's error message, short (never the request, which may hold a key in a header)."""
+ERROR_CHARS = 200
+
+
+def _error_detail(response: httpx.Response) -> str:
+    """The provider's error message, whole (never the request, which may hold a key in a header);
+    errors keep its first ``ERROR_CHARS``."""
     try:
         data = response.json()
     except ValueError:
         return response.reason_phrase or "error"
     error = data.get("error") if isinstance(data, dict) else None
     message = error.get("message") if isinstance(error, dict) else error
-    return str(message or response.reason_phrase or "error")[:200]
+    if message is None and isinstance(data, dict):
+        message = data.get("message") or data.get("detail")  # vLLM's errors; FastAPI's validation errors
+    return str(message or response.reason_phrase or "error")
 
 
 def turns(messages: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:

@@ -14,7 +14,22 @@ gateways and self-hosted servers and takes precedence, first match wins::
         models: [openai/*, anthropic/claude-haiku-4-5]   # canonical ids, * globs
         model_names: {openai/gpt-4o-mini: mini}          # what the endpoint calls them (default: the
                                                          # part after the provider)
-        json_mode: openai               # how the judge asks for JSON: openai, llama-cpp or prompt
+        json_mode: auto                 # how the judge asks for JSON (below)
+        timeout: 120                    # seconds per attempt
+
+``json_mode`` is the strongest way the judge asks for a JSON reply; the client steps down from it
+when the endpoint refuses it (an HTTP error naming the response format, the schema or the grammar:
+llama.cpp behind LiteLLM answers OpenAI's ``json_schema`` with a 500), at once and without spending
+retries, and the rest of the run starts where it landed for that endpoint and model:
+
+- ``auto`` (the default): ``openai`` on an ``api: openai`` endpoint, ``prompt`` on ``api: anthropic``;
+- ``openai``: OpenAI's ``json_schema`` response format (strict), then ``llama-cpp``, then ``prompt``;
+- ``llama-cpp``: ``json_object`` with the schema (llama.cpp's grammar-constrained output), then ``prompt``;
+- ``prompt``: no response format, only the judge prompt's instruction (the reply is read leniently).
+
+An explicit ``openai`` also falls back: a run where no judge call is answered helps nobody, and the
+verdict is read from the reply's text whichever way it was asked for. To keep an endpoint from ever
+receiving a response format, say ``prompt``.
 """
 
 from __future__ import annotations
@@ -27,7 +42,9 @@ from typing import Any
 from routecost.yamlfile import KeyPath, YamlDocument, load_yaml
 
 APIS = ("openai", "anthropic")
-JSON_MODES = ("openai", "llama-cpp", "prompt")
+JSON_MODES = ("auto", "openai", "llama-cpp", "prompt")
+JSON_FORMS = ("openai", "llama-cpp", "prompt")
+"""The ways to ask for JSON, strongest first: what a refused one steps down to."""
 ENDPOINT_KEYS = ("name", "base_url", "api", "key_env", "headers", "models", "providers", "model_names", "json_mode",
                  "timeout")
 
@@ -42,9 +59,10 @@ class Endpoint:
     models: tuple[str, ...] = ()
     providers: tuple[str, ...] = ()
     model_names: Mapping[str, str] = field(default_factory=dict)
-    json_mode: str = "openai"
-    """How a judge asks for a JSON reply: OpenAI's ``json_schema`` response format, llama.cpp's
-    ``json_object`` with a schema (grammar-constrained), or only in the prompt (Anthropic)."""
+    json_mode: str = "auto"
+    """The strongest way a judge asks for a JSON reply: OpenAI's ``json_schema`` response format,
+    llama.cpp's ``json_object`` with a schema (grammar-constrained), or only in the prompt; ``auto``
+    picks by the API. A refused way steps down to the next (see the module's docstring)."""
     timeout_s: float | None = None
 
     def serves(self, model_id: str) -> bool:
@@ -54,6 +72,13 @@ class Endpoint:
     def model_name(self, model_id: str) -> str:
         """What this endpoint calls the model."""
         return self.model_names.get(model_id) or model_id.partition("/")[2] or model_id
+
+    @property
+    def json_form(self) -> str:
+        """The JSON form (one of ``JSON_FORMS``) a judge call starts with, before any step-down."""
+        if self.api == "anthropic":
+            return "prompt"
+        return "openai" if self.json_mode == "auto" else self.json_mode
 
 
 DEFAULT_ENDPOINTS: tuple[Endpoint, ...] = (
@@ -110,7 +135,7 @@ def _endpoint(document: YamlDocument, path: KeyPath, item: Any) -> Endpoint:
     api = item.get("api", "openai")
     if api not in APIS:
         raise document.error((*path, "api"), f"one of: {', '.join(APIS)}")
-    json_mode = item.get("json_mode", "openai" if api == "openai" else "prompt")
+    json_mode = item.get("json_mode", "auto")
     if json_mode not in JSON_MODES:
         raise document.error((*path, "json_mode"), f"one of: {', '.join(JSON_MODES)}")
     key_env = item.get("key_env")

@@ -284,6 +284,8 @@ class RunOutcome:
     """Calls not sent because they could have passed ``--max-spend``."""
     sent_by_another_run: int = 0
     """Calls not sent because another replay on the same store was sending them."""
+    json_fallbacks: dict[tuple[str, str], str] = field(default_factory=dict)
+    """Per endpoint and model: the weaker way judge calls asked for JSON after a refusal."""
 
 
 class Budget:
@@ -323,6 +325,7 @@ async def execute(plan: ReplayPlan, settings: ReplaySettings, book: PriceBook, s
             await finished
             if on_progress:
                 on_progress(1)
+        outcome.json_fallbacks = client.stepped_down()
     outcome.spent_usd = usd_total([budget.spent])
     return outcome
 

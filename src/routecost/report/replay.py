@@ -57,6 +57,8 @@ def outcome_lines(outcome: RunOutcome) -> list[str]:
     if outcome.sent_by_another_run:
         lines.append(f"{outcome.sent_by_another_run} calls left to another replay that was sending them on the same "
                      "store (a rerun once it finishes fills in any it could not)")
+    lines += [f"endpoint {endpoint} refused a stronger JSON mode for {model}: the judge asked as {form} from then on"
+              for (endpoint, model), form in outcome.json_fallbacks.items()]
     if outcome.stopped_by_budget:
         lines.append(f"stopped by --max-spend: {outcome.stopped_by_budget} calls not sent (they could have passed "
                      "the limit); a rerun with a higher limit sends only those")
