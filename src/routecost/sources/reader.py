@@ -13,31 +13,39 @@ from __future__ import annotations
 import csv
 import gc
 import gzip
+import hashlib
 import io
+import json
 import os
 import shutil
 import stat
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 from typing import Any, cast
 
 import msgspec
 import polars as pl
 
+from routecost.database import is_database_url
 from routecost.errors import InputError, UsageError
-from routecost.paths import STDIN, STDIN_NAME, find_inputs, is_csv, is_document, splittable
-from routecost.records import BILLED_STATUSES, build_source_frame, empty_requests
+from routecost.objectstore import is_remote, open_object, read_ahead
+from routecost.paths import STDIN, STDIN_NAME, find_inputs, is_csv, is_document, is_parquet, splittable
+from routecost.records import BILLED_STATUSES, build_source_frame, empty_requests, repeated
 from routecost.sources import FORMATS, PROMPTED_FORMATS
 from routecost.sources.base import LogFormat, NotARequest, RecordError, Rows, split_validation_error
 from routecost.sources.mapping import load_mapping, mapped_format
 from routecost.sources.parallel import RangeResult, read_ranges
+from routecost.sources.read_cache import FilePart, Identity, ReadCache
 from routecost.sources.streams import JOINED_EVENTS, ORPHAN_EVENTS, join_stream_events
-from routecost.workers import reader_processes
+from routecost.workers import ReaderProcesses, reader_processes
 
 CHUNK_ROWS = 20_000
+OUTSIDE_WINDOW = "logged outside --since/--until (or without a time)"
 TOO_DEEP = "nested too deeply to read (a JSON value inside hundreds of others)"
 EMPTY_RECORD = "record holding no requests (an empty export or batch)"
 MAX_EXAMPLES = 5
@@ -95,10 +103,10 @@ class _Batch:
         """The waiting rows as canonical requests, and the source and line of those whose timestamp
         is not a plausible time (``records.build_source_frame``)."""
         ends = [start for start, _ in self.format_runs[1:]] + [len(self.rows)]
-        runs = [pl.repeat(name, end - start, dtype=pl.String(), eager=True)
+        runs = [repeated(name, end - start, pl.String())
                 for (start, name), end in zip(self.format_runs, ends, strict=True)]
         provenance: dict[str, Sequence[Any] | pl.Series] = {
-            "source": pl.repeat(self.source, len(self.rows), dtype=pl.String(), eager=True),
+            "source": repeated(self.source, len(self.rows), pl.String()),
             "line": self.lines,
             "offset": self.offsets if self.has_offsets else [None] * len(self.rows),
             "format": pl.concat(runs) if runs else pl.Series([], dtype=pl.String()),
@@ -108,6 +116,20 @@ class _Batch:
         self.rows, self.lines, self.offsets = [], [], []
         self.format_runs = [(0, last_format)] if last_format else []
         return built
+
+
+@dataclass(frozen=True)
+class _Mark:
+    """How much the reader had read before a file: what the file adds is what lies past it."""
+
+    frames: int
+    malformed: int
+    examples: int
+    skipped: Counter[str]
+    notes: int
+    implausible_times: int
+    had_implausible: bool
+    batch_requests: int
 
 
 @dataclass
@@ -140,6 +162,27 @@ class ReaderConfig:
     workers: int = 1
     fingerprint_prompts: bool = False
     """Read each request's prompt fingerprints (``prompts.py``): only cache simulations need them."""
+    read_cache: str | None = None
+    """Where to keep what each file read to (``read_cache.py``): a re-read parses only new or changed files."""
+    since: datetime | None = None
+    until: datetime | None = None
+    """Keep only requests logged in [since, until) (``--since``/``--until``)."""
+
+    def cache_settings(self) -> str:
+        """What, besides a file's bytes, decides what it reads to."""
+        mapping = None if self.mapping_path is None else hashlib.sha256(Path(self.mapping_path).read_bytes()).hexdigest()
+        return json.dumps([self.forced_format, mapping, self.strict, self.fingerprint_prompts])
+
+    def window(self) -> pl.Expr | None:
+        """Whether a request's time lies in [since, until); None without a window."""
+        if self.since is None and self.until is None:
+            return None
+        inside = pl.lit(True)
+        if self.since is not None:
+            inside &= pl.col("ts") >= self.since
+        if self.until is not None:
+            inside &= pl.col("ts") < self.until
+        return inside.fill_null(False)
 
     def formats(self) -> tuple[LogFormat, ...]:
         formats = PROMPTED_FORMATS if self.fingerprint_prompts else FORMATS
@@ -169,26 +212,149 @@ class LogReader:
         self._result = ReadResult(requests=empty_requests())
         self._frames: list[pl.DataFrame] = []
         self._batch_requests = _BatchRequests()
+        self.cache = None if config.read_cache is None else ReadCache(config.read_cache, config.cache_settings())
 
     def read(self, paths: Iterable[str]) -> ReadResult:
         inputs = find_inputs(paths)
         self._result.notes.extend(inputs.summary())
-        for source in inputs.files:
-            self._result.sources.append(source)
-            if self._config.workers > 1 and splittable(source):
-                self._read_in_parallel(source)
-            else:
-                self._read_source(source)
+        read_ahead(inputs.files)  # small objects in object storage fetched a few ahead (``objectstore.py``)
+        count_rows = self._on_progress
+        if any(map(is_database_url, inputs.files)):  # the progress bar counts database rows (cli._progress)
+            self._on_progress = lambda consumed: None
+        with self._processes() as processes:
+            for source in inputs.files:
+                if is_database_url(source):
+                    self._read_database(source, count_rows)
+                    continue
+                self._result.sources.append(source)
+                self._read_file(source, processes)
+        if self.cache is not None and (self.cache.hits or self.cache.skipped):
+            self._result.notes.append(
+                f"read cache {self.cache.directory}: {len(self.cache.misses)} files read, {len(self.cache.hits)} "
+                f"taken as read before, {len(self.cache.skipped)} skipped (wholly outside --since/--until)")
         return self._finish()
 
-    def _read_in_parallel(self, source: str) -> None:
-        """Read a large file's byte ranges in reader processes, closed before their parts are merged
-        (so that their memory and the merged frame are never held at once)."""
-        processes = reader_processes(self._config.workers)
+    @contextmanager
+    def _processes(self) -> Iterator[Callable[[], ReaderProcesses]]:
+        """The reader processes, started for the first file read in parallel and kept for the next
+        ones (each start costs a second or more: a month of daily files paid it daily), closed once
+        every file is read, before the files' parts are put together."""
+        started: list[ReaderProcesses] = []
+
+        def processes() -> ReaderProcesses:
+            if not started:
+                started.append(reader_processes(self._config.workers))
+            return started[0]
+
         try:
-            ranges, spool = read_ranges(source, self._config, self._on_progress, processes)
+            yield processes
         finally:
-            processes.close()
+            for pool in started:
+                pool.close()
+
+    def _read_file(self, source: str, processes: Callable[[], ReaderProcesses]) -> None:
+        """One file: from the read cache when it holds it as it is now, else read (and kept there)."""
+        identity = None if self.cache is None or source == STDIN else Identity.of(source)
+        if identity is not None and self._from_cache(source, identity):
+            return
+        mark = self._mark()
+        if self._config.workers > 1 and splittable(source):
+            self._read_in_parallel(source, processes())
+        else:
+            self._read_source(source)
+        if identity is not None and self.cache is not None:
+            self.cache.save(source, identity, self._part_since(mark, source))
+
+    def _read_database(self, url: str, count_rows: ProgressCallback) -> None:
+        """The rows of LiteLLM's SpendLogs table (``database.py``), each parsed as the ``litellm-spendlog``
+        record it is; a bad row is malformed and named by its request_id. Rows have no byte offset: their
+        texts are not read back (as for stdin)."""
+        from routecost.database import DatabaseUrl, spend_log_rows
+        from routecost.sources.litellm import SPEND_LOG
+
+        database = DatabaseUrl.parse(url)
+        self._result.sources.append(database.display)
+        batch = _Batch(source=database.display, has_offsets=False, format_runs=[(0, SPEND_LOG.name)])
+        decode, to_row, number = SPEND_LOG.decoder.decode, SPEND_LOG.to_row, 0
+        with _gc_paused(), closing(spend_log_rows(database, self._config.since, self._config.until)) as blocks:
+            for block in blocks:
+                for request_id, record in block:
+                    number += 1
+                    try:
+                        row = to_row(decode(record))
+                    except NotARequest as error:
+                        self._result.skipped[error.reason] += 1
+                        continue
+                    except (msgspec.ValidationError, msgspec.DecodeError, RecordError, RecursionError) as error:
+                        field_path, problem = (
+                            (error.field_path, error.problem) if isinstance(error, RecordError)
+                            else split_validation_error(str(error)) if isinstance(error, msgspec.ValidationError)
+                            else (None, f"invalid JSON ({error})"))
+                        self._malformed(Malformed(f"{database.display} request_id {request_id}", None, field_path,
+                                                  f"{problem} ({SPEND_LOG.name} row)"))
+                        continue
+                    batch.rows.append(row)
+                    batch.lines.append(number)
+                    batch.offsets.append(0)
+                count_rows(len(block))
+                if len(batch.rows) >= CHUNK_ROWS:
+                    self._add_frame(batch)
+        if batch.rows:
+            self._add_frame(batch)
+        if number == 0:
+            window = " in --since/--until" if self._config.since or self._config.until else ""
+            self._result.notes.append(f"{database.display}: no rows in {database.table_name}{window}")
+
+    def _mark(self) -> _Mark:
+        return _Mark(len(self._frames), self._result.malformed, len(self._result.malformed_examples),
+                     Counter(self._result.skipped), len(self._result.notes), self._result.implausible_times,
+                     self._result.first_implausible_time is not None, len(self._batch_requests.custom_ids))
+
+    def _part_since(self, mark: _Mark, source: str) -> FilePart:
+        """What reading ``source`` added since ``mark``, to keep in the read cache."""
+        frames = self._frames[mark.frames:]
+        first = self._result.first_implausible_time
+        return FilePart(
+            frame=pl.concat(frames, how="vertical") if frames else empty_requests(),
+            malformed=self._result.malformed - mark.malformed,
+            examples=[(example.source, example.line, example.field, example.problem)
+                      for example in self._result.malformed_examples[mark.examples:]],
+            skipped=self._result.skipped - mark.skipped,
+            notes=self._result.notes[mark.notes:],
+            implausible_times=self._result.implausible_times - mark.implausible_times,
+            first_implausible_line=first[1] if first is not None and not mark.had_implausible else None,
+            batch_requests=list(zip(self._batch_requests.custom_ids[mark.batch_requests:],
+                                    self._batch_requests.offsets[mark.batch_requests:], strict=True)),
+        )
+
+    def _from_cache(self, source: str, identity: Identity) -> bool:
+        """Take a file's rows and counts from the read cache, if it holds them as the file is now (or
+        knows the file lies wholly outside the window); False to read it."""
+        assert self.cache is not None
+        outside = self.cache.outside(source, self._config.since, self._config.until)
+        if outside is not None:
+            self._result.skipped[OUTSIDE_WINDOW] += outside
+            self._on_progress(identity.size)
+            return True
+        part = self.cache.load(source)
+        if part is None:
+            return False
+        self._frames.append(part.frame)
+        self._result.malformed += part.malformed
+        room = MAX_EXAMPLES - len(self._result.malformed_examples)
+        self._result.malformed_examples.extend(Malformed(*example) for example in part.examples[:room])
+        self._result.skipped.update(part.skipped)
+        self._result.notes.extend(part.notes)
+        if part.implausible_times:
+            self._note_implausible_times(part.implausible_times, source, part.first_implausible_line)
+        for custom_id, offset in part.batch_requests:
+            self._batch_requests.add(custom_id, source, offset)
+        self._on_progress(identity.size)
+        return True
+
+    def _read_in_parallel(self, source: str, processes: ReaderProcesses) -> None:
+        """Read a large file's byte ranges in the reader processes."""
+        ranges, spool = read_ranges(source, self._config, self._on_progress, processes)
         try:
             self._merge_ranges(source, ranges)
         finally:
@@ -249,6 +415,9 @@ class LogReader:
             self._result.notes.append(f"{source}: empty: no log records")
 
     def _read_source(self, source: str) -> None:
+        if is_parquet(source):
+            self._read_parquet(source)
+            return
         batch = _Batch(source=STDIN_NAME if source == STDIN else source)
         before, malformed_before = _size_and_time(source), self._result.malformed
         with _gc_paused():
@@ -267,6 +436,26 @@ class LogReader:
             self._result.notes.append(
                 f"{source}: changed while it was read ({before[0]:,} bytes, then {after[0]:,}): its counts may mix "
                 "two versions of it; read it again once it is complete")
+
+    def _read_parquet(self, source: str) -> None:
+        """A Parquet file (``parquet.py``): canonical columns taken as they are, or rows of a known
+        format parsed as its records."""
+        from routecost.paths import input_size
+        from routecost.sources.parquet import canonical_frames, is_canonical, record_lines
+
+        try:
+            canonical = is_canonical(source)
+        except (OSError, pl.exceptions.PolarsError) as error:
+            raise InputError(source, None, None, f"not a readable Parquet file ({error})") from None
+        if canonical:
+            self._frames.extend(canonical_frames(source))
+        else:
+            batch = _Batch(source=source, has_offsets=False)
+            with _gc_paused():
+                self._read_records(batch, record_lines(source), lenient=False)
+            if batch.rows:
+                self._add_frame(batch)
+        self._on_progress(input_size(source))  # (an object's size as listed: ``objectstore.py``)
 
     def _bad_line(self, source: str) -> BadLine:
         return lambda line, problem: self._malformed(Malformed(source, line, None, problem))
@@ -392,8 +581,10 @@ class LogReader:
             return requests
         problems = {name: problem for name, _, problem in IMPOSSIBLE_SPLITS}
         first_failed = pl.coalesce(*(pl.when(pl.col(name)).then(pl.lit(name)) for name in problems))
-        failed = requests.select("source", "line").hstack(checks.select(first_failed.alias("field")))
-        for source, line, name in failed.filter(pl.col("field").is_not_null()).iter_rows():
+        failed = requests.select("source", "line", "request_id").hstack(checks.select(first_failed.alias("field")))
+        for source, line, request_id, name in failed.filter(pl.col("field").is_not_null()).iter_rows():
+            if is_database_url(source):  # a database row is named by its request_id
+                source, line = f"{source} request_id {request_id}", None
             self._malformed(Malformed(source, line, name, problems[name]))
         return requests.filter(~checks.select(bad).to_series())
 
@@ -408,6 +599,12 @@ class LogReader:
         requests = self._reject_impossible_splits(requests.with_columns(model=pl.col("model").replace("", None)))
         if self._batch_requests.custom_ids:
             requests = _join_batch_requests(requests, self._batch_requests.frame())
+        window = self._config.window()
+        if window is not None:
+            inside = requests.select(window).to_series()
+            if outside := requests.height - int(inside.sum()):
+                self._result.skipped[OUTSIDE_WINDOW] += outside
+            requests = requests.filter(inside)
         self._result.requests = requests
         self._result.formats = Counter(dict(requests.group_by("format").len().iter_rows()))
         self._note_repeated_ids(requests)
@@ -497,6 +694,8 @@ def open_binary(source: str) -> BinaryInput:
     """The source's bytes, gunzipped when it is gzip (by content, not by name)."""
     if source == STDIN:
         return _maybe_gunzip(cast(io.BufferedReader, sys.stdin.buffer))
+    if is_remote(source):  # an object in s3://, gs://, az://: streamed, seekable (``objectstore.py``)
+        return _maybe_gunzip(open_object(source))
     try:
         handle = open(source, "rb")  # noqa: SIM115 - closed by the caller
     except OSError as error:
@@ -711,7 +910,7 @@ def _stdin_is_csv() -> bool:
 def _size_and_time(source: str) -> tuple[int, int] | None:
     """A file's size and modification time (None for standard input and pipes), to tell whether it
     changed while it was read."""
-    if source == STDIN:
+    if source == STDIN or is_remote(source):  # an object: its reads carry the listed ETag (``objectstore.py``)
         return None
     try:
         status = os.stat(source)
