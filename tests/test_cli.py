@@ -67,6 +67,8 @@ def test_table_is_the_default_and_shows_totals_by_model_and_category(log):
     assert f"total ${2 * GPT_4O + GPT_4O_MINI:,.4f}" in done.stdout
     assert "openai/gpt-4o-mini" in done.stdout and "search" in done.stdout
     assert "\x1b[" not in done.stdout
+    # its own headings keep their line breaks (escaping is for what the logs say): no literal "\nNotes"
+    assert "\\n" not in done.stdout and "\nprices: genai-prices" in done.stdout
 
 
 def test_markdown_and_csv_reports(log, tmp_path):
@@ -143,3 +145,32 @@ def test_bad_flags_and_price_files_exit_2(log, tmp_path):
 def test_version():
     done = run("--version")
     assert done.returncode == 0 and done.stdout.startswith("routecost ")
+
+
+def test_the_readmes_policy_example_is_what_the_command_prints():
+    """The README quotes the markdown report of the example policies on the sample logs (its headings
+    one level down): every table row must be what the command prints today (it said `$-85.98` where
+    the report prints `-$85.98`)."""
+    root = Path(__file__).resolve().parent.parent
+    done = run("audit", str(root / "sample_logs"), *(argument for name in ("by-category", "by-prompt-length", "code-cascade")
+               for argument in ("--policy", str(root / "policies" / f"{name}.yaml"))), "--format", "markdown")
+    assert done.returncode == 0, done.stderr
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    quoted = readme[readme.index("#### Policies and references"):]
+    quoted = quoted[:quoted.index("\n#", quoted.index("##### code-cascade"))]
+    printed = done.stdout[done.stdout.index("### Policies and references"):]
+    rows = [line for line in quoted.splitlines() if line.startswith("|")]
+    assert rows and rows == [line for line in printed.splitlines() if line.startswith("|")][:len(rows)]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["audit"], "routecost audit: Missing argument 'logs'."),
+    (["audit", "x.jsonl", "--bogus"], "routecost audit: No such option: --bogus"),
+    (["gate", "--max-quality-drop", "x"], "routecost gate: Invalid value for '--max-quality-drop'"),
+])
+def test_a_usage_error_is_one_line_and_exit_2(args, message):
+    """Before: five lines in a box (typer's), against the promise of one line."""
+    done = run(*args)
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f"routecost: error: {message}") and "--help" in line and "╭" not in done.stderr

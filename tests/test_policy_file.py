@@ -110,13 +110,14 @@ INVALID_POLICIES = [
           - when:
               prompt: {regex: "(abc"}
             to: keep
-        """, 3, 16, "bad regex: ", id="regex-unclosed-group"),
+        """, 3, 16, "`regex: (abc`: bad regex: unclosed group (at character 1)", id="regex-unclosed-group"),
     pytest.param("""
         routes:
           - when:
               system: {regex: "(?<=a)b"}
             to: keep
-        """, 3, 16, "bad regex: ", id="regex-look-behind-python-accepts"),
+        """, 3, 16, "`regex: (?<=a)b`: bad regex: look-around, including look-ahead and look-behind, is not supported",
+        id="regex-look-behind-python-accepts"),
     pytest.param("""
         routes:
           - when: {prompt: {keywords: []}}
@@ -241,7 +242,8 @@ def test_escalate_rate_must_be_a_share_between_0_and_1(tmp_path: Path, book: Pri
             escalate_to: keep
             escalate_rate: {rate}
         """)
-    assert load_error(path, book) == f"{path}:4:5: a share of requests between 0 and 1"
+    shown = {"true": "true", ".nan": "nan"}.get(rate, rate)  # the key and the value it was given, named
+    assert load_error(path, book) == f"{path}:4:5: `escalate_rate: {shown}`: a share of requests between 0 and 1"
 
 
 @pytest.mark.parametrize("rate", [0, 1, 0.25])
@@ -599,4 +601,4 @@ def test_policy_check_reports_an_invalid_file_on_one_line_with_exit_2(tmp_path: 
 def test_a_route_share_outside_0_to_1_is_reported(tmp_path):
     policy = tmp_path / "policy.yaml"
     policy.write_text("name: p\nroutes:\n  - to: openai/gpt-4o-mini\n    share: 1.5\n", encoding="utf-8")
-    assert load_error(policy, PriceBook()) == f"{policy}:4:5: a number between 0 and 1"
+    assert load_error(policy, PriceBook()) == f"{policy}:4:5: `share: 1.5`: a number between 0 and 1"

@@ -133,9 +133,11 @@ def test_apgr_needs_quality_and_a_gap():
 
 
 @pytest.mark.parametrize(("text", "values"), [("0:1:0.25", [0.0, 0.25, 0.5, 0.75, 1.0]), ("256, 512,1024", [256, 512, 1024]),
+                                              ("200:1400:400", [200, 600, 1000, 1400]),
                                               ("openai/gpt-4o-mini", ["openai/gpt-4o-mini"])])
 def test_values(text, values):
-    assert parse_values(text) == values
+    parsed = parse_values(text)
+    assert parsed == values and [type(value) for value in parsed] == [type(value) for value in values]
 
 
 def test_bad_knobs_are_usage_errors(tmp_path):
@@ -149,3 +151,15 @@ def test_bad_knobs_are_usage_errors(tmp_path):
                                   ("routes.0.share", "1:0:0.5", "needs a positive step")]:
         done = routecost("sweep", str(log), "--policy", str(policy), "--knob", knob, "--values", values)
         assert done.returncode == 2 and message in done.stderr, done.stderr
+
+
+def test_an_integer_range_sweeps_a_token_bound(tmp_path):
+    """Before: 200:1400:400 made 200.0, and a token bound refused it ("a whole number of tokens")."""
+    log = write_jsonl(tmp_path / "logs.jsonl", [record(index, "support", f"q{index}") for index in range(3)])
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("name: short\nroutes:\n  - when: {input_tokens: {lt: 500}}\n    to: openai/gpt-4o-mini\n",
+                      encoding="utf-8")
+    points = sweep(log, policy, "routes.0.when.input_tokens.lt", "200:1400:400", None)
+    assert [point.value for point in points] == [200, 500, 600, 1000, 1400]
+    # the requests have 1,000 input tokens: a bound above 1,000 moves all three, one at or below none
+    assert [point.moved_pct for point in points] == [0.0, 0.0, 0.0, 0.0, 100.0]

@@ -71,13 +71,15 @@ class SweepResult:
 def parse_values(text: str) -> list[Any]:
     """``0.1,0.2,0.5`` (YAML scalars: numbers stay numbers) or ``start:stop:step`` (inclusive)."""
     if text.count(":") == 2 and "," not in text:
-        try:
-            start, stop, step = (float(part) for part in text.split(":"))
-        except ValueError:
-            raise UsageError(f"--values: {text!r} is not start:stop:step") from None
+        parts = [yaml.safe_load(part.strip()) for part in text.split(":")]
+        if not all(isinstance(part, int | float) and not isinstance(part, bool) for part in parts):
+            raise UsageError(f"--values: {text!r} is not start:stop:step")
+        start, stop, step = parts
         if step <= 0 or stop < start:
             raise UsageError(f"--values: {text!r} needs a positive step and stop >= start")
         count = round((stop - start) / step) + 1
+        if all(isinstance(part, int) for part in parts):  # whole numbers stay whole (token bounds)
+            return [start + index * step for index in range(count)]
         return [round(start + index * step, 10) for index in range(count)]
     values = [yaml.safe_load(part.strip()) for part in text.split(",") if part.strip()]
     if not values:

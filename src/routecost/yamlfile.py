@@ -42,7 +42,18 @@ class YamlDocument:
         return self.path
 
     def error(self, key_path: KeyPath, problem: str) -> YamlError:
-        return YamlError(f"{self.where(key_path)}: {problem}")
+        """``file:line:column: `key: value`: problem``: the key and the value found there are named
+        unless the problem already names them."""
+        return YamlError(f"{self.where(key_path)}: {self._named(key_path, problem)}{problem}")
+
+    def _named(self, key_path: KeyPath, problem: str) -> str:
+        keys = [key for key in key_path if isinstance(key, str)]
+        found, value = _value_at(self.data, key_path)
+        if not keys or not found or isinstance(value, dict | list) or f"`{keys[-1]}`" in problem \
+                or repr(value) in problem or f"{keys[-1]!r}" in problem:
+            return ""
+        shown = "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+        return f"`{keys[-1]}: {shown}`: "
 
     def check_keys(self, key_path: KeyPath, mapping: Mapping[str, Any], allowed: Iterable[str]) -> None:
         """Fail on the first key that is not allowed, naming the ones that are."""
@@ -50,6 +61,17 @@ class YamlDocument:
         for key in mapping:
             if key not in allowed:
                 raise self.error((*key_path, key), f"unknown key {key!r} (expected one of: {', '.join(allowed)})")
+
+
+def _value_at(data: Any, key_path: KeyPath) -> tuple[bool, Any]:
+    """(whether the key path leads somewhere, the value there)."""
+    node = data
+    for key in key_path:
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            return False, None
+    return True, node
 
 
 def load_yaml(path: str | Path) -> YamlDocument:

@@ -195,5 +195,20 @@ def regex_problem(pattern: str) -> str | None:
     try:
         pl.Series([""], dtype=pl.String()).str.contains(pattern)
     except pl.exceptions.PolarsError as error:
-        return str(error).strip().splitlines()[0]
+        return _regex_reason(str(error))
     return None
+
+
+def _regex_reason(message: str) -> str:
+    """The regex engine's reason and where in the pattern, on one line: its message spans several
+    (the pattern, a caret under the place, then ``error: unclosed group``)."""
+    lines = message.strip().splitlines()
+    reason = next((line.strip().removeprefix("error: ") for line in lines if line.strip().startswith("error:")), None)
+    caret = next((line for line in lines if line.strip() == "^" or set(line.strip()) == {"^"}), None)
+    if reason is None:
+        return lines[0]
+    pattern_line = lines[lines.index(caret) - 1] if caret is not None and lines.index(caret) > 0 else None
+    if caret is None or pattern_line is None:
+        return reason
+    column = len(caret) - len(caret.lstrip()) - (len(pattern_line) - len(pattern_line.lstrip())) + 1
+    return f"{reason} (at character {column})"

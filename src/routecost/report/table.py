@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console, Group
 from rich.table import Table
+from rich.text import Text
 
 from routecost.audit import AuditReport
 from routecost.escape import plain
@@ -76,9 +77,9 @@ def renderable(report: AuditReport) -> Group:
             parts.append(rich_table(f"Quality (replay): {projection.name}", QUALITY_HEADER, qualities))
     note_lines = notes(report) + policy_notes(report)
     if note_lines:
-        parts.append(plain("\nNotes", style="bold"))
+        parts.append(Text("\nNotes", style="bold"))
         parts.extend(plain(line) for line in note_lines)
-    parts.append(plain(f"\nprices: {report.catalog}", style="dim"))
+    parts.append(Text("\nprices: ", style="dim") + plain(report.catalog, style="dim"))
     return Group(*parts)  # type: ignore[arg-type]
 
 
