@@ -21,7 +21,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,22 +106,33 @@ def running(command: list[str], ready_url: str, headers: dict[str, str], log: Pa
     with log.open("wb") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
         server = Server(name, process, log)
-        RUNNING.append(server)
+        with supervised(server, lambda: _wait_until_ready(server, ready_url, headers, timeout_s), process.terminate,
+                        stop_wait_s=10):
+            yield server
+
+
+@contextmanager
+def supervised(server: Server, wait_until_ready: Callable[[], None], stop: Callable[[], None],
+               stop_wait_s: float) -> Iterator[None]:
+    """Watch a started server while the block uses it: a server that exits, during start-up or in use,
+    raises ``ServerDied`` with its exit and log; stopped (``stop``, then killed) when the block ends."""
+    RUNNING.append(server)
+    try:
+        wait_until_ready()
         try:
-            _wait_until_ready(server, ready_url, headers, timeout_s)
-            try:
-                yield server
-            except Exception as error:
-                if (report := server.exit_report()) is not None:
-                    raise ServerDied(report) from error
-                raise
-        finally:
-            RUNNING.remove(server)
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            yield
+        except Exception as error:
+            if (report := server.exit_report()) is not None:
+                raise ServerDied(report) from error
+            raise
+    finally:
+        RUNNING.remove(server)
+        stop()
+        try:
+            server.process.wait(timeout=stop_wait_s)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait()
 
 
 def _wait_until_ready(server: Server, ready_url: str, headers: dict[str, str], timeout_s: float) -> None:
@@ -262,23 +273,10 @@ def postgres_server(workdir: Path, timeout_s: float = 60.0) -> Iterator[Postgres
         with log.open("wb") as output:
             process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, cwd=home, **as_user)
             server = Server("PostgreSQL", process, log)
-            RUNNING.append(server)
-            try:
-                _wait_for_postgres(server, bindir, port, timeout_s)
-                try:
-                    yield Postgres(server, port, password)
-                except Exception as error:
-                    if (report := server.exit_report()) is not None:
-                        raise ServerDied(report) from error
-                    raise
-            finally:
-                RUNNING.remove(server)
-                process.send_signal(signal.SIGINT)  # a fast shutdown: sessions still open are ended
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            # SIGINT: a fast shutdown, sessions still open are ended
+            with supervised(server, lambda: _wait_for_postgres(server, bindir, port, timeout_s),
+                            lambda: process.send_signal(signal.SIGINT), stop_wait_s=15):
+                yield Postgres(server, port, password)
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
