@@ -532,3 +532,29 @@ def test_requests_the_baseline_cannot_price_are_left_out_of_the_comparison(tmp_p
     # 94%, not diluted by the unpriced request
     assert row.savings_pct == pytest.approx(100 * 4230 / 4500, rel=REL)
     assert row.routed == {MINI: 100.0}
+
+
+def test_a_clause_or_a_listed_value_that_matches_no_request_is_named(tmp_path: Path) -> None:
+    """Before: a typo (`stme`) beside a value that matched gave smaller savings and no word."""
+    policy = """\
+name: typo
+categories:
+  - from: metadata.category
+routes:
+  - when: {category: [extraction, stme]}
+    to: gpt-4o-mini
+  - when: {model: gpt-9}
+    to: gpt-4o-mini
+cascades:
+  - when: {category: extraction}
+    try: gpt-4o-mini
+    escalate_to: keep
+    escalate_rate: 0.2
+"""
+    records = [chat_record(GPT4O, 1000, 200, metadata={"category": category}) for category in ("extraction", "stem")]
+    notes = project(tmp_path, records, [policy]).report.policies[0].assumptions
+    unmatched = [note for note in notes if "matched no request" in note]
+    assert unmatched == ["routes[0] (to openai/gpt-4o-mini): category 'stme' matched no request",
+                         "routes[1] (to openai/gpt-4o-mini) matched no request"]
+    what_if = project(tmp_path, records, what_if=["gpt-4o-mini"], where=["category=sales"])
+    assert any("matched no request" in note for note in what_if.report.policies[0].assumptions)

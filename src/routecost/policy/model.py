@@ -142,13 +142,21 @@ class Policy:
 
     @property
     def conditions(self) -> list[Condition]:
-        caches = [cache.when for cache in (self.exact_cache, self.semantic_cache, self.prompt_cache) if cache]
+        return [condition for _, condition in self.labelled_conditions]
+
+    @property
+    def labelled_conditions(self) -> list[tuple[str, Condition]]:
+        """Every clause's condition, named as a reader of the policy file finds it."""
+        caches = [(f"cache.{name}", cache.when) for name, cache in
+                  (("exact", self.exact_cache), ("semantic", self.semantic_cache), ("prompt", self.prompt_cache))
+                  if cache is not None]
         return [
-            *(rule.when for rule in self.categories),
-            *(route.when for route in self.routes),
-            *(cascade.when for cascade in self.cascades),
+            *((f"categories[{index}] ({rule.name})", rule.when) for index, rule in enumerate(self.categories)),
+            *((f"routes[{index}] (to {route.to})", route.when) for index, route in enumerate(self.routes)),
+            *((f"cascades[{index}] (try {cascade.try_model})", cascade.when)
+              for index, cascade in enumerate(self.cascades)),
             *caches,
-            *(rule.when for rule in self.batch),
+            *((f"batch[{index}]", rule.when) for index, rule in enumerate(self.batch)),
         ]
 
     @property

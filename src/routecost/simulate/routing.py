@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from routecost.categories import metadata_columns
-from routecost.policy.conditions import EvalContext
+from routecost.policy.conditions import EvalContext, unmatched
 from routecost.policy.model import KEEP, Policy
 from routecost.prices.catalog import BATCH, PriceBook
 from routecost.prices.pricing import CATALOG_PRICED, apply_rates, billed_expr, cost_parts
@@ -256,7 +256,7 @@ def _project(
         in_scope=CATALOG_PRICED & billed_expr(),
     )
     base = base.with_columns(**_lever_scopes(policy, context))
-    notes: list[str] = []
+    notes: list[str] = [] if savings_only else unmatched(policy.labelled_conditions, base, context)
     base = base.with_columns(exact_cache_hit=_exact_hits(base, policy))
     base = base.with_columns(semantic_cache_hit=_semantic_hits(base, policy, embeddings, notes))
     served = pl.col("exact_cache_hit") | pl.col("semantic_cache_hit")
