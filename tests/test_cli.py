@@ -174,3 +174,11 @@ def test_a_usage_error_is_one_line_and_exit_2(args, message):
     assert done.returncode == 2
     [line] = done.stderr.strip().splitlines()
     assert line.startswith(f"routecost: error: {message}") and "--help" in line and "╭" not in done.stderr
+
+
+@pytest.mark.parametrize("command", [["replay", "x.jsonl", "--policy", "p.yaml"], ["cache", "sweep", "x.jsonl"]])
+@pytest.mark.parametrize("unsupported", ["markdown", "html", "csv"])
+def test_a_format_a_command_cannot_produce_is_refused(command, unsupported):
+    """Before: accepted, then a table printed anyway."""
+    done = run(*command, "--format", unsupported)
+    assert done.returncode == 2 and "'table', 'json'" in done.stderr

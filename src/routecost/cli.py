@@ -58,6 +58,13 @@ class ReportFormat(str, Enum):
     html = "html"
 
 
+class TableOrJson(str, Enum):
+    """For the commands that print a table or JSON, and nothing else (a format they would ignore is refused)."""
+
+    table = "table"
+    json = "json"
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"routecost {__version__}")
@@ -233,7 +240,7 @@ def cache_sweep(
     ttl: Annotated[str | None, typer.Option(help="Cache lifetime, e.g. 1h (default: the policy's, else 1h).")] = None,
     pairs: Annotated[Path | None, typer.Option(help="Write a sample of would-be hit pairs here (.jsonl).")] = None,
     sample: Annotated[int, typer.Option(min=0, help="How many pairs to sample.")] = 50,
-    report_format: Annotated[ReportFormat, typer.Option("--format", "-f", help="table or json.")] = ReportFormat.table,
+    report_format: Annotated[TableOrJson, typer.Option("--format", "-f", help="table or json.")] = TableOrJson.table,
     prices: Annotated[Path | None, typer.Option(help="Price file: aliases, custom prices, discounts.")] = None,
     category_key: Annotated[str, typer.Option(help="Metadata field (or tag prefix) holding the category.")] = "category",
 ) -> None:
@@ -268,7 +275,7 @@ def cache_sweep(
     )
     if pairs is not None:
         write_text(pairs, "".join(msgspec.json.encode(pair).decode() + "\n" for pair in result.pairs))
-    if report_format is ReportFormat.json:
+    if report_format is TableOrJson.json:
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(result), indent=2).decode() + "\n")
         return
     console = _stdout_console()
@@ -319,7 +326,7 @@ def replay(
     ] = 10,
     dry_run: Annotated[bool, typer.Option(help="Print the plan and its estimated cost; send nothing.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Send without asking (prompts leave the machine).")] = False,
-    report_format: Annotated[ReportFormat, typer.Option("--format", "-f", help="table or json.")] = ReportFormat.table,
+    report_format: Annotated[TableOrJson, typer.Option("--format", "-f", help="table or json.")] = TableOrJson.table,
     prices: Annotated[Path | None, typer.Option(help="Price file: aliases, custom prices, discounts.")] = None,
     category_key: Annotated[str, typer.Option(help="Metadata field (or tag prefix) holding the category.")] = "category",
 ) -> None:
@@ -361,7 +368,7 @@ def replay(
             for line in outcome_lines(outcome):
                 _say(line)
         results = plan_results(plan, replay_store, width)
-    if report_format is ReportFormat.json:
+    if report_format is TableOrJson.json:
         sys.stdout.write(results_json(plan, outcome, results))
     elif not dry_run:
         _stdout_console().print(results_table(results.categories, width))
