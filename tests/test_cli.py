@@ -182,3 +182,19 @@ def test_a_format_a_command_cannot_produce_is_refused(command, unsupported):
     """Before: accepted, then a table printed anyway."""
     done = run(*command, "--format", unsupported)
     assert done.returncode == 2 and "'table', 'json'" in done.stderr
+
+
+def test_cost_gaps_show_enough_digits_and_say_how_many_are_not_listed(tmp_path):
+    """Before: "7 differ by more than 1%", five listed as `logged $0.0002, price sheet $0.0002`, no word of the rest."""
+    row = json.loads((Path(__file__).parent / "conformance/records/litellm/pubsub-spendlogs-row-gpt-4o.jsonl")
+                     .read_text(encoding="utf-8"))
+    # gpt-4o, 10 prompt and 20 completion tokens at $2.50 / $10 per million: $0.000225; logged $0.000240
+    log = tmp_path / "spend.jsonl"
+    log.write_text("".join(json.dumps({**row, "request_id": f"r{index}", "spend": 0.000240}) + "\n"
+                           for index in range(7)), encoding="utf-8")
+    done = run("audit", str(log))
+    assert done.returncode == 0, done.stderr
+    assert "7 differ by more than 1%" in done.stdout
+    assert done.stdout.count("logged $0.00024, price sheet $0.00022") + \
+        done.stdout.count("logged $0.00024, price sheet $0.00023") == 5
+    assert "... and 2 more" in done.stdout

@@ -21,6 +21,22 @@ def format_usd(amount: float | None) -> str:
     return f"${amount:,.4f}"
 
 
+def format_usd_apart(first: float, second: float) -> tuple[str, str]:
+    """Two amounts with enough digits to show that they differ (``$0.0003`` and ``$0.0003`` say
+    nothing: ``$0.000312`` and ``$0.000297`` do), up to a millionth of a cent."""
+    shown = format_usd(first), format_usd(second)
+    for digits in range(3 if max(abs(first), abs(second)) >= 1 else 5, 9):
+        if shown[0] != shown[1] or first == second:
+            break
+        shown = (f"${first:,.{digits}f}", f"${second:,.{digits}f}") if min(first, second) >= 0 else shown
+    return shown
+
+
+def more_than_shown(total: int, shown: int) -> list[str]:
+    """``  ... and N more`` when a list shows only some of its items."""
+    return [f"  ... and {format_count(total - shown)} more"] if total > shown else []
+
+
 def format_count(count: int) -> str:
     return f"{count:,}"
 
@@ -82,6 +98,7 @@ def notes(report: AuditReport) -> list[str]:
     if report.malformed:
         lines.append(f"{format_count(report.malformed)} malformed records skipped (--strict makes this an error):")
         lines.extend(f"  {example.message()}" for example in report.malformed_examples)
+        lines += more_than_shown(report.malformed, len(report.malformed_examples))
     if report.estimated:
         lines.append(f"{format_count(report.estimated)} requests had no usage logged: tokens counted from the "
                      "logged text with tiktoken (estimates)")
@@ -94,10 +111,10 @@ def notes(report: AuditReport) -> list[str]:
             f"{format_usd(reconciliation.logged_usd)}, price sheet {format_usd(reconciliation.computed_usd)}; "
             f"{format_count(reconciliation.differing)} differ by more than 1%"
         )
-        lines.extend(
-            f"  {gap.where} {gap.model}: logged {format_usd(gap.logged_usd)}, price sheet {format_usd(gap.computed_usd)}"
-            for gap in reconciliation.examples
-        )
+        for gap in reconciliation.examples:
+            logged, computed = format_usd_apart(gap.logged_usd, gap.computed_usd)
+            lines.append(f"  {gap.where} {gap.model}: logged {logged}, price sheet {computed}")
+        lines += more_than_shown(reconciliation.differing, len(reconciliation.examples))
     lines.extend(report.assumptions)
     return lines
 
