@@ -528,21 +528,23 @@ def test_where_conditions_scope_the_route_and_keep_the_rest(book: PriceBook) -> 
     assert evaluate(wider, wider.routes[0].when.expr) == [False, False, False, True]
 
 
-@pytest.mark.parametrize(("where", "comparison"), [("<", "lt"), ("<=", "lte"), (">", "gt"), (">=", "gte")])
+@pytest.mark.parametrize(("where", "comparison"), [("<", "lt"), ("<=", "lte"), (">", "gt"), (">=", "gte"),
+                                                   (".lt=", "lt"), (".lte=", "lte"), (".gt=", "gt"), (".gte=", "gte")])
 def test_where_token_comparisons(book: PriceBook, where: str, comparison: str) -> None:
+    """``input_tokens.lt=500`` needs no quoting in a shell (``input_tokens<500`` is a redirect there)."""
     [policy] = what_if_policies(["gpt-4o-mini"], [f"input_tokens{where}500"], book)
     expected = when(f"{{input_tokens: {{{comparison}: 500}}}}", book)
     assert policy.routes[0].when == expected
 
 
 @pytest.mark.parametrize(("models", "where", "message"), [
-    (["gpt-4o-mini"], ["category"], "--where 'category': expected field=value, or field<N for token counts"),
+    (["gpt-4o-mini"], ["category"], "--where 'category': expected field=value, or field.lt=N (field<N, quoted)"),
     (["gpt-4o-mini"], ["input_tokens<lots"], "--where 'input_tokens<lots': < compares a token count"),
     (["gpt-4o-mini"], ["user=u_1", "user=u_2"],
      "--where: user is given twice; list the values instead: user=a,b"),
     (["gpt-4o-mini"], ["team=growth"], "--where: unknown condition 'team'"),
     (["gpt-4o-mini"], ["status=failed"], "--where: never matches: status is one of"),
-    (["gpt-4o-mini"], ["input_tokens>500", "input_tokens<100"], "--where: input_tokens is given twice"),
+    (["gpt-4o-mini"], ["input_tokens>500", "input_tokens<100"], "--where: never matches: no token count satisfies"),
     ([], ["category=coding"], "--where narrows a --what-if: name a model with --what-if"),
     (["acme/not-a-model"], [], "--what-if: unknown model 'acme/not-a-model': not in the price catalog"),
     (["keep"], [], "--what-if: `keep` is not a model here"),
@@ -602,3 +604,9 @@ def test_a_route_share_outside_0_to_1_is_reported(tmp_path):
     policy = tmp_path / "policy.yaml"
     policy.write_text("name: p\nroutes:\n  - to: openai/gpt-4o-mini\n    share: 1.5\n", encoding="utf-8")
     assert load_error(policy, PriceBook()) == f"{policy}:4:5: `share: 1.5`: a number between 0 and 1"
+
+
+def test_two_bounds_on_one_token_field_make_a_range(book: PriceBook) -> None:
+    [policy] = what_if_policies(["gpt-4o-mini"], ["input_tokens.gte=100", "input_tokens<500"], book)
+    frame = pl.DataFrame({"input_tokens": [99, 100, 499, 500]})
+    assert frame.select(policy.routes[0].when.expr(EvalContext())).to_series().to_list() == [False, True, True, False]

@@ -116,7 +116,7 @@ def audit(
         list[str] | None, typer.Option("--what-if", help="Price the traffic on this model instead (repeatable).")
     ] = None,
     where: Annotated[
-        list[str] | None, typer.Option(help="Narrow --what-if: field=value or token_field<N (repeatable, all must hold).")
+        list[str] | None, typer.Option(help="Narrow --what-if: field=value, or input_tokens.lt=N (also lte, gt, gte; repeatable, all must hold).")
     ] = None,
     replay_store: Annotated[
         Path | None, typer.Option("--replay", help="A replay store: show measured quality, use measured ratios.")
