@@ -198,3 +198,32 @@ def test_cost_gaps_show_enough_digits_and_say_how_many_are_not_listed(tmp_path):
     assert done.stdout.count("logged $0.00024, price sheet $0.00022") + \
         done.stdout.count("logged $0.00024, price sheet $0.00023") == 5
     assert "... and 2 more" in done.stdout
+
+
+def test_the_stage_after_reading_is_told_to_the_progress_bar(tmp_path):
+    """Before: the bar sat full, saying "reading logs", for seconds while pricing ran."""
+    import io
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from routecost.audit import AuditOptions, run_audit
+    from routecost.cli import ProgressBar, _stage_of
+    from routecost.sources.reader import ReaderConfig
+
+    log = tmp_path / "log.jsonl"
+    log.write_text(json.dumps(chat(0)) + "\n", encoding="utf-8")
+    policy = tmp_path / "p.yaml"
+    policy.write_text("name: p\nroutes:\n  - to: openai/gpt-4o-mini\n", encoding="utf-8")
+    with Progress(console=Console(file=io.StringIO(), force_terminal=True)) as progress:
+        bar = ProgressBar(progress, progress.add_task("reading logs", total=100))
+        stages: list[str] = []
+
+        def heard(name: str) -> None:
+            stages.append(name)
+            _stage_of(bar)(name)  # type: ignore[misc]
+
+        run_audit(AuditOptions(paths=[str(log)], reader=ReaderConfig(workers=1), policy_paths=[str(policy)]), bar,
+                  on_stage=heard)
+        assert stages == ["pricing", "summarizing", "projecting 1 policy"]
+        assert progress.tasks[0].description == "projecting 1 policy"

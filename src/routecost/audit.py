@@ -182,6 +182,7 @@ class Audit:
 
 
 ProgressCallback = Callable[[int], None]
+StageCallback = Callable[[str], None]
 
 
 def price_book(options: AuditOptions) -> PriceBook:
@@ -190,20 +191,27 @@ def price_book(options: AuditOptions) -> PriceBook:
 
 
 def run_audit(options: AuditOptions, on_progress: ProgressCallback | None = None,
-              policies: Sequence[Policy] | None = None, book: PriceBook | None = None) -> Audit:
+              policies: Sequence[Policy] | None = None, book: PriceBook | None = None,
+              on_stage: StageCallback | None = None) -> Audit:
     """Read, price and summarize the logs, and project the policies: those of the options (files and
-    --what-if), or ``policies`` already loaded with ``book``."""
+    --what-if), or ``policies`` already loaded with ``book``. ``on_stage`` hears what runs once the
+    reading is done (a progress bar would otherwise sit full while pricing runs)."""
+    stage = on_stage or (lambda name: None)
     book = book or price_book(options)
     policies = load_policies(options, book) if policies is None else policies
     reader = options.reader
     if any(policy.needs_fingerprints for policy in policies):
         reader = dataclasses.replace(reader, fingerprint_prompts=True)
     read = read_logs(options.paths, reader, on_progress)
+    stage("pricing")
     requests = with_category(estimate_missing_usage(read.requests), options.category_key)
     read.requests = requests.clear()  # the priced frame supersedes it; do not keep both alive
     priced = price_requests(requests, book, options.as_of)
     del requests
+    stage("summarizing")
     report = summarize(read, priced, book, options)
+    if policies:
+        stage(f"projecting {len(policies)} {'policy' if len(policies) == 1 else 'policies'}")
     report.policies = project_policies(priced, policies, book, options)
     return Audit(report=report, priced=priced, book=book, as_of=options.as_of)
 

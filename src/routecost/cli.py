@@ -161,7 +161,7 @@ def audit(
         replay_store=str(replay_store) if replay_store else None,
     )
     with _progress(logs) as on_progress:
-        result = run_audit(options, on_progress)
+        result = run_audit(options, on_progress, on_stage=_stage_of(on_progress))
     report = result.report
     if strict and report.unpriced:
         names = ", ".join(f"{row.model} ({row.reason})" for row in report.unpriced)
@@ -218,7 +218,7 @@ def policy_init(
 
     options = _options(logs, prices, category_key)
     with _progress(logs) as on_progress:
-        text = starter_policy(run_audit(options, on_progress), name=name)
+        text = starter_policy(run_audit(options, on_progress, on_stage=_stage_of(on_progress)), name=name)
     if out is None:
         sys.stdout.write(text)
     else:
@@ -257,7 +257,7 @@ def cache_sweep(
 
     options = _options(logs, prices, category_key, policy_paths=[str(policy)] if policy else [])
     with _progress(logs) as on_progress:
-        audit = run_audit(options, on_progress)
+        audit = run_audit(options, on_progress, on_stage=_stage_of(on_progress))
     projection = audit.report.policies[0] if audit.report.policies else None
     semantic = projection.policy.semantic_cache if projection else None
     condition = semantic.when if semantic and not when else None
@@ -355,7 +355,7 @@ def replay(
     configured = load_endpoints(str(endpoints) if endpoints else None)
     options = _options(logs, prices, category_key, fingerprint_prompts=True, policy_paths=[str(policy)])
     with _progress(logs) as on_progress:
-        audit = run_audit(options, on_progress)
+        audit = run_audit(options, on_progress, on_stage=_stage_of(on_progress))
     with _replay_store(store, dry_run) as replay_store:
         plan = plan_replay(audit, settings, load_template(judge_mode.value), configured, replay_store)
         for line in plan_lines(plan):
@@ -577,7 +577,7 @@ def sweep(
     options = _options(logs, prices, category_key, policy_paths=[str(policy)],
                        replay_store=str(replay_store) if replay_store else None)
     with _progress(logs) as on_progress:
-        result = run_sweep(options, knob, parse_values(values), on_progress)
+        result = run_sweep(options, knob, parse_values(values), on_progress, _stage_of(on_progress))
     text = {SweepFormat.json: render_json, SweepFormat.html: render_html}.get(report_format)
     _emit(text(result) if text else None, lambda: renderable(result), out)
 
@@ -635,6 +635,24 @@ def _parse_as_of(text: str | None) -> datetime:
         raise UsageError(f"--as-of: expected a date like 2026-10-31, got {text!r}") from None
 
 
+class ProgressBar:
+    """What was read (bytes, or database rows) on a terminal's progress bar, then the stage of the work
+    that follows the reading (pricing, projecting policies), so the bar never sits full and silent."""
+
+    def __init__(self, progress: Progress, task: Any) -> None:
+        self._progress, self._task = progress, task
+
+    def __call__(self, consumed: int) -> None:
+        self._progress.advance(self._task, consumed)
+
+    def stage(self, name: str) -> None:
+        self._progress.update(self._task, description=name)
+
+
+def _stage_of(bar: Callable[[int], None] | None) -> Callable[[str], None] | None:
+    return bar.stage if isinstance(bar, ProgressBar) else None
+
+
 @contextmanager
 def _progress(paths: list[str]) -> Iterator[Callable[[int], None] | None]:
     """A byte-based progress bar on a terminal; nothing when stderr is not one (CI, pipes)."""
@@ -645,16 +663,14 @@ def _progress(paths: list[str]) -> Iterator[Callable[[int], None] | None]:
         yield None
         return
     if any(map(is_database_url, paths)):  # rows as they come from the database; how many is not asked
-        with Progress(TextColumn("reading logs"), TextColumn("{task.completed:,.0f} database rows"),
+        with Progress(TextColumn("{task.description}"), TextColumn("{task.completed:,.0f} database rows"),
                       console=stderr, transient=True) as progress:
-            task = progress.add_task("read", total=None)
-            yield lambda rows: progress.advance(task, rows)
+            yield ProgressBar(progress, progress.add_task("reading logs", total=None))
         return
     total = sum(input_size(path) for path in expand_paths(paths))
-    columns = (TextColumn("reading logs"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
     with Progress(*columns, console=stderr, transient=True) as progress:
-        task = progress.add_task("read", total=total)
-        yield lambda consumed: progress.advance(task, consumed)
+        yield ProgressBar(progress, progress.add_task("reading logs", total=total))
 
 
 def _say(line: str) -> None:

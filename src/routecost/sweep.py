@@ -32,7 +32,7 @@ from typing import Any
 import polars as pl
 import yaml
 
-from routecost.audit import AuditOptions, ProgressCallback, price_book, run_audit
+from routecost.audit import AuditOptions, ProgressCallback, StageCallback, price_book, run_audit
 from routecost.errors import UsageError
 from routecost.policy.loader import PolicyParser
 from routecost.policy.model import Policy
@@ -138,7 +138,7 @@ def with_candidate(values: list[Any], current: Any) -> list[Any]:
 
 
 def run_sweep(options: AuditOptions, knob: str, values: list[Any],
-              on_progress: ProgressCallback | None = None) -> SweepResult:
+              on_progress: ProgressCallback | None = None, on_stage: StageCallback | None = None) -> SweepResult:
     """The policy's variants across the knob (its own value always among them), projected on the
     same priced requests."""
     assert len(options.policy_paths) == 1
@@ -151,7 +151,7 @@ def run_sweep(options: AuditOptions, knob: str, values: list[Any],
     book = price_book(options)
     name = PolicyParser(document, book).policy().name
     audit = run_audit(dataclasses.replace(options, policy_paths=[]), on_progress,
-                      policies=variants(document, path, knob, values, book), book=book)
+                      policies=variants(document, path, knob, values, book), book=book, on_stage=on_stage)
     projections = audit.report.policies
     logged_model = audit.priced.requests["model_id"]
     points = [_point(value, value == current, projection, logged_model, options.replay_store is not None)
