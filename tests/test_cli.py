@@ -227,3 +227,15 @@ def test_the_stage_after_reading_is_told_to_the_progress_bar(tmp_path):
                   on_stage=heard)
         assert stages == ["pricing", "summarizing", "projecting 1 policy"]
         assert progress.tasks[0].description == "projecting 1 policy"
+
+
+def test_a_table_or_help_in_a_file_never_cuts_a_number_or_a_name():
+    """Before: `$6.31–$…`, `baseli…` in a redirected report, `--max-cost-incre…` in `gate --help | cat`."""
+    root = Path(__file__).resolve().parent.parent
+    report = run("audit", str(root / "sample_logs"), "--policy", str(root / "policies" / "by-category.yaml"),
+                 "--policy", str(root / "policies" / "code-cascade.yaml"))
+    assert report.returncode == 0 and "…" not in report.stdout
+    assert "$6.31–$6.66" in report.stdout and "-$85.98" in report.stdout
+    for command in (["gate"], ["replay"], ["cache", "sweep"], ["audit"]):
+        shown = run(*command, "--help", env={"COLUMNS": ""})
+        assert shown.returncode == 0 and "…" not in shown.stdout, shown.stdout

@@ -700,6 +700,8 @@ def _command_name(context: Any) -> str:
 
 
 def main() -> None:
+    if not sys.stdout.isatty() and not os.environ.get("COLUMNS"):  # help in a file or CI log: no option name cut
+        os.environ["COLUMNS"] = str(TABLE_WIDTH)
     try:
         code = app(standalone_mode=False)
     except COMMAND_LINE_ERRORS as error:  # one line, like every other usage error (not a box)

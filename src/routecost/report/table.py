@@ -31,11 +31,16 @@ from routecost.report.text import (
 def rich_table(title: str | None, header: list[str], rows: list[list[str]], left: tuple[int, ...] = (0,),
                total_row: bool = False) -> Table:
     """A table for the terminal: text columns (``left``) left-aligned, numbers right; with ``total_row``
-    the last row in bold."""
+    the last row in bold. A table too wide for its console wraps its text columns (a name is folded,
+    never cut); numbers are never cut either: each number column is as wide as its widest cell."""
     table = Table(title=None if title is None else plain(title), title_justify="left", show_edge=False,
                   pad_edge=False)
     for index, name in enumerate(header):
-        table.add_column(plain(name), justify="left" if index in left else "right", no_wrap=index in left)
+        if index in left:
+            table.add_column(plain(name), justify="left", overflow="fold")
+        else:
+            widest = max([len(row[index]) for row in rows if index < len(row)] + [len(word) for word in name.split()])
+            table.add_column(plain(name), justify="right", no_wrap=True, min_width=widest)
     for index, row in enumerate(rows):
         table.add_row(*(plain(cell) for cell in row), style="bold" if total_row and index == len(rows) - 1 else None)
     return table
@@ -69,7 +74,7 @@ def renderable(report: AuditReport) -> Group:
     for projection in report.policies:
         parts.append(plain(""))
         parts.append(rich_table(f"Policy: {projection.name}", POLICY_CATEGORY_HEADER,
-                            policy_category_rows(report, projection)))
+                                policy_category_rows(report, projection), left=(0, 2)))
         parts.append(plain(lever_savings_text(projection)))
         if levers := lever_rows(projection):
             parts.append(rich_table(f"Levers: {projection.name}", LEVER_HEADER, levers))

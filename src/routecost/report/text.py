@@ -66,7 +66,9 @@ def baseline_lines(report: AuditReport) -> list[str]:
     ]
 
 
-MODEL_HEADER = ["model", "requests", "input", "cache read", "cache write", "output", "fees", "cost", "share"]
+MODEL_HEADER = ["model", "requests", "input (incl. cache)", "cache read", "cache write", "output", "fees", "cost",
+                "share"]
+"""``input`` counts every input token, cache reads and writes included (they are shown again apart)."""
 
 
 def model_rows(report: AuditReport) -> list[list[str]]:
@@ -121,7 +123,7 @@ def notes(report: AuditReport) -> list[str]:
 
 POLICY_SUMMARY_HEADER = ["policy", "baseline", "projected", "range", "savings", "savings %", "30-day savings"]
 POLICY_CATEGORY_HEADER = ["category", "requests", "routed to", "baseline", "projected", "range", "savings",
-                          "savings %", "30-day"]
+                          "savings %", "projected 30-day cost"]
 
 
 def format_range(low: float, high: float) -> str:
