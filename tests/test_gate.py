@@ -308,3 +308,29 @@ def test_a_price_file_is_part_of_the_catalog_a_report_names(tmp_path):
     assert done.returncode == 0, done.stderr
     digest = hashlib.sha256(prices.read_bytes()).hexdigest()[:12]
     assert json.loads(done.stdout)["catalog"].endswith(f" + prices.yaml#{digest}")
+
+
+def test_diff_of_policies_that_categorise_differently_shows_both_counts(tmp_path):
+    """Before: one side's request count, so a category that gained requests looked unchanged."""
+    from tests.test_cli import chat
+
+    log = write_jsonl(tmp_path / "log.jsonl", [chat(index + 1, feature="search" if index < 2 else "support")
+                                               for index in range(3)])
+    (tmp_path / "base.yaml").write_text("name: base\ncategories:\n  - from: metadata.feature\nroutes:\n"
+                                        "  - when: {category: search}\n    to: openai/gpt-4o-mini\n", encoding="utf-8")
+    (tmp_path / "head.yaml").write_text("name: head\ncategories:\n  - name: support\nroutes:\n"
+                                        "  - to: openai/gpt-4o-mini\n", encoding="utf-8")
+    done = run("diff", "--logs", str(log), "--base", "base.yaml", "--head", "head.yaml", "--format", "markdown",
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    rows = {line.split("|")[1].strip(): line.split("|")[2].strip() for line in done.stdout.splitlines()
+            if line.startswith("| ") and not line.startswith("| category")}
+    assert rows["support"] == "1 → 3" and rows["search"] == "2 → 0" and rows["**total**"].strip("*") == "3"
+
+
+def test_a_change_below_half_a_cent_is_not_shown_as_none():
+    from routecost.gate.compare import Change, SideCategory
+    from routecost.report.diff import change_text
+
+    change = Change("support", SideCategory(1, 0.0045, 0.0045), SideCategory(1, 0.0045, 0.0005), 0.0)
+    assert change_text(change).startswith("▼ −$0.0040")

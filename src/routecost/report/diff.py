@@ -35,12 +35,23 @@ def header(comparison: Comparison) -> list[str]:
 
 
 def change_text(change: Change) -> str:
+    """``▲ +$1.20 (+4.0%)``; ``=`` only when nothing changed (a change below a cent is still one)."""
     amount = change.change_usd
-    if abs(amount) < 0.005:
+    if abs(amount) < SAME_BELOW_USD:
         return f"{SAME} $0.00"
     marker, sign = (UP, "+") if amount > 0 else (DOWN, "−")
     percent = "" if change.change_pct is None else f" ({sign}{abs(change.change_pct):.1f}%)"
     return f"{marker} {sign}{format_usd(abs(amount))}{percent}"
+
+
+SAME_BELOW_USD = 5e-7
+"""Float noise, not a change (the reports show amounts down to a hundredth of a cent)."""
+
+
+def requests_text(before: SideCategory | None, after: SideCategory | None) -> str:
+    """The category's requests; both counts when the two sides categorise differently."""
+    counts = [side.requests if side else 0 for side in (before, after)]
+    return format_count(counts[1]) if counts[0] == counts[1] else f"{format_count(counts[0])} → {format_count(counts[1])}"
 
 
 def signed_usd(amount: float) -> str:
@@ -62,9 +73,8 @@ def rows(comparison: Comparison) -> list[list[str]]:
     result = []
     for change in [*comparison.categories, comparison.total]:
         before, after = change.before, change.after
-        counted = after or before
         row = [
-            change.category, format_count(counted.requests) if counted else "0",
+            change.category, requests_text(before, after),
             format_usd(change.cost_before_usd) if before else "—", format_usd(change.cost_after_usd) if after else "—",
             change_text(change),
             format_pct(before.savings_pct) if before else "—", format_pct(after.savings_pct) if after else "—",
