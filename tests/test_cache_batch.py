@@ -567,6 +567,21 @@ def test_sweep_counts_only_its_own_embeddings_when_the_store_is_reused(tmp_path:
     assert sweep(priced, ttl_s=3600, store=store).embedded == 0  # every text was already stored
 
 
+def test_the_sweep_counts_the_hits_the_audit_counts_for_the_same_policy(tmp_path: Path) -> None:
+    """Before: the sweep counted a repeat the policy's exact cache had already answered (and gateway
+    cache hits, never billed) as semantic hits: more hits than the audit of the same policy."""
+    records = [chat(GPT4O, 1000, 200, t=30 * index, user=question) for index, question in enumerate(SWEEP_QUESTIONS)]
+    policy = "name: both\ncache:\n  exact: {ttl: 1h}\n  semantic: {threshold: 0.85, ttl: 1h}\n"
+    audit = project(tmp_path, records, [policy])
+    projection = audit.report.policies[0]
+    assert sum(projection.rows["exact_cache_hit"]) == 1  # RESET asked again word for word
+    result = sweep(audit.priced.requests, ttl_s=3600, when=projection.policy.semantic_cache.when,  # type: ignore[union-attr]
+                   policy_rows=projection.rows, store=EmbeddingStore(path=tmp_path / "sweep.sqlite"))
+    [at_threshold] = [point for point in result.points if point.threshold == 0.85]
+    assert at_threshold.hits == only_category(audit).semantic_cache_hits
+    assert result.requests == len(SWEEP_QUESTIONS) - 1  # the exact hit is not the semantic cache's to answer
+
+
 # ---------------------------------------------------------------------------------------------
 # Savings by lever
 # ---------------------------------------------------------------------------------------------

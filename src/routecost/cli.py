@@ -270,7 +270,7 @@ def cache_sweep(
         audit.priced.requests,
         ttl_s=ttl_s,
         when=condition or ALWAYS,
-        routed_model=projection.rows["routed_model"].cast(str) if projection else None,  # type: ignore[arg-type]
+        policy_rows=projection.rows if projection else None,
         sample_pairs=sample,
     )
     if pairs is not None:

@@ -60,11 +60,11 @@ LEG_COLUMNS = (
     "cache_write_tokens", "cache_write_1h_tokens", "output_tokens", "reasoning_tokens", *CALL_COLUMNS,
     "status", "gateway_cache_hit", "prompt_cache_scope", "batch_scope", *PROMPT_PRINT_COLUMNS,
 )
-ROW_OUTPUTS = ("category", "routed_model", "escalate_to", "escalate_rate", "projected_cost_usd", "projected_low_usd",
-               "projected_high_usd")
+ROW_OUTPUTS = ("category", "routed_model", "escalate_to", "escalate_rate", "exact_cache_hit", "projected_cost_usd",
+               "projected_low_usd", "projected_high_usd")
 """Per request: the policy's category, the model it is routed to (a cascade's first try), the
-model a cascade escalates to and the share escalated (null outside cascades), and the projected cost
-with its range."""
+model a cascade escalates to and the share escalated (null outside cascades), whether the exact
+cache served it, and the projected cost with its range."""
 
 @dataclass(frozen=True)
 class MeasuredRatios:

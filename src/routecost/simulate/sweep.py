@@ -16,8 +16,7 @@ import numpy as np
 import polars as pl
 
 from routecost.policy.conditions import ALWAYS, Condition, EvalContext
-from routecost.prices.pricing import CATALOG_PRICED
-from routecost.records import BILLED_STATUSES
+from routecost.prices.pricing import CATALOG_PRICED, billed_expr
 from routecost.simulate.semantic_cache import SIMILARITY_TOLERANCE, EmbeddingStore, best_earlier_match
 from routecost.sources.texts import text_columns
 
@@ -49,7 +48,7 @@ def sweep(
     *,
     ttl_s: float,
     when: Condition = ALWAYS,
-    routed_model: pl.Series | None = None,
+    policy_rows: pl.DataFrame | None = None,
     store: EmbeddingStore | None = None,
     sample_pairs: int = 50,
     seed: int = 0,
@@ -58,12 +57,16 @@ def sweep(
         logged_models=tuple(priced["model"].drop_nulls().unique().to_list()),
         model_ids=tuple(priced["model_id"].drop_nulls().unique().to_list()),
     )
-    frame = priced.hstack(text_columns(priced)).with_columns(
-        _model=routed_model if routed_model is not None else pl.col("model_id")
-    )
-    scoped = frame.filter(
-        CATALOG_PRICED & pl.col("status").is_in(BILLED_STATUSES)
-        & pl.col("last_user_message").is_not_null() & when.expr(context)
+    frame = priced.hstack(text_columns(priced))
+    if policy_rows is None:
+        frame = frame.with_columns(_model=pl.col("model_id"), _served=pl.lit(False))
+    else:  # as the audit sees them under the policy: its categories, routed models, exact-cache hits
+        frame = frame.with_columns(category=policy_rows["category"].cast(pl.String),
+                                   _model=policy_rows["routed_model"].cast(pl.String),
+                                   _served=policy_rows["exact_cache_hit"])
+    scoped = frame.filter(  # the audit's semantic-cache scope (simulate/routing.py), one definition of a hit
+        CATALOG_PRICED & billed_expr() & pl.col("last_user_message").is_not_null() & when.expr(context)
+        & ~pl.col("_served")
     )
     store = store or EmbeddingStore()
     embedded_before = store.computed
