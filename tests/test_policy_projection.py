@@ -558,3 +558,19 @@ cascades:
                          "routes[1] (to openai/gpt-4o-mini) matched no request"]
     what_if = project(tmp_path, records, what_if=["gpt-4o-mini"], where=["category=sales"])
     assert any("matched no request" in note for note in what_if.report.policies[0].assumptions)
+
+
+def test_a_cascades_escalated_cost_is_put_on_the_model_it_escalates_to(tmp_path: Path) -> None:
+    """Before: the whole cascade cost was drawn and labelled as its first try's model."""
+    policy = ("name: c\ncascades:\n  - try: gpt-4o-mini\n    escalate_to: gpt-4.1\n    escalate_rate: 0.25\n")
+    audit = project(tmp_path, [chat_record(GPT4O, 1000, 200) for _ in range(4)], [policy])
+    [row] = audit.report.policies[0].categories
+    assert row.routed == {MINI: 100.0} and row.escalated == {"openai/gpt-4.1": 25.0}
+    # each request: gpt-4o-mini, plus a quarter of gpt-4.1 (same o200k tokens)
+    assert column(audit, "c", "escalated_cost_usd") == pytest.approx([0.25 * ON_GPT41] * 4, rel=REL)
+    assert column(audit, "c", "projected_cost_usd") == pytest.approx([ON_MINI + 0.25 * ON_GPT41] * 4, rel=REL)
+    from routecost.audit import attach_cost_stacks
+
+    attach_cost_stacks(audit)
+    [stack] = audit.report.policies[0].projected_stacks
+    assert stack.by_model == pytest.approx({MINI: 4 * ON_MINI, "openai/gpt-4.1": ON_GPT41}, rel=REL)

@@ -224,8 +224,12 @@ def attach_cost_stacks(audit: Audit) -> None:
     for projection in report.policies:
         category = projection.rows["category"].cast(pl.String)
         projection.logged_stacks = cost_stacks(category, requests["model_id"], requests["cost_usd"])
-        projection.projected_stacks = cost_stacks(category, projection.rows["routed_model"],
-                                                  projection.rows["projected_cost_usd"])
+        rows = projection.rows
+        escalated = rows["escalated_cost_usd"]
+        projection.projected_stacks = cost_stacks(  # a cascade's escalations drawn on the models they go to
+            pl.concat([category, category]), pl.concat([rows["routed_model"].cast(pl.String),
+                                                        rows["escalate_to"].cast(pl.String)]),
+            pl.concat([rows["projected_cost_usd"] - escalated, escalated.replace(0.0, None)]))
 
 
 def cost_stacks(category: pl.Series, model: pl.Series, cost: pl.Series) -> list[CostStack]:

@@ -149,18 +149,25 @@ def policy_summary_rows(report: AuditReport) -> list[list[str]]:
     return rows
 
 
-def routed_text(routed: dict[str, float], limit: int = 2) -> str:
-    """The main targets of a category, by share, with model names without their provider."""
+def routed_text(routed: dict[str, float], escalated: dict[str, float] | None = None, limit: int = 2) -> str:
+    """The main targets of a category, by share, with model names without their provider; then the
+    share a cascade escalates (``, then 25% escalated``: to the model named, or as logged)."""
     shown = [f"{share:.0f}% {model.rsplit('/', 1)[-1]}" for model, share in list(routed.items())[:limit]]
     if len(routed) > limit:
         shown.append(f"+{len(routed) - limit} more")
-    return ", ".join(shown)
+    text = ", ".join(shown)
+    if escalated:
+        targets = list(escalated)
+        where = f" to {targets[0].rsplit('/', 1)[-1]}" if len(targets) == 1 else ""
+        text += f", then {sum(escalated.values()):.0f}% escalated{where}"
+    return text
 
 
 def policy_category_rows(report: AuditReport, projection: PolicyProjection) -> list[list[str]]:
     """One row per category, then the policy's total."""
     rows = [
-        [row.category, format_count(row.requests), routed_text(row.routed), format_usd(row.baseline_cost_usd),
+        [row.category, format_count(row.requests), routed_text(row.routed, row.escalated),
+         format_usd(row.baseline_cost_usd),
          format_usd(row.cost_usd), format_range(row.low_usd, row.high_usd), format_usd(row.savings_usd),
          format_pct(row.savings_pct), format_usd(report.over_30_days(row.cost_usd))]
         for row in projection.categories

@@ -61,10 +61,11 @@ LEG_COLUMNS = (
     "status", "gateway_cache_hit", "prompt_cache_scope", "batch_scope", *PROMPT_PRINT_COLUMNS,
 )
 ROW_OUTPUTS = ("category", "routed_model", "escalate_to", "escalate_rate", "exact_cache_hit", "projected_cost_usd",
-               "projected_low_usd", "projected_high_usd")
+               "projected_low_usd", "projected_high_usd", "escalated_cost_usd")
 """Per request: the policy's category, the model it is routed to (a cascade's first try), the
 model a cascade escalates to and the share escalated (null outside cascades), whether the exact
-cache served it, and the projected cost with its range."""
+cache served it, the projected cost with its range, and the part of it paid on the escalation model
+(the escalated share of its price there; 0 outside cascades)."""
 
 @dataclass(frozen=True)
 class MeasuredRatios:
@@ -87,6 +88,8 @@ class CategoryProjection:
     high_usd: float
     routed: dict[str, float]
     """Share (0-100) of the category's priced requests sent to each model (a cascade's first try)."""
+    escalated: dict[str, float] = field(default_factory=dict)
+    """Share (0-100) of the category's priced requests a cascade escalates to each model (expected)."""
     exact_cache_hits: int = 0
     exact_cache_hit_cost_usd: float = 0.0
     """What the exact-cache hits cost as logged."""
@@ -274,12 +277,12 @@ def _project(
         leg_columns += ["prompt_cache_read_bytes", "prompt_cache_write_bytes"]
     legs = base.lazy().filter(changed).select(
         *leg_columns, leg_model=pl.col("routed_model"), weight=pl.lit(1.0), weight_low=pl.lit(1.0),
-        weight_high=pl.lit(1.0),
+        weight_high=pl.lit(1.0), escalation=pl.lit(False),
     ).collect()
     if policy.cascades:
         legs = pl.concat([legs, base.filter(changed & pl.col("cascade_try").is_not_null()).select(
             *leg_columns, leg_model=pl.col("cascade_escalate"), weight=pl.col("escalate_rate"),
-            weight_low=pl.col("escalate_low"), weight_high=pl.col("escalate_high"),
+            weight_low=pl.col("escalate_low"), weight_high=pl.col("escalate_high"), escalation=pl.lit(True),
         )])
     if policy.routes or policy.cascades:
         legs = _carry_tokens(legs, base, tokenizer_ratios, measured.output, notes)
@@ -293,7 +296,8 @@ def _project(
         price_context=pl.when(pl.col("batch_scope")).then(pl.lit(BATCH)).otherwise(pl.col("price_context"))
     )
     priced = _price_legs(legs, book, as_of)
-    summed = ("_row", "leg_cost", "leg_low", "leg_high", "cache_read_tokens", "input_tokens")
+    priced = priced.with_columns(escalated_cost=pl.when(pl.col("escalation")).then(pl.col("leg_cost")).otherwise(0.0))
+    summed = ("_row", "leg_cost", "leg_low", "leg_high", "cache_read_tokens", "input_tokens", "escalated_cost")
     # Without cascades every request has one leg: no need to sum legs per request.
     sums = priced.group_by("_row").agg(pl.col(summed[1:]).sum()) if policy.cascades else priced.select(summed)
     as_logged = base.select(
@@ -317,6 +321,7 @@ def _project(
         projected_cost_usd=as_logged.clone().scatter(sums["_row"], sums["leg_cost"]),
         projected_low_usd=as_logged.clone().scatter(sums["_row"], sums["leg_low"]),
         projected_high_usd=as_logged.clone().scatter(sums["_row"], sums["leg_high"]),
+        escalated_cost_usd=pl.repeat(0.0, base.height, eager=True).scatter(sums["_row"], sums["escalated_cost"]),
     )
     rows = rows.with_columns(
         cache_read_after=_scattered(rows["cache_read_before"], sums["_row"], sums["cache_read_tokens"]),
@@ -522,11 +527,21 @@ def _by_category(rows: pl.DataFrame) -> list[CategoryProjection]:
         "share", "routed_model", descending=[True, False]
     ).iter_rows():
         routed.setdefault(category, {})[model] = share
+    escalated: dict[str, dict[str, float]] = {}
+    for category, model, share in (
+        rows.filter(in_scope).group_by("category").agg(total=pl.len())
+        .join(rows.filter(in_scope & pl.col("escalate_to").is_not_null()).group_by("category", "escalate_to")
+              .agg(expected=pl.col("escalate_rate").sum()), on="category")
+        .select("category", "escalate_to", share=100.0 * pl.col("expected") / pl.col("total"))
+        .sort("share", "escalate_to", descending=[True, False]).iter_rows()
+    ):
+        escalated.setdefault(category, {})[model] = share
     return [
         CategoryProjection(
             category=row["category"], requests=row["requests"], priced_requests=row["priced_requests"],
             baseline_cost_usd=row["baseline_cost_usd"], cost_usd=row["cost_usd"], low_usd=row["low_usd"],
             high_usd=row["high_usd"], routed=routed.get(row["category"], {}),
+            escalated=escalated.get(row["category"], {}),
             exact_cache_hits=row["exact_cache_hits"], exact_cache_hit_cost_usd=row["exact_cache_hit_cost_usd"],
             semantic_cache_hits=row["semantic_cache_hits"],
             batched=row["batched"], cache_read_share_before=row["cache_read_share_before"] or 0.0,
