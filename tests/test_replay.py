@@ -25,6 +25,7 @@ import polars as pl
 import pytest
 
 from routecost.audit import Audit, AuditOptions, run_audit
+from routecost.quality import quality, ratio_interval, share_interval
 from routecost.replay.client import ChatClient, ChatRequest, RetryPolicy, retry_after_s, turns
 from routecost.replay.endpoints import Endpoint, load_endpoints
 from routecost.replay.judge import (
@@ -42,7 +43,6 @@ from routecost.replay.judge import (
 from routecost.replay.results import spend_by_category
 from routecost.replay.runner import ReplayPlan, ReplaySettings, plan_replay, plan_results, run_replay
 from routecost.replay.sample import SampleSize, draw_sample
-from routecost.replay.stats import quality, ratio_interval, share_interval
 from routecost.replay.store import CallRecord, ReplayStore
 from routecost.sources.reader import ReaderConfig
 from tests.conftest import AS_OF, MTOK, write_jsonl
@@ -281,7 +281,7 @@ def test_the_interval_covers_the_true_delta_95_percent_of_the_time(n: int, monke
     """Coverage by simulation: for each true mix of wins, ties and losses, 200 samples of n judgments;
     the interval must hold the true delta in about 95% of them (at least 88% for any one mix, allowing
     for the simulation's own noise, and 93% on average)."""
-    from routecost.replay import stats
+    import routecost.quality as stats
 
     monkeypatch.setattr(stats, "RESAMPLES", 2_000)
     rng = np.random.default_rng(n)
@@ -300,7 +300,7 @@ def test_the_interval_covers_the_true_delta_95_percent_of_the_time(n: int, monke
 def test_the_escalation_interval_covers_the_true_rate_95_percent_of_the_time(n: int,
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """Jeffreys' interval for the share of first tries that escalate, by simulation as above."""
-    from routecost.replay import stats
+    import routecost.quality as stats
 
     monkeypatch.setattr(stats, "RESAMPLES", 2_000)
     rng = np.random.default_rng(n)

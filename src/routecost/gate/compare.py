@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from routecost.errors import UsageError
 from routecost.paths import note_input
-from routecost.replay.stats import Quality
+from routecost.quality import Quality
 
 if TYPE_CHECKING:
     from routecost.audit import AuditOptions

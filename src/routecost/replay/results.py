@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from routecost.quality import Interval, Quality, quality, ratio_interval, share_interval, unmeasured
 from routecost.replay.checks import (
     CHECK,
     CheckCall,
@@ -41,7 +42,6 @@ from routecost.replay.judge import (
     pairwise_outcome,
     rubric_outcome,
 )
-from routecost.replay.stats import Interval, Quality, quality, ratio_interval, share_interval, unmeasured
 from routecost.replay.store import CallRecord, ReplayStore, request_digest
 from routecost.sources.texts import TextRef, read_texts
 

@@ -16,7 +16,7 @@ from routecost.escape import markdown_text, plain
 from routecost.gate.compare import Change, Comparison, Side, SideCategory
 from routecost.gate.thresholds import FAIL, WARN, Threshold
 from routecost.gate.verdict import GateResult, signed
-from routecost.replay.stats import UNMEASURED
+from routecost.quality import UNMEASURED
 from routecost.report import markdown
 from routecost.report.json import quality_fields
 from routecost.report.table import rich_table

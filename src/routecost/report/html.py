@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from routecost.audit import AuditReport
-from routecost.replay.stats import MAX_DELTA
+from routecost.quality import MAX_DELTA
 from routecost.report import svg
 from routecost.report.svg import escape
 from routecost.report.text import (

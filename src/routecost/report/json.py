@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 
 from routecost.audit import AuditReport
-from routecost.replay.stats import CI_METHOD, Quality
+from routecost.quality import CI_METHOD, Quality
 from routecost.simulate.routing import CategoryProjection, PolicyProjection
 
 SCHEMA_VERSION = 1

@@ -8,11 +8,11 @@ from collections import Counter
 from rich.table import Table
 
 from routecost.escape import plain
+from routecost.quality import CI_METHOD, Interval
 from routecost.replay.checks import JudgeCheck
 from routecost.replay.endpoints import endpoint_summary
 from routecost.replay.results import CategoryResult
 from routecost.replay.runner import ReplayPlan, ReplayResults, RunOutcome
-from routecost.replay.stats import CI_METHOD, Interval
 from routecost.report.json import quality_fields
 from routecost.report.text import delta_cells, format_usd
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from routecost.audit import AuditReport
-from routecost.replay.stats import UNMEASURED, Quality
+from routecost.quality import UNMEASURED, Quality
 from routecost.simulate.counterfactual import COUNTERFACTUAL_RULES
 from routecost.simulate.routing import PolicyProjection
 

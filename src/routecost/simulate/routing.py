@@ -33,8 +33,8 @@ from routecost.policy.conditions import EvalContext, unmatched
 from routecost.policy.model import KEEP, Policy
 from routecost.prices.catalog import BATCH, PriceBook
 from routecost.prices.pricing import CATALOG_PRICED, apply_rates, billed_expr, cost_parts
+from routecost.quality import Interval, Quality
 from routecost.records import CALL_COLUMNS, PROMPT_PRINT_COLUMNS
-from routecost.replay.stats import Interval, Quality
 from routecost.simulate.counterfactual import (
     OUTPUT_RATIO_RANGE,
     counterfactual_tokens,

@@ -1,4 +1,4 @@
-"""Quality deltas with their uncertainty.
+"""Quality deltas with their uncertainty: what replay measures, read by the projections, reports and gate.
 
 Each judged request gives a paired score: in pairwise mode +1 (the candidate won both orders), 0
 (a tie, or a verdict that flipped with the order) or -1 (the logged answer won both); in rubric
