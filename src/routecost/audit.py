@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from routecost.categories import DEFAULT_CATEGORY_KEY, with_category
-from routecost.errors import UsageError
+from routecost.errors import Malformed, UsageError
 from routecost.policy.loader import load_policy
 from routecost.policy.model import Policy
 from routecost.policy.whatif import what_if_policies
@@ -36,7 +36,7 @@ from routecost.simulate.routing import (
     project_policy,
     routing_rows,
 )
-from routecost.sources.reader import Malformed, ReaderConfig, ReadResult, read_logs
+from routecost.sources.reader import ReaderConfig, ReadResult, read_logs
 from routecost.tokens import estimate_missing_usage
 
 if TYPE_CHECKING:

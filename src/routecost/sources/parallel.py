@@ -13,14 +13,18 @@ import os
 import queue
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
-from routecost.workers import ReaderProcesses, report_progress
+from routecost.errors import Malformed
+from routecost.workers import ReaderProcesses
 
-if TYPE_CHECKING:
-    from routecost.sources.reader import Malformed, ProgressCallback, ReaderConfig
+ProgressCallback = Callable[[int], None]
+RangeReader = Callable[[str, int, int, Any, str], "RangeResult"]
+"""Reads (source, start, end, reader settings, spool directory) in a reader process: a module-level
+function of the reader, so this module needs nothing of it."""
 
 @dataclass
 class RangeResult:
@@ -41,10 +45,18 @@ class RangeResult:
     fatal: Malformed | None = None
 
 
+def skip_line(readline: Callable[[int], bytes], piece_bytes: int) -> int:
+    """Read past the rest of a line, ``piece_bytes`` at a time however long it is; the bytes skipped."""
+    skipped = 0
+    while piece := readline(piece_bytes):
+        skipped += len(piece)
+        if piece.endswith(b"\n"):
+            break
+    return skipped
+
+
 def line_aligned_ranges(source: str, parts: int) -> list[tuple[int, int]]:
     """Cut a file into ``parts`` byte ranges that each start at the beginning of a line."""
-    from routecost.sources.reader import skip_line
-
     size = os.path.getsize(source)
     cuts = [0]
     with open(source, "rb") as handle:
@@ -56,21 +68,17 @@ def line_aligned_ranges(source: str, parts: int) -> list[tuple[int, int]]:
     return [(start, end) for start, end in itertools.pairwise(cuts) if end > start]
 
 
-def _read_range(source: str, start: int, end: int, config: ReaderConfig, spool: str) -> RangeResult:
-    from routecost.sources.reader import LogReader
-
-    return LogReader(config, on_progress=report_progress).read_range(source, start, end, spool)
-
 
 def read_ranges(
-    source: str, config: ReaderConfig, on_progress: ProgressCallback, processes: ReaderProcesses
+    source: str, config: Any, on_progress: ProgressCallback, processes: ReaderProcesses, read_range: RangeReader
 ) -> tuple[list[RangeResult], str]:
-    """Read the file's ranges in parallel, relaying the workers' progress; results in file order,
-    and the spool directory holding their frames (the caller loads them and removes it)."""
+    """Read the file's ranges in parallel with ``read_range`` (given the reader's ``config``), relaying
+    the workers' progress; results in file order, and the spool directory holding their frames (the
+    caller loads them and removes it)."""
     ranges = line_aligned_ranges(source, processes.workers)
     spool = tempfile.mkdtemp(prefix="routecost-")
     futures: list[Future[RangeResult]] = [
-        processes.executor.submit(_read_range, source, start, end, config, spool) for start, end in ranges
+        processes.executor.submit(read_range, source, start, end, config, spool) for start, end in ranges
     ]
     while not all(future.done() for future in futures):
         try:

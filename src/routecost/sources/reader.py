@@ -32,14 +32,14 @@ import msgspec
 import polars as pl
 
 from routecost.database import is_database_url
-from routecost.errors import InputError, UsageError
+from routecost.errors import InputError, Malformed, UsageError
 from routecost.objectstore import is_remote, open_object, read_ahead
 from routecost.paths import STDIN, STDIN_NAME, find_inputs, is_csv, is_document, is_parquet, splittable
 from routecost.records import BILLED_STATUSES, build_source_frame, empty_requests, repeated
 from routecost.sources import FORMATS, PROMPTED_FORMATS
 from routecost.sources.base import LogFormat, NotARequest, RecordError, Rows, split_validation_error
 from routecost.sources.mapping import load_mapping, mapped_format
-from routecost.sources.parallel import RangeResult, read_ranges
+from routecost.sources.parallel import RangeResult, read_ranges, skip_line
 from routecost.sources.read_cache import FilePart, Identity, ReadCache
 from routecost.sources.streams import JOINED_EVENTS, ORPHAN_EVENTS, join_stream_events
 from routecost.workers import ReaderProcesses, reader_processes
@@ -56,17 +56,6 @@ _Block = tuple[int, int | None, list[bytes]]
 
 ProgressCallback = Callable[[int], None]
 """Called with the number of input bytes consumed since the last call."""
-
-
-@dataclass(frozen=True)
-class Malformed:
-    source: str
-    line: int | None
-    field: str | None
-    problem: str
-
-    def message(self) -> str:
-        return InputError(self.source, self.line, self.field, self.problem).args[0]
 
 
 @dataclass
@@ -354,7 +343,7 @@ class LogReader:
 
     def _read_in_parallel(self, source: str, processes: ReaderProcesses) -> None:
         """Read a large file's byte ranges in the reader processes."""
-        ranges, spool = read_ranges(source, self._config, self._on_progress, processes)
+        ranges, spool = read_ranges(source, self._config, self._on_progress, processes, _read_range_in_worker)
         try:
             self._merge_ranges(source, ranges)
         finally:
@@ -642,6 +631,13 @@ IMPOSSIBLE_SPLITS: tuple[tuple[str, pl.Expr, str], ...] = (
 """Token splits no provider bills: priced as logged they would make a negative cost."""
 
 
+def _read_range_in_worker(source: str, start: int, end: int, config: ReaderConfig, spool: str) -> RangeResult:
+    """In a reader process: one byte range of a file, read as the parent would read it."""
+    from routecost.workers import report_progress
+
+    return LogReader(config, on_progress=report_progress).read_range(source, start, end, spool)
+
+
 def _load_frame(result: RangeResult) -> pl.DataFrame:
     """A worker's rows, read back from its spool file (which is then removed)."""
     assert result.frame_path is not None
@@ -786,23 +782,13 @@ def _line_blocks(handle: BinaryInput) -> Iterator[list[bytes] | int]:
                 if lines:
                     yield lines
                     lines, size = [], 0
-                yield len(line) + skip_line(readline)
+                yield len(line) + skip_line(readline, MAX_RECORD_BYTES)
                 continue
             lines.append(line)
             size += len(line)
         if not lines:
             return
         yield lines
-
-
-def skip_line(readline: Callable[[int], bytes], piece_bytes: int = MAX_RECORD_BYTES) -> int:
-    """Read past the rest of a line, ``piece_bytes`` at a time however long it is; the bytes skipped."""
-    skipped = 0
-    while piece := readline(piece_bytes):
-        skipped += len(piece)
-        if piece.endswith(b"\n"):
-            break
-    return skipped
 
 
 def _document_block(content: bytes, name: str) -> _Block:
