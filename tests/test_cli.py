@@ -239,3 +239,15 @@ def test_a_table_or_help_in_a_file_never_cuts_a_number_or_a_name():
     for command in (["gate"], ["replay"], ["cache", "sweep"], ["audit"]):
         shown = run(*command, "--help", env={"COLUMNS": ""})
         assert shown.returncode == 0 and "…" not in shown.stdout, shown.stdout
+
+
+def test_help_is_plain_text():
+    """Before: boxes, `<bool>` on every flag, descriptions cut mid-sentence in the command list."""
+    bare = run()
+    assert bare.returncode == 2 and bare.stderr.startswith("Usage: routecost [OPTIONS] COMMAND")
+    commands = bare.stderr.split("Commands:")[1].splitlines()
+    assert "\\n" not in bare.stderr and not any(line.endswith("...") for line in commands)  # summaries whole
+    for command in (["audit"], ["gate"], ["policy", "check"]):
+        shown = run(*command, "--help")
+        assert shown.returncode == 0 and "<bool>" not in shown.stdout and "╭" not in shown.stdout
+    assert "--strict / --no-strict" in run("audit", "--help").stdout

@@ -46,6 +46,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: no boxes, no `<bool>` on every flag, lines broken between words
+    context_settings={"max_content_width": TABLE_WIDTH},  # in a wide terminal or a pipe, whole sentences
 )
 stderr = Console(stderr=True)
 
@@ -80,7 +82,7 @@ def _main(
     """routecost: audit LLM request logs against the providers' price sheets."""
 
 
-@app.command()
+@app.command(short_help="Price every logged request: the cost by model and category, and what each policy would cost.")
 def audit(
     logs: Annotated[list[str], typer.Argument(help="Log files, directories, globs, or - for stdin.")],
     report_format: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")] = ReportFormat.table,
@@ -179,7 +181,8 @@ def audit(
         sys.stdout.write(RENDERERS[report_format.value](report))
 
 
-policy_app = typer.Typer(help="Check policy files, or write a starter policy from logs.", no_args_is_help=True)
+policy_app = typer.Typer(help="Check policy files, or write a starter policy from logs.", no_args_is_help=True,
+                         rich_markup_mode=None)
 app.add_typer(policy_app, name="policy")
 
 
@@ -226,7 +229,7 @@ def policy_init(
         _say(f"wrote a starter policy to {out}")
 
 
-cache_app = typer.Typer(help="Semantic-cache threshold sweeps.", no_args_is_help=True)
+cache_app = typer.Typer(help="Semantic-cache threshold sweeps.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(cache_app, name="cache")
 
 
@@ -294,7 +297,7 @@ class JudgeMode(str, Enum):
     rubric = "rubric"
 
 
-@app.command()
+@app.command(short_help="Send a sample of a policy's moved requests to their new models and judge the answers.")
 def replay(
     logs: Annotated[list[str], typer.Argument(help="Log files, directories or globs.")],
     policy: Annotated[Path, typer.Option("--policy", "-p", help="The policy whose moved requests to replay.")],
@@ -690,26 +693,17 @@ COMMAND_LINE_ERRORS = typer.exceptions.TyperException
 INTERRUPTIONS = typer.exceptions.Abort
 
 
-def _command_name(context: Any) -> str:
-    """``routecost policy check``, however the program was started (``python -m routecost``...)."""
-    names = []
-    while context is not None and context.parent is not None:
-        names.append(context.info_name)
-        context = context.parent
-    return " ".join(["routecost", *reversed(names)])
-
-
 def main() -> None:
     if not sys.stdout.isatty() and not os.environ.get("COLUMNS"):  # help in a file or CI log: no option name cut
         os.environ["COLUMNS"] = str(TABLE_WIDTH)
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="routecost")  # not "python -m routecost"
     except COMMAND_LINE_ERRORS as error:  # one line, like every other usage error (not a box)
         context = getattr(error, "ctx", None)
         if type(error).__name__ == "NoArgsIsHelpError" and context is not None:  # a bare `routecost`: the help
-            _say(context.get_help())
+            sys.stderr.write(context.get_help() + "\n")  # our own text: printed as it is
             raise SystemExit(EXIT_USAGE) from None
-        command = _command_name(context)
+        command = context.command_path if context is not None else "routecost"
         _fail(f"{command}: {error.format_message()} (see {command} --help)", EXIT_USAGE)  # type: ignore[attr-defined]
     except INTERRUPTIONS:
         _fail("interrupted", EXIT_INTERRUPTED)
