@@ -123,3 +123,30 @@ def test_every_chart_renders_in_headless_chromium(audited_html, replayed, tmp_pa
             shot = ARTIFACTS / f"{path.stem}.png"
             page.screenshot(shot)
             assert shot.stat().st_size > 10_000
+
+
+def test_a_small_saving_is_a_bar_and_reading_notes_are_apart_from_assumptions(tmp_path: Path) -> None:
+    """Before: a step of a few percent was a 1-pixel hairline on an axis from $0; the end bar bore the
+    policy's name (two bars "batching" for a policy named after its lever); malformed lines were
+    listed among the assumptions."""
+    import re as regex
+
+    # nine gpt-4o requests stay; one moves to gpt-4o-mini: a saving of about 8% of the total
+    log = write_jsonl(tmp_path / "log.jsonl", [chat(day, feature="search" if day < 10 else "support")
+                                               for day in range(1, 11)])
+    with log.open("a", encoding="utf-8") as out:
+        out.write('{"broken": \n')
+    (tmp_path / "routing.yaml").write_text(POLICY.replace("name: cheaper", "name: routing"), encoding="utf-8")
+    out = tmp_path / "report.html"
+    done = run("audit", str(log), "--category-key", "feature", "--policy", str(tmp_path / "routing.yaml"),
+               "--format", "html", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    page = out.read_text(encoding="utf-8")
+    waterfall = page[page.index('data-chart="savings-waterfall"'):]
+    waterfall = waterfall[:waterfall.index("</svg>")]
+    saving = f"routing: −${GPT_4O - GPT_4O_MINI:.4f}"
+    step = regex.search(r'<rect [^>]*height="([\d.]+)"[^>]*><title>' + regex.escape(saving), waterfall)
+    assert step is not None and float(step.group(1)) > 40  # pixels (19 on an axis from $0)
+    assert "axis from $" in waterfall and ">projected<" in waterfall
+    reading = page[page.index('id="reading"'):page.index('id="assumptions"')]
+    assert "malformed" in reading and "malformed" not in page[page.index('id="assumptions"'):]

@@ -23,12 +23,12 @@ from routecost.report.text import (
     format_count,
     format_usd,
     model_rows,
-    notes,
     period_text,
     policy_category_rows,
     policy_notes,
     policy_summary_rows,
     quality_rows,
+    reading_notes,
 )
 from routecost.simulate.routing import CostStack, PolicyProjection
 
@@ -36,7 +36,8 @@ STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.3rem}
 table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}td,th{padding:.25rem .6rem;border-bottom:1px solid #eee}
-td:not(:first-child),th:not(:first-child){text-align:right}th{background:#f6f6f6}
+td:not(:first-child),th:not(:first-child){text-align:right;white-space:nowrap}th{background:#f6f6f6}
+svg{max-width:100%;height:auto}
 figure{margin:1rem 0}figcaption{font-weight:600;margin-bottom:.4rem}.legend{font-size:.8rem;margin:.3rem 0}
 .key{display:inline-block;margin-right:.8rem}.key i{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;
 vertical-align:-1px}.muted{color:#666;font-size:.85rem}.warn{color:#a15c00}
@@ -103,7 +104,7 @@ def lever_chart(projection: PolicyProjection) -> str:
     steps = [(LEVER_NAMES.get(lever, lever), amount) for lever, amount in projection.levers.items()
              if lever != "interaction" or abs(amount) > 1e-9]
     caption = f"Savings by lever: {projection.name}"
-    chart = svg.waterfall(("logged", projection.baseline_cost_usd), steps, (projection.name, projection.cost_usd),
+    chart = svg.waterfall(("logged", projection.baseline_cost_usd), steps, ("projected", projection.cost_usd),
                           format_usd, caption)
     return figure("savings-waterfall", caption, chart)
 
@@ -152,8 +153,11 @@ def render(report: AuditReport) -> str:
                             [[row.model, row.provider or "", format_count(row.requests), row.reason] for row in report.unpriced]))
     else:
         parts.append("<p>None: every request was priced.</p>")
+    if reading := reading_notes(report):  # what reading found, apart from what the figures assume
+        parts.append('<h2 id="reading">Reading and checks</h2><ul>' + "".join(
+            f"<li>{escape(line)}</li>" for line in reading) + "</ul>")
     parts.append('<h2 id="assumptions">Assumptions</h2><ul>' + "".join(
-        f"<li>{escape(line)}</li>" for line in notes(report) + policy_notes(report)) + "</ul>")
+        f"<li>{escape(line)}</li>" for line in report.assumptions + policy_notes(report)) + "</ul>")
     parts.append(f'<p class="muted">{report.requests:,} requests from {len(report.sources)} file(s); '
                  f"prices: {escape(report.catalog)}</p>")
     return page("routecost audit", "".join(parts))

@@ -88,25 +88,30 @@ def stacked_bars(groups: Sequence[tuple[str, Sequence[Bar]]], colors: dict[str, 
 
 def waterfall(start: tuple[str, float], steps: Sequence[tuple[str, float]], end: tuple[str, float],
               money: Callable[[float], str], label: str) -> str:
-    """Vertical waterfall: the start total, each step down (a saving) or up, the end total."""
+    """Vertical waterfall: the start total, each step down (a saving) or up, the end total. The axis
+    starts near the lowest level (not at 0) when the steps are small beside the totals, so a step of
+    a few percent is a bar, not a hairline; the axis says where it starts."""
     columns = [start, *steps, end]
     height, top, bottom = 260.0, 20.0, 40.0
-    peak = max(start[1], end[1], *(start[1] - sum(delta for _, delta in steps[:index + 1])
-                                  for index in range(len(steps))), 1e-12)
-    scale = (height - top - bottom) / peak
-    width = max(CHART_WIDTH / 2, 110.0 * len(columns))
+    levels = [start[1], end[1], *(start[1] - sum(delta for _, delta in steps[:index + 1]) for index in range(len(steps)))]
+    peak = max(*levels, 1e-12)
+    floor = min(levels) * 0.8 if min(levels) > 0.5 * peak else 0.0
+    scale = (height - top - bottom) / max(peak - floor, 1e-12)
+    width = max(CHART_WIDTH, 110.0 * len(columns))
     slot = width / len(columns)
     body = [f'<line x1="0" y1="{height - bottom:.2f}" x2="{width:.2f}" y2="{height - bottom:.2f}" stroke="#999"/>']
+    if floor:
+        body.append(_label(2, height - bottom - 4, f"axis from {money(floor)}"))
     level = start[1]
     for index, (name, value) in enumerate(columns):
         x = index * slot + slot * 0.2
         if index in (0, len(columns) - 1):
-            low, high, color, shown = 0.0, value, TOTAL, money(value)
+            low, high, color, shown = floor, value, TOTAL, money(value)
         else:
             low, high = sorted((level, level - value))
             color, shown = (GAIN if value >= 0 else LOSS), f"−{money(value)}" if value >= 0 else f"+{money(-value)}"
             level -= value
-        y = height - bottom - high * scale
+        y = height - bottom - (high - floor) * scale
         body.append(_rect(x, y, slot * 0.6, max((high - low) * scale, 1.0), color, f"{name}: {shown}"))
         body.append(_label(x + slot * 0.3, y - 8, shown, anchor="middle"))
         body.append(_label(x + slot * 0.3, height - bottom + 14, name, anchor="middle"))

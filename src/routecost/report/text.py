@@ -89,6 +89,12 @@ def category_rows(report: AuditReport) -> list[list[str]]:
 
 def notes(report: AuditReport) -> list[str]:
     """What the reader must know to trust the numbers: gaps, estimates, assumptions."""
+    return reading_notes(report) + report.assumptions
+
+
+def reading_notes(report: AuditReport) -> list[str]:
+    """What reading and checking the logs found: unpriced models, malformed and skipped records,
+    estimates, the logged-cost check."""
     lines: list[str] = []
     if report.unpriced:
         lines.append(f"{format_count(report.unpriced_requests)} requests could not be priced (not counted as $0):")
@@ -117,7 +123,6 @@ def notes(report: AuditReport) -> list[str]:
             logged, computed = format_usd_apart(gap.logged_usd, gap.computed_usd)
             lines.append(f"  {gap.where} {gap.model}: logged {logged}, price sheet {computed}")
         lines += more_than_shown(reconciliation.differing, len(reconciliation.examples))
-    lines.extend(report.assumptions)
     return lines
 
 
