@@ -36,7 +36,7 @@ from routecost.prices.catalog import PriceBook
 from routecost.simulate.exact_cache import exact_cache_hits
 from routecost.simulate.routing import CategoryProjection, PolicyProjection
 from routecost.simulate.semantic_cache import EmbeddingStore, best_earlier_match
-from routecost.simulate.sweep import sweep
+from routecost.simulate.threshold_sweep import sweep
 from routecost.sources.reader import ReaderConfig
 from tests.conftest import AS_OF, MTOK, write_jsonl
 

@@ -14,7 +14,7 @@ import pytest
 from tests.browser import Chromium, find_chromium
 from tests.conftest import MTOK, write_jsonl
 from tests.test_cli import chat, run
-from tests.test_sweep import replayed  # noqa: F401  (a fixture)
+from tests.test_knob_sweep import replayed  # noqa: F401  (a fixture)
 
 ARTIFACTS = Path(os.environ.get("ROUTECOST_TEST_ARTIFACTS", Path(__file__).parent.parent / "test-artifacts"))
 POLICY = "name: cheaper\nroutes:\n  - when: {category: support}\n    to: openai/gpt-4o-mini\n"

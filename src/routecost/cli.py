@@ -255,7 +255,7 @@ def cache_sweep(
     from routecost.policy.conditions import ALWAYS
     from routecost.policy.loader import PolicyParser
     from routecost.policy.whatif import where_mapping
-    from routecost.simulate.sweep import sweep
+    from routecost.simulate.threshold_sweep import sweep
     from routecost.yamlfile import YamlDocument
 
     options = _options(logs, prices, category_key, policy_paths=[str(policy)] if policy else [])
@@ -574,8 +574,8 @@ def sweep(
     category_key: Annotated[str, typer.Option(help="Metadata field (or tag prefix) holding the category.")] = "category",
 ) -> None:
     """Evaluate a policy across one knob: cost and quality at each value, and the curve's APGR."""
-    from routecost.report.sweep import render_html, render_json, renderable
-    from routecost.sweep import parse_values, run_sweep
+    from routecost.knob_sweep import parse_values, run_sweep
+    from routecost.report.knob_sweep import render_html, render_json, renderable
 
     options = _options(logs, prices, category_key, policy_paths=[str(policy)],
                        replay_store=str(replay_store) if replay_store else None)

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from routecost.audit import AuditOptions, run_audit
+from routecost.knob_sweep import SweepPoint, apgr_score, parse_values, run_sweep
 from routecost.replay.endpoints import load_endpoints
 from routecost.replay.judge import load_template
 from routecost.replay.runner import ReplaySettings, plan_replay, run_replay
 from routecost.replay.sample import SampleSize
 from routecost.replay.store import ReplayStore
 from routecost.sources.reader import ReaderConfig
-from routecost.sweep import SweepPoint, apgr_score, parse_values, run_sweep
 from tests.conftest import AS_OF, MTOK, write_jsonl
 from tests.mock_llm import MockLLM, fair_judge
 from tests.test_replay import KEY_ENV, SECRET, endpoints_file, record

@@ -8,11 +8,11 @@ from typing import Any
 from rich.console import Group
 
 from routecost.escape import plain
+from routecost.knob_sweep import SweepPoint, SweepResult
 from routecost.report import html, svg
 from routecost.report.svg import escape
 from routecost.report.table import rich_table
 from routecost.report.text import format_pct, format_usd
-from routecost.sweep import SweepPoint, SweepResult
 
 HEADER = ["value", "cost", "savings", "moved to another model", "quality vs logged", "quality range"]
 APGR_TEXT = ("the quality gap recovered, averaged over cost from the cheapest variant to the logged traffic; "
