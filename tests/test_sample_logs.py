@@ -52,3 +52,20 @@ def test_batch_traffic_is_priced_as_batch(audit):
 def test_categories_come_from_the_category_tags(audit):
     categories = {row.category for row in audit.report.categories}
     assert {"writing", "roleplay", "reasoning", "math", "coding", "extraction", "stem", "humanities"} <= categories
+
+
+def test_the_generator_writes_the_bundled_sample_logs_byte_for_byte(tmp_path: Path) -> None:
+    """The sample logs are generated (``scripts/make_sample_logs.py``, split by what it writes in
+    ``scripts/samplegen/``): run again, it must write exactly what is bundled."""
+    import filecmp
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, str(root / "scripts" / "make_sample_logs.py"), "--out-dir", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    bundled = root / "sample_logs"
+    written = sorted(path.relative_to(tmp_path) for path in tmp_path.rglob("*") if path.is_file())
+    assert written == sorted(path.relative_to(bundled) for path in bundled.rglob("*") if path.is_file())
+    assert all(filecmp.cmp(tmp_path / name, bundled / name, shallow=False) for name in written)
