@@ -233,7 +233,11 @@ whatever order a resumed run read its calls in)."""
 
 
 def usd_total(values: Iterable[float]) -> float:
-    return round(math.fsum(values), USD_DIGITS)
+    return round_usd(math.fsum(values))
+
+
+def round_usd(amount: float) -> float:
+    return round(amount, USD_DIGITS)
 
 
 @dataclass(frozen=True)

@@ -46,13 +46,14 @@ from routecost.replay.results import (
     EndpointResult,
     JudgeConfig,
     by_endpoint,
+    round_usd,
     spend_by_category,
     summarize,
     usd_total,
     verdicts,
 )
 from routecost.replay.sample import SampleSize, draw_sample, replay_candidates
-from routecost.replay.store import CallRecord, ReplayStore, call_key, is_claim, request_digest
+from routecost.replay.store import CallRecord, ReplayStore, call_key, is_claim, is_done, request_digest
 from routecost.sources import RequestText
 from routecost.sources.texts import TextRef, read_texts
 from routecost.tokens import O200K, prompt_token_count
@@ -146,7 +147,7 @@ def plan_replay(audit: Audit, settings: ReplaySettings, template: Template, endp
                       Counter(), 0.0, 0, 0,
                       controls=draw_controls({task.request: task.text.answer for task in tasks}, settings.judge_checks))
     _estimate(plan, settings, audit.book, store)
-    plan.estimated_usd, plan.judge_estimated_usd = usd_total([plan.estimated_usd]), usd_total([plan.judge_estimated_usd])
+    plan.estimated_usd, plan.judge_estimated_usd = round_usd(plan.estimated_usd), round_usd(plan.judge_estimated_usd)
     plan.cheaper_judge = cheaper_judge(plan, audit.book)
     return plan
 
@@ -185,7 +186,7 @@ def _estimate(plan: ReplayPlan, settings: ReplaySettings, book: PriceBook, store
     """Calls still to send, per model, and what they would cost (expected, not worst case)."""
     for task in plan.tasks:
         candidate = store.get(task.candidate_key)
-        if candidate is None or not candidate.ok:
+        if not is_done(candidate):
             _count(plan, book, task.target_model, task.logged_input_tokens, task.logged_output_tokens)
         else:
             plan.stored_calls += 1
@@ -193,7 +194,7 @@ def _estimate(plan: ReplayPlan, settings: ReplaySettings, book: PriceBook, store
         for position in judge_positions(settings.judge_mode):
             judged = None if candidate is None else store.get(judge_key(task, candidate, plan.judge, plan.template,
                                                                          position))
-            if judged is not None and judged.ok and judged.verdict != UNPARSED:
+            if is_done(judged):
                 plan.stored_calls += 1
             else:
                 plan.judge_estimated_usd += _count_judge(plan, book, judge_input)
@@ -202,8 +203,7 @@ def _estimate(plan: ReplayPlan, settings: ReplaySettings, book: PriceBook, store
         task = tasks[control.request]
         check_input = judge_prompt_tokens(plan.template, task, control.broken)
         for position, _ in CHECK_POSITIONS[plan.template.mode]:
-            checked = store.get(check_key(control, plan.judge, plan.template, position))
-            if checked is not None and checked.ok and checked.verdict != UNPARSED:
+            if is_done(store.get(check_key(control, plan.judge, plan.template, position))):
                 plan.stored_calls += 1
             else:
                 plan.check_calls += 1
@@ -326,7 +326,7 @@ async def execute(plan: ReplayPlan, settings: ReplaySettings, book: PriceBook, s
             if on_progress:
                 on_progress(1)
         outcome.json_fallbacks = client.stepped_down()
-    outcome.spent_usd = usd_total([budget.spent])
+    outcome.spent_usd = round_usd(budget.spent)
     return outcome
 
 
@@ -376,8 +376,7 @@ class _Runner:
     async def _ask_judge(self, task: ReplayTask, kind: str, key: str, position: str, shown: str, answer: str,
                          candidate_key: str | None) -> None:
         """One judgment of ``answer`` against the logged one, shown as ``shown``, stored under ``key``."""
-        stored = self.store.get(key)
-        if stored is not None and stored.ok and stored.verdict != UNPARSED:  # an unparsed reply is asked again
+        if is_done(self.store.get(key)):  # an unparsed reply is asked again
             return
         request = _judge_request(self.plan.template, task, answer, shown)
         input_tokens = prompt_token_count(RequestText(system=request.system, messages=request.messages), O200K)

@@ -165,7 +165,7 @@ class ReplayStore:
         try:
             row = self._database.execute("SELECT ok, verdict, error, created_at FROM calls WHERE key = ?",
                                          (stub.key,)).fetchone()
-            if row is not None and ((row[0] and row[1] != UNPARSED) or _claimed_by_a_live_run(row[2], row[3])):
+            if row is not None and (_done(bool(row[0]), row[1]) or _claimed_by_a_live_run(row[2], row[3])):
                 self._database.rollback()
                 return False
             self._insert(dataclasses.replace(stub, ok=False, error=_claim_mark(os.getpid())))
@@ -185,6 +185,16 @@ class ReplayStore:
         rows = self._database.execute(query + " WHERE kind = ?", (kind,)) if kind else self._database.execute(query)
         for row in rows:
             yield _record(row)
+
+
+def is_done(record: CallRecord | None) -> bool:
+    """Whether a stored call need not be sent again: answered, and for a judgment with a verdict
+    that parsed (an unparsed reply is asked again; a failed call is tried again)."""
+    return record is not None and _done(record.ok, record.verdict)
+
+
+def _done(ok: bool, verdict: str | None) -> bool:
+    return ok and verdict != UNPARSED
 
 
 def _record(row: tuple[Any, ...]) -> CallRecord:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ import polars as pl
 
 from routecost import __version__
 from routecost.errors import UsageError
+from routecost.objectstore import is_remote
+from routecost.paths import STDIN
 from routecost.records import CANONICAL_SCHEMA
 
 TAG_NAME = "CACHEDIR.TAG"
@@ -59,16 +62,22 @@ class FilePart:
 
 @dataclass(frozen=True)
 class Identity:
+    """A regular file's size and modification time: what tells whether it changed (while it was read,
+    or since its entry was kept)."""
+
     size: int
     mtime_ns: int
 
     @classmethod
     def of(cls, path: str) -> Identity | None:
+        """None for what has no such identity: standard input, a pipe, an object in a store."""
+        if path == STDIN or is_remote(path):
+            return None
         try:
             status = os.stat(path)
         except OSError:
             return None
-        return cls(status.st_size, status.st_mtime_ns)
+        return cls(status.st_size, status.st_mtime_ns) if stat.S_ISREG(status.st_mode) else None
 
 
 class ReadCache:

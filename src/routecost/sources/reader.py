@@ -18,7 +18,6 @@ import io
 import json
 import os
 import shutil
-import stat
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -243,7 +242,7 @@ class LogReader:
 
     def _read_file(self, source: str, processes: Callable[[], ReaderProcesses]) -> None:
         """One file: from the read cache when it holds it as it is now, else read (and kept there)."""
-        identity = None if self.cache is None or source == STDIN else Identity.of(source)
+        identity = None if self.cache is None else Identity.of(source)
         if identity is not None and self._from_cache(source, identity):
             return
         mark = self._mark()
@@ -328,6 +327,13 @@ class LogReader:
         part = self.cache.load(source)
         if part is None:
             return False
+        self._fold(source, part)
+        self._on_progress(identity.size)
+        return True
+
+    def _fold(self, source: str, part: FilePart) -> None:
+        """Add what a file, or a part of it read by another process, read to: the inverse of
+        ``_part_since``."""
         self._frames.append(part.frame)
         self._result.malformed += part.malformed
         room = MAX_EXAMPLES - len(self._result.malformed_examples)
@@ -338,8 +344,6 @@ class LogReader:
             self._note_implausible_times(part.implausible_times, source, part.first_implausible_line)
         for custom_id, offset in part.batch_requests:
             self._batch_requests.add(custom_id, source, offset)
-        self._on_progress(identity.size)
-        return True
 
     def _read_in_parallel(self, source: str, processes: ReaderProcesses) -> None:
         """Read a large file's byte ranges in the reader processes."""
@@ -385,20 +389,14 @@ class LogReader:
             if part.fatal is not None:
                 fatal = part.fatal
                 raise InputError(fatal.source, (fatal.line or 0) + lines_before, fatal.field, fatal.problem)
-            self._frames.append(_load_frame(part).with_columns(pl.col("line") + lines_before))
-            self._result.malformed += part.malformed
-            room = MAX_EXAMPLES - len(self._result.malformed_examples)
-            self._result.malformed_examples.extend(
-                Malformed(e.source, None if e.line is None else e.line + lines_before, e.field, e.problem)
-                for e in part.examples[:room]
-            )
-            self._result.skipped.update(part.skipped)
-            if part.implausible_times:
-                line = None if part.first_implausible_line is None else part.first_implausible_line + lines_before
-                self._note_implausible_times(part.implausible_times, source, line)
-            self._batch_requests.custom_ids.extend(part.batch_custom_ids)
-            self._batch_requests.sources.extend([source] * len(part.batch_custom_ids))
-            self._batch_requests.offsets.extend(part.batch_offsets)
+            self._fold(source, FilePart(
+                frame=_load_frame(part).with_columns(pl.col("line") + lines_before), malformed=part.malformed,
+                examples=[(e.source, None if e.line is None else e.line + lines_before, e.field, e.problem)
+                          for e in part.examples],
+                skipped=part.skipped, implausible_times=part.implausible_times,
+                first_implausible_line=None if part.first_implausible_line is None
+                else part.first_implausible_line + lines_before,
+                batch_requests=list(zip(part.batch_custom_ids, part.batch_offsets, strict=True))))
             lines_before += part.line_count
         if lines_before == 0:
             self._result.notes.append(f"{source}: empty: no log records")
@@ -408,7 +406,7 @@ class LogReader:
             self._read_parquet(source)
             return
         batch = _Batch(source=STDIN_NAME if source == STDIN else source)
-        before, malformed_before = _size_and_time(source), self._result.malformed
+        before, malformed_before = Identity.of(source), self._result.malformed
         with _gc_paused():
             if is_csv(source) or (source == STDIN and _stdin_is_csv()):
                 rows = _csv_records(source, self._on_progress, self._bad_line(batch.source))
@@ -420,10 +418,10 @@ class LogReader:
             self._add_frame(batch)
         if lines == blank and self._result.malformed == malformed_before:
             self._result.notes.append(f"{batch.source}: empty: no log records")
-        after = _size_and_time(source)
+        after = Identity.of(source)
         if before != after and before is not None and after is not None:
             self._result.notes.append(
-                f"{source}: changed while it was read ({before[0]:,} bytes, then {after[0]:,}): its counts may mix "
+                f"{source}: changed while it was read ({before.size:,} bytes, then {after.size:,}): its counts may mix "
                 "two versions of it; read it again once it is complete")
 
     def _read_parquet(self, source: str) -> None:
@@ -891,18 +889,6 @@ def _stdin_is_csv() -> bool:
         return False
     head = head.removeprefix(_UTF8_BOM).lstrip(b" \t\r\n")
     return bool(head) and head[:1] not in (b"{", b"[")
-
-
-def _size_and_time(source: str) -> tuple[int, int] | None:
-    """A file's size and modification time (None for standard input and pipes), to tell whether it
-    changed while it was read."""
-    if source == STDIN or is_remote(source):  # an object: its reads carry the listed ETag (``objectstore.py``)
-        return None
-    try:
-        status = os.stat(source)
-    except OSError:
-        return None
-    return (status.st_size, status.st_mtime_ns) if stat.S_ISREG(status.st_mode) else None
 
 
 def _csv_cell(value: str) -> Any:
