@@ -136,7 +136,7 @@ def audit(
     workers = worker_count(workers)
     start_early(logs, workers)  # before the imports below: their half-second overlaps the readers' own
 
-    from routecost.audit import AuditOptions, attach_cost_stacks, per_request_rows, run_audit
+    from routecost.audit import AuditOptions, attach_cost_stacks, per_request_rows
     from routecost.output import write_per_request, write_text
     from routecost.report import RENDERERS
     from routecost.report.table import renderable
@@ -162,8 +162,7 @@ def audit(
         where=where or [],
         replay_store=str(replay_store) if replay_store else None,
     )
-    with _progress(logs) as on_progress:
-        result = run_audit(options, on_progress, on_stage=_stage_of(on_progress))
+    result = _audited(options, logs)
     report = result.report
     if strict and report.unpriced:
         names = ", ".join(f"{row.model} ({row.reason})" for row in report.unpriced)
@@ -215,13 +214,11 @@ def policy_init(
     prices: Annotated[Path | None, typer.Option(help="Price file: aliases, custom prices, discounts.")] = None,
 ) -> None:
     """Write a starter policy from the models and categories found in the logs, with comments."""
-    from routecost.audit import run_audit
     from routecost.output import write_text
     from routecost.starter import starter_policy
 
     options = _options(logs, prices, category_key)
-    with _progress(logs) as on_progress:
-        text = starter_policy(run_audit(options, on_progress, on_stage=_stage_of(on_progress)), name=name)
+    text = starter_policy(_audited(options, logs), name=name)
     if out is None:
         sys.stdout.write(text)
     else:
@@ -250,7 +247,6 @@ def cache_sweep(
     """Hit rate of a semantic cache for thresholds 0.80 to 0.99, and sample pairs to review."""
     import msgspec
 
-    from routecost.audit import run_audit
     from routecost.output import write_text
     from routecost.policy.conditions import ALWAYS
     from routecost.policy.loader import PolicyParser
@@ -259,8 +255,7 @@ def cache_sweep(
     from routecost.yamlfile import YamlDocument
 
     options = _options(logs, prices, category_key, policy_paths=[str(policy)] if policy else [])
-    with _progress(logs) as on_progress:
-        audit = run_audit(options, on_progress, on_stage=_stage_of(on_progress))
+    audit = _audited(options, logs)
     projection = audit.report.policies[0] if audit.report.policies else None
     semantic = projection.policy.semantic_cache if projection else None
     condition = semantic.when if semantic and not when else None
@@ -335,7 +330,6 @@ def replay(
 ) -> None:
     """Send a sample of the requests a policy moves to their new models, judge the answers against the
     logged ones, and report the quality delta per category."""
-    from routecost.audit import run_audit
     from routecost.replay.endpoints import load_endpoints
     from routecost.replay.judge import load_template
     from routecost.replay.runner import ReplaySettings, plan_replay, plan_results, run_replay
@@ -357,8 +351,7 @@ def replay(
     width = ci_width or (0.2 if judge_mode is JudgeMode.pairwise else 1.0)
     configured = load_endpoints(str(endpoints) if endpoints else None)
     options = _options(logs, prices, category_key, fingerprint_prompts=True, policy_paths=[str(policy)])
-    with _progress(logs) as on_progress:
-        audit = run_audit(options, on_progress, on_stage=_stage_of(on_progress))
+    audit = _audited(options, logs)
     with _replay_store(store, dry_run) as replay_store:
         plan = plan_replay(audit, settings, load_template(judge_mode.value), configured, replay_store)
         for line in plan_lines(plan):
@@ -650,6 +643,14 @@ class ProgressBar:
 
     def stage(self, name: str) -> None:
         self._progress.update(self._task, description=name)
+
+
+def _audited(options: Any, logs: list[str]) -> Any:
+    """``run_audit`` with the progress bar on a terminal: bytes read, then the stage after reading."""
+    from routecost.audit import run_audit
+
+    with _progress(logs) as on_progress:
+        return run_audit(options, on_progress, on_stage=_stage_of(on_progress))
 
 
 def _stage_of(bar: Callable[[int], None] | None) -> Callable[[str], None] | None:
