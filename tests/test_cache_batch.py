@@ -34,7 +34,7 @@ from routecost.errors import UsageError
 from routecost.policy.loader import load_policy
 from routecost.prices.catalog import PriceBook
 from routecost.simulate.exact_cache import exact_cache_hits
-from routecost.simulate.routing import CategoryProjection, PolicyProjection
+from routecost.simulate.projection import CategoryProjection, PolicyProjection
 from routecost.simulate.semantic_cache import EmbeddingStore, best_earlier_match
 from routecost.simulate.threshold_sweep import sweep
 from routecost.sources.reader import ReaderConfig

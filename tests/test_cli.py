@@ -225,8 +225,8 @@ def test_the_stage_after_reading_is_told_to_the_progress_bar(tmp_path):
 
         run_audit(AuditOptions(paths=[str(log)], reader=ReaderConfig(workers=1), policy_paths=[str(policy)]), bar,
                   on_stage=heard)
-        assert stages == ["pricing", "summarizing", "projecting 1 policy"]
-        assert progress.tasks[0].description == "projecting 1 policy"
+        assert stages == ["pricing", "projecting 1 policy", "summarizing"]
+        assert progress.tasks[0].description == "summarizing"
 
 
 def test_a_table_or_help_in_a_file_never_cuts_a_number_or_a_name():

@@ -29,7 +29,7 @@ import pytest
 
 from routecost.audit import Audit, AuditOptions, per_request_rows, run_audit
 from routecost.report.json import render
-from routecost.simulate.routing import CategoryProjection
+from routecost.simulate.projection import CategoryProjection
 from routecost.sources.reader import ReaderConfig
 from routecost.tokens import encoding
 from tests.conftest import AS_OF, MTOK, write_jsonl

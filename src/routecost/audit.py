@@ -23,20 +23,21 @@ from routecost.policy.loader import load_policy
 from routecost.policy.model import Policy
 from routecost.policy.whatif import what_if_policies
 from routecost.prices.catalog import PriceBook
-from routecost.prices.pricing import LOGGED_CONTEXT, PricedRequests, price_requests
+from routecost.prices.pricing import LOGGED_CONTEXT, SUMMED_TOKEN_COLUMNS, PricedRequests, price_requests
 from routecost.prices.userfile import NO_USER_PRICES, load_user_prices
-from routecost.records import BILLED_STATUSES, PLAUSIBLE_FROM, PLAUSIBLE_UNTIL, STATUS_OK
+from routecost.records import BILLED_STATUSES, PLAUSIBLE_FROM, PLAUSIBLE_UNTIL, STATUS_OK, empty_requests
+from routecost.simulate.projection import CostStack, PolicyProjection, added_projections
 from routecost.simulate.references import Reference, cheapest_and_priciest
 from routecost.simulate.routing import (
-    CostStack,
     MeasuredRatios,
     PolicyInputs,
-    PolicyProjection,
     prepare_inputs,
     project_policy,
     routing_rows,
 )
-from routecost.sources.reader import ReaderConfig, ReadResult, read_logs
+from routecost.sources.reader import LogReader, ReaderConfig, ReadResult
+from routecost.sources.segments import SEGMENT_ROWS, repeated_ids_note
+from routecost.spool import Spool, collect
 from routecost.tokens import estimate_missing_usage
 
 if TYPE_CHECKING:
@@ -50,6 +51,11 @@ RECONCILE_TOLERANCE = 0.01
 MAX_EXAMPLES = 5
 UNPRICED_COLUMNS = ("model", "provider", "unpriced_reason", "input_tokens", "output_tokens", "status", "cost_usd")
 RECONCILED_COLUMNS = ("source", "line", "model", "logged_cost_usd", "cost_usd", "price_context")
+SUMMARY_COLUMNS = tuple(dict.fromkeys((
+    "source", "line", "request_id", "model", "provider", "model_id", "category", "status", "ts", "tokens_estimated",
+    "price_context", "gateway_cache_hit", "cost_usd", "fees_usd", "logged_cost_usd", "unpriced_reason",
+    *SUMMED_TOKEN_COLUMNS)))
+"""The columns of the priced requests the summaries read (all a streamed audit keeps of them)."""
 
 
 @dataclass(frozen=True)
@@ -176,7 +182,8 @@ class Audit:
     """The audit's report and the priced requests behind it (for ``--per-request`` and policies)."""
 
     report: AuditReport
-    priced: PricedRequests
+    priced: PricedRequests | None
+    """None when the audit streamed (``run_audit(keep_requests=False)``)."""
     book: PriceBook
     as_of: datetime
 
@@ -192,28 +199,68 @@ def price_book(options: AuditOptions) -> PriceBook:
 
 def run_audit(options: AuditOptions, on_progress: ProgressCallback | None = None,
               policies: Sequence[Policy] | None = None, book: PriceBook | None = None,
-              on_stage: StageCallback | None = None) -> Audit:
+              on_stage: StageCallback | None = None, *, keep_requests: bool = True) -> Audit:
     """Read, price and summarize the logs, and project the policies: those of the options (files and
     --what-if), or ``policies`` already loaded with ``book``. ``on_stage`` hears what runs once the
-    reading is done (a progress bar would otherwise sit full while pricing runs)."""
+    reading is done (a progress bar would otherwise sit full while pricing runs).
+
+    Without ``keep_requests`` the audit streams: the logs are read, priced and projected a segment
+    at a time (``sources/segments.py``), the summaries are taken from the segments' columns kept on
+    disk (``spool.py``) and the projections of the segments are added up (``simulate/projection.py``),
+    so memory does not grow with the log. A policy with a cache, and measurements from a replay
+    store, need every request at once: those audits keep them, as one segment."""
     stage = on_stage or (lambda name: None)
     book = book or price_book(options)
     policies = load_policies(options, book) if policies is None else policies
-    reader = options.reader
+    stored = read_replay_store(options.replay_store) if options.replay_store is not None else None
+    reader_config = options.reader
     if any(policy.needs_fingerprints for policy in policies):
-        reader = dataclasses.replace(reader, fingerprint_prompts=True)
-    read = read_logs(options.paths, reader, on_progress)
-    stage("pricing")
-    requests = with_category(estimate_missing_usage(read.requests), options.category_key)
-    read.requests = requests.clear()  # the priced frame supersedes it; do not keep both alive
-    priced = price_requests(requests, book, options.as_of)
-    del requests
-    stage("summarizing")
-    report = summarize(read, priced, book, options)
-    if policies:
-        stage(f"projecting {len(policies)} {'policy' if len(policies) == 1 else 'policies'}")
-    report.policies = project_policies(priced, policies, book, options)
+        reader_config = dataclasses.replace(reader_config, fingerprint_prompts=True)
+    whole = keep_requests or stored is not None or any(policy.needs_whole_log for policy in policies)
+    reader = LogReader(reader_config, on_progress, segment_rows=None if whole else SEGMENT_ROWS)
+    segments = _SegmentAudits(book, options, policies, stored, keep=whole, on_stage=stage if whole else None)
+    with Spool(SUMMARY_COLUMNS, on_disk=not whole) as spool:
+        for segment in reader.segments(options.paths):
+            spool.add(segments.add(segment).requests)
+        if segments.count == 0:  # an empty log is one empty segment
+            spool.add(segments.add(empty_requests()).requests)
+        stage("summarizing")
+        report = summarize(reader.result, spool.scan(), segments.assumptions, book, options)
+    report.policies = [added_projections(parts) for parts in segments.projections]
+    priced = None if segments.kept is None else PricedRequests(segments.kept, segments.assumptions, book.catalog_version)
     return Audit(report=report, priced=priced, book=book, as_of=options.as_of)
+
+
+class _SegmentAudits:
+    """Each segment priced, and projected under each policy; what the segments add up to is kept."""
+
+    def __init__(self, book: PriceBook, options: AuditOptions, policies: Sequence[Policy], stored: StoredReplay | None,
+                 *, keep: bool, on_stage: StageCallback | None) -> None:
+        self._book, self._options, self._policies, self._stored, self._keep = book, options, policies, stored, keep
+        self._stage = on_stage or (lambda name: None)
+        self.count = 0
+        self.assumptions: Counter[str] = Counter()
+        self.projections: list[list[PolicyProjection]] = [[] for _ in policies]
+        self.kept: pl.DataFrame | None = None
+        """The priced requests, when kept (an audit that keeps them has one segment)."""
+
+    def add(self, segment: pl.DataFrame) -> PricedRequests:
+        self._stage("pricing")
+        requests = with_category(estimate_missing_usage(segment), self._options.category_key)
+        del segment
+        priced = price_requests(requests, self._book, self._options.as_of)
+        self.assumptions.update(priced.assumptions)
+        if self._policies:
+            count = len(self._policies)
+            self._stage(f"projecting {count} {'policy' if count == 1 else 'policies'}")
+            inputs = prepare_inputs(priced.requests, self._policies)
+            for parts, policy in zip(self.projections, self._policies, strict=True):
+                projection = _project_one(inputs, policy, priced.requests, self._book, self._options, self._stored)
+                parts.append(projection if self._keep else dataclasses.replace(projection, rows=pl.DataFrame()))
+        self.count += 1
+        if self._keep:
+            self.kept = priced.requests
+        return priced
 
 
 def attach_cost_stacks(audit: Audit) -> None:
@@ -251,16 +298,6 @@ def load_policies(options: AuditOptions, book: PriceBook) -> list[Policy]:
     """The policy files and the ``--what-if`` models, validated before any log is read."""
     policies = [load_policy(path, book) for path in options.policy_paths]
     return policies + what_if_policies(options.what_if, options.where, book)
-
-
-def project_policies(
-    priced: PricedRequests, policies: Sequence[Policy], book: PriceBook, options: AuditOptions
-) -> list[PolicyProjection]:
-    if not policies:
-        return []
-    inputs = prepare_inputs(priced.requests, policies)
-    stored = read_replay_store(options.replay_store) if options.replay_store is not None else None
-    return [_project_one(inputs, policy, priced.requests, book, options, stored) for policy in policies]
 
 
 def read_replay_store(path: str) -> StoredReplay:
@@ -306,10 +343,12 @@ def _project_one(inputs: PolicyInputs, policy: Policy, priced: pl.DataFrame, boo
     return projection
 
 
-def summarize(read: ReadResult, priced: PricedRequests, book: PriceBook, options: AuditOptions) -> AuditReport:
-    frame = priced.requests
+def summarize(read: ReadResult, frame: pl.LazyFrame, pricing_assumptions: Counter[str], book: PriceBook,
+              options: AuditOptions) -> AuditReport:
+    """The report of the priced requests (``SUMMARY_COLUMNS``), each figure one query over them."""
     billed = pl.col("status").is_in(BILLED_STATUSES)
-    counts = frame.select(
+    counts = collect(frame.select(
+        requests=pl.len(),
         successful=(pl.col("status") == STATUS_OK).sum(),
         billed=billed.sum(),
         estimated=pl.col("tokens_estimated").sum(),
@@ -317,9 +356,12 @@ def summarize(read: ReadResult, priced: PricedRequests, book: PriceBook, options
         total=pl.col("cost_usd").sum(),
         start=pl.col("ts").min(),
         end=pl.col("ts").max(),
-    ).row(0, named=True)
-    unpriced = frame.select(UNPRICED_COLUMNS).filter(billed & pl.col("cost_usd").is_null())
-    assumptions = [*read.notes, *(f"{text} ({count} requests)" for text, count in priced.assumptions.most_common())]
+    )).row(0, named=True)
+    unpriced = _unpriced_models(frame.select(UNPRICED_COLUMNS).filter(billed & pl.col("cost_usd").is_null()))
+    assumptions = [*read.notes, *(f"{text} ({count} requests)" for text, count in
+                                  sorted(pricing_assumptions.items(), key=lambda item: (-item[1], item[0])))]
+    if (repeated := repeated_ids_note(frame)) is not None:
+        assumptions.insert(len(read.notes), repeated)
     if read.first_implausible_time is not None:
         source, line = read.first_implausible_time
         assumptions.append(
@@ -331,23 +373,23 @@ def summarize(read: ReadResult, priced: PricedRequests, book: PriceBook, options
     total = float(counts["total"] or 0.0)
     return AuditReport(
         sources=read.sources,
-        requests=frame.height,
+        requests=counts["requests"],
         successful=counts["successful"],
-        failed=frame.height - counts["billed"],
+        failed=counts["requests"] - counts["billed"],
         malformed=read.malformed,
         malformed_examples=read.malformed_examples,
         skipped=read.skipped,
         estimated=counts["estimated"],
-        unpriced_requests=unpriced.height,
-        unpriced=_unpriced_models(unpriced),
+        unpriced_requests=sum(row.requests for row in unpriced),
+        unpriced=unpriced,
         period=Period(start=counts["start"], end=counts["end"]),
         cost_usd=total,
         by_model=_by_model(frame, total),
         categories=_by_category(frame, total),
-        references=cheapest_and_priciest(priced.requests, book, options.as_of, book.user_prices.tokenizer_ratios),
+        references=cheapest_and_priciest(frame, book, options.as_of, book.user_prices.tokenizer_ratios),
         reconciliation=_reconcile(frame),
         assumptions=assumptions,
-        catalog=priced.catalog,
+        catalog=book.catalog_version,
         category_key=options.category_key,
         formats=read.formats,
     )
@@ -357,9 +399,9 @@ def _share(cost: float, total: float) -> float:
     return 100.0 * cost / total if total else 0.0
 
 
-def _by_model(frame: pl.DataFrame, total: float) -> list[ModelCost]:
-    rows = (
-        frame.lazy()
+def _by_model(frame: pl.LazyFrame, total: float) -> list[ModelCost]:
+    rows = collect(
+        frame
         .filter(pl.col("cost_usd").is_not_null())
         .group_by(model_id=pl.coalesce("model_id", pl.format("{} (logged cost)", pl.col("model").fill_null("no model"))))
         .agg(
@@ -371,9 +413,7 @@ def _by_model(frame: pl.DataFrame, total: float) -> list[ModelCost]:
             cost_usd=pl.col("cost_usd").sum(),
             fees_usd=pl.col("fees_usd").sum(),
         )
-        .sort("cost_usd", "model_id", descending=[True, False])
-        .collect()
-    )
+    ).sort("cost_usd", "model_id", descending=[True, False])
     return [
         ModelCost(model=row["model_id"], requests=row["requests"], input_tokens=row["input_tokens"] or 0,
                   cache_read_tokens=row["cache_read_tokens"] or 0, cache_write_tokens=row["cache_write_tokens"] or 0,
@@ -383,12 +423,10 @@ def _by_model(frame: pl.DataFrame, total: float) -> list[ModelCost]:
     ]
 
 
-def _by_category(frame: pl.DataFrame, total: float) -> list[CategoryCost]:
-    rows = (
-        frame.group_by("category")
-        .agg(requests=pl.len(), cost_usd=pl.col("cost_usd").sum())
-        .sort("cost_usd", "category", descending=[True, False])
-    )
+def _by_category(frame: pl.LazyFrame, total: float) -> list[CategoryCost]:
+    rows = collect(
+        frame.group_by("category").agg(requests=pl.len(), cost_usd=pl.col("cost_usd").sum())
+    ).sort("cost_usd", "category", descending=[True, False])
     return [
         CategoryCost(category=row["category"], requests=row["requests"], cost_usd=row["cost_usd"],
                      share_pct=_share(row["cost_usd"], total))
@@ -396,12 +434,11 @@ def _by_category(frame: pl.DataFrame, total: float) -> list[CategoryCost]:
     ]
 
 
-def _unpriced_models(unpriced: pl.DataFrame) -> list[UnpricedModel]:
-    rows = (
+def _unpriced_models(unpriced: pl.LazyFrame) -> list[UnpricedModel]:
+    rows = collect(
         unpriced.group_by("model", "provider", "unpriced_reason")
         .agg(requests=pl.len(), input_tokens=pl.col("input_tokens").sum(), output_tokens=pl.col("output_tokens").sum())
-        .sort("requests", "model", descending=[True, False], nulls_last=True)
-    )
+    ).sort("requests", "model", descending=[True, False], nulls_last=True)
     return [
         UnpricedModel(model=row["model"] or "(none)", provider=row["provider"], reason=row["unpriced_reason"],
                       requests=row["requests"], input_tokens=row["input_tokens"] or 0,
@@ -410,25 +447,28 @@ def _unpriced_models(unpriced: pl.DataFrame) -> list[UnpricedModel]:
     ]
 
 
-def _reconcile(frame: pl.DataFrame) -> Reconciliation | None:
+def _reconcile(frame: pl.LazyFrame) -> Reconciliation | None:
     """Our cost against the cost the log carries (gateways log their own), row by row."""
     both = frame.select(RECONCILED_COLUMNS).filter(
         pl.col("logged_cost_usd").is_not_null() & pl.col("cost_usd").is_not_null()
         & (pl.col("price_context") != LOGGED_CONTEXT)
     )
-    if both.is_empty():
-        return None
     gap = (pl.col("cost_usd") - pl.col("logged_cost_usd")).abs()
     scale = pl.max_horizontal(pl.col("cost_usd").abs(), pl.col("logged_cost_usd").abs())
-    differing = both.filter(gap > RECONCILE_TOLERANCE * scale).sort("source", "line")
+    differs = gap > RECONCILE_TOLERANCE * scale
+    sums = collect(both.select(requests=pl.len(), logged=pl.col("logged_cost_usd").sum(),
+                               computed=pl.col("cost_usd").sum(), differing=differs.sum())).row(0, named=True)
+    if not sums["requests"]:
+        return None
+    examples = collect(both.filter(differs).bottom_k(MAX_EXAMPLES, by=["source", "line"])).sort("source", "line")
     return Reconciliation(
-        requests=both.height,
-        logged_usd=float(both["logged_cost_usd"].sum()),
-        computed_usd=float(both["cost_usd"].sum()),
-        differing=differing.height,
+        requests=sums["requests"],
+        logged_usd=float(sums["logged"]),
+        computed_usd=float(sums["computed"]),
+        differing=sums["differing"],
         examples=[
             CostGap(where=f"{source}:{line}", model=model, logged_usd=logged, computed_usd=computed)
-            for source, line, model, logged, computed in differing.head(MAX_EXAMPLES)
+            for source, line, model, logged, computed in examples
             .select("source", "line", "model", "logged_cost_usd", "cost_usd")
             .iter_rows()
         ],

@@ -162,7 +162,8 @@ def audit(
         where=where or [],
         replay_store=str(replay_store) if replay_store else None,
     )
-    result = _audited(options, logs)
+    # per-request rows and the HTML report's charts need every request; the other reports stream
+    result = _audited(options, logs, keep_requests=per_request is not None or report_format is ReportFormat.html)
     report = result.report
     if strict and report.unpriced:
         names = ", ".join(f"{row.model} ({row.reason})" for row in report.unpriced)
@@ -645,12 +646,12 @@ class ProgressBar:
         self._progress.update(self._task, description=name)
 
 
-def _audited(options: Any, logs: list[str]) -> Any:
+def _audited(options: Any, logs: list[str], *, keep_requests: bool = True) -> Any:
     """``run_audit`` with the progress bar on a terminal: bytes read, then the stage after reading."""
     from routecost.audit import run_audit
 
     with _progress(logs) as on_progress:
-        return run_audit(options, on_progress, on_stage=_stage_of(on_progress))
+        return run_audit(options, on_progress, on_stage=_stage_of(on_progress), keep_requests=keep_requests)
 
 
 def _stage_of(bar: Callable[[int], None] | None) -> Callable[[str], None] | None:

@@ -37,7 +37,7 @@ from routecost.errors import UsageError
 from routecost.policy.loader import PolicyParser
 from routecost.policy.model import Policy
 from routecost.prices.catalog import PriceBook
-from routecost.simulate.routing import PolicyProjection
+from routecost.simulate.projection import PolicyProjection
 from routecost.yamlfile import YamlDocument, load_yaml
 
 

@@ -243,7 +243,7 @@ def compare_policies(options: AuditOptions, base_file: str | None, head_file: st
     from routecost.report.json import report_dict
 
     files = [file for file in (base_file, head_file) if file is not None]
-    report = report_dict(run_audit(dataclasses.replace(options, policy_paths=files)).report)
+    report = report_dict(run_audit(dataclasses.replace(options, policy_paths=files), keep_requests=False).report)
     policies = report["policies"]
     head = policies[-1]
     base = policy_side(report, base_file, policies[0]) if base_file else policy_side(report, "logs", head, as_logged=True)

@@ -214,6 +214,10 @@ def _regex_reason(message: str) -> str:
     return f"{reason} (at character {column})"
 
 
+UNMATCHED = "matched no request"
+"""How a note about a clause that matched no request ends."""
+
+
 def unmatched(labelled: Sequence[tuple[str, Condition]], requests: pl.DataFrame, context: EvalContext) -> list[str]:
     """What in a policy matched no request of the logs: a clause's whole condition, or one of several
     values it lists (a typo, ``category: [extraction, stme]``, leaves the others matching and the
@@ -222,10 +226,10 @@ def unmatched(labelled: Sequence[tuple[str, Condition]], requests: pl.DataFrame,
     for label, condition in labelled:
         if condition.always:
             continue
-        checks.append((f"{label} matched no request", condition.expr(context)))
+        checks.append((f"{label} {UNMATCHED}", condition.expr(context)))
         for clause in condition.walk():
             if isinstance(clause, ValueIn) and len(clause.values) > 1:
-                checks += [(f"{label}: {clause.field} {value!r} matched no request",
+                checks += [(f"{label}: {clause.field} {value!r} {UNMATCHED}",
                             ValueIn(clause.field, (value,)).expr(context)) for value in clause.values]
     if not checks or requests.is_empty():
         return []

@@ -165,6 +165,12 @@ class Policy:
         return self.exact_cache is not None or self.prompt_cache is not None
 
     @property
+    def needs_whole_log(self) -> bool:
+        """Whether one request's projection depends on others (a cache is warmed by earlier requests):
+        such a policy is projected on every request at once, not a segment at a time."""
+        return self.needs_fingerprints or self.semantic_cache is not None
+
+    @property
     def needs_text(self) -> bool:
         """Whether the prompt text must be read from the logs: for prompt conditions, and to embed
         prompts for a semantic cache."""

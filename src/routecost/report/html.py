@@ -30,7 +30,7 @@ from routecost.report.text import (
     quality_rows,
     reading_notes,
 )
-from routecost.simulate.routing import CostStack, PolicyProjection
+from routecost.simulate.projection import CostStack, PolicyProjection
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}

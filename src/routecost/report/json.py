@@ -13,7 +13,7 @@ import msgspec
 
 from routecost.audit import AuditReport
 from routecost.quality import CI_METHOD, Quality
-from routecost.simulate.routing import CategoryProjection, PolicyProjection
+from routecost.simulate.projection import CategoryProjection, PolicyProjection
 
 SCHEMA_VERSION = 1
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from routecost.audit import AuditReport
 from routecost.quality import UNMEASURED, Quality
 from routecost.simulate.counterfactual import COUNTERFACTUAL_RULES
-from routecost.simulate.routing import PolicyProjection
+from routecost.simulate.projection import PolicyProjection
 
 
 def format_usd(amount: float | None) -> str:

@@ -23,6 +23,7 @@ from routecost.prices.pricing import (
     window_start,
 )
 from routecost.simulate.counterfactual import counterfactual_tokens, input_ratio
+from routecost.spool import collect
 
 GROUP_INPUTS = ("model_id", "ts", "price_context", "status", "gateway_cache_hit", "cost_usd", *SUMMED_TOKEN_COLUMNS)
 
@@ -37,7 +38,7 @@ class Reference:
 
 
 def all_traffic_on(
-    priced: pl.DataFrame,
+    priced: pl.DataFrame | pl.LazyFrame,
     model_id: str,
     book: PriceBook,
     as_of: datetime,
@@ -48,7 +49,7 @@ def all_traffic_on(
 
 
 def traffic_costs_on(
-    priced: pl.DataFrame,
+    priced: pl.DataFrame | pl.LazyFrame,
     model_ids: Sequence[str],
     book: PriceBook,
     as_of: datetime,
@@ -57,13 +58,13 @@ def traffic_costs_on(
     """``all_traffic_on`` for several models; the requests are filtered once and the models' groups
     summed side by side."""
     targets = book.priced_models(model_ids)
-    billed = priced.select(GROUP_INPUTS).filter(CATALOG_PRICED & billed_expr())
-    if billed.is_empty():
+    billed = priced.lazy().select(GROUP_INPUTS).filter(CATALOG_PRICED & billed_expr())
+    sources = collect(billed.select(pl.col("model_id").unique())).to_series().sort().to_list()
+    if not sources:
         return dict.fromkeys(model_ids, 0.0)
-    sources = billed["model_id"].unique().sort().to_list()
-    by_day = _groups(billed.lazy(), as_of, pl.lit(1.0)).collect() if any(_priced_by_day(target) for target in targets) else None
-    plans = [_target_groups(billed.lazy(), sources, target, as_of, tokenizer_ratios, by_day) for target in targets]
-    summed = pl.collect_all([groups for groups, _ in plans])
+    by_day = collect(_groups(billed, as_of, pl.lit(1.0))) if any(_priced_by_day(target) for target in targets) else None
+    plans = [_target_groups(billed, sources, target, as_of, tokenizer_ratios, by_day) for target in targets]
+    summed = pl.collect_all([groups for groups, _ in plans], engine="streaming")
     costs: dict[str, float] = {}
     for model_id, target, (_, input_scale), groups in zip(model_ids, targets, plans, summed, strict=True):
         carried = groups.with_columns(
@@ -117,11 +118,12 @@ def _groups(billed: pl.LazyFrame, as_of: datetime, input_scale: pl.Expr, boundar
 
 
 def cheapest_and_priciest(
-    priced: pl.DataFrame, book: PriceBook, as_of: datetime, tokenizer_ratios: Mapping[str, float] | None = None
+    priced: pl.DataFrame | pl.LazyFrame, book: PriceBook, as_of: datetime,
+    tokenizer_ratios: Mapping[str, float] | None = None,
 ) -> list[Reference]:
     """All priced traffic on the cheapest and on the most expensive model the logs use."""
-    used = priced.select("model_id", "cost_usd").filter(pl.col("cost_usd").is_not_null())["model_id"]
-    models = used.drop_nulls().unique().sort().to_list()
+    used = priced.lazy().filter(pl.col("cost_usd").is_not_null() & pl.col("model_id").is_not_null())
+    models = collect(used.select(pl.col("model_id").unique())).to_series().sort().to_list()
     if not models:
         return []
     costs = traffic_costs_on(priced, models, book, as_of, tokenizer_ratios)

@@ -33,7 +33,7 @@ from routecost.policy.conditions import EvalContext, unmatched
 from routecost.policy.model import KEEP, Policy
 from routecost.prices.catalog import BATCH, PriceBook
 from routecost.prices.pricing import CATALOG_PRICED, apply_rates, billed_expr, cost_parts
-from routecost.quality import Interval, Quality
+from routecost.quality import Interval
 from routecost.records import CALL_COLUMNS, PROMPT_PRINT_COLUMNS
 from routecost.simulate.counterfactual import (
     OUTPUT_RATIO_RANGE,
@@ -42,6 +42,7 @@ from routecost.simulate.counterfactual import (
     input_ratio_exprs,
 )
 from routecost.simulate.exact_cache import exact_cache_hits
+from routecost.simulate.projection import TOKENIZER_NOTE, CategoryProjection, CategoryTotals, PolicyProjection
 from routecost.simulate.prompt_cache import apply_prompt_cache, warm_prefixes
 from routecost.simulate.semantic_cache import SIMILARITY_TOLERANCE, EmbeddingStore, best_earlier_match
 from routecost.simulate.text_ratios import exact_openai_ratios
@@ -75,88 +76,6 @@ class MeasuredRatios:
 
     output: Mapping[tuple[str, str], Interval] = field(default_factory=dict)
     escalation: Mapping[str, Interval] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class CategoryProjection:
-    category: str
-    requests: int
-    priced_requests: int
-    baseline_cost_usd: float
-    cost_usd: float
-    low_usd: float
-    high_usd: float
-    routed: dict[str, float]
-    """Share (0-100) of the category's priced requests sent to each model (a cascade's first try)."""
-    escalated: dict[str, float] = field(default_factory=dict)
-    """Share (0-100) of the category's priced requests a cascade escalates to each model (expected)."""
-    exact_cache_hits: int = 0
-    exact_cache_hit_cost_usd: float = 0.0
-    """What the exact-cache hits cost as logged."""
-    semantic_cache_hits: int = 0
-    batched: int = 0
-    cache_read_share_before: float = 0.0
-    """Share (0-100) of the category's input tokens read from a prompt cache, as logged ..."""
-    cache_read_share_after: float = 0.0
-    """... and under the policy."""
-    quality: Quality | None = None
-    """The quality delta replay measured for the category's moved requests (``audit --replay``)."""
-    escalation_measured: float | None = None
-
-    @property
-    def savings_usd(self) -> float:
-        return self.baseline_cost_usd - self.cost_usd
-
-    @property
-    def savings_pct(self) -> float:
-        return 100.0 * self.savings_usd / self.baseline_cost_usd if self.baseline_cost_usd else 0.0
-
-
-@dataclass(frozen=True)
-class CostStack:
-    """One category's cost split by model (for stacked bars)."""
-
-    category: str
-    by_model: dict[str, float]
-
-
-@dataclass
-class PolicyProjection:
-    policy: Policy
-    categories: list[CategoryProjection]
-    rows: pl.DataFrame
-    """Per request, in the priced frame's order: category, routed_model, projected_cost_usd (+ range)."""
-    assumptions: list[str] = field(default_factory=list)
-    levers: dict[str, float] = field(default_factory=dict)
-    """Savings by lever (each alone against the baseline) and the ``interaction`` remainder."""
-    logged_stacks: list[CostStack] = field(default_factory=list)
-    """The policy's categories as logged, by logged model ..."""
-    projected_stacks: list[CostStack] = field(default_factory=list)
-    """... and under the policy, by the model each request is routed to (a cascade's first try)."""
-
-    @property
-    def name(self) -> str:
-        return self.policy.name
-
-    def total(self, attribute: str) -> float:
-        return float(sum(getattr(category, attribute) for category in self.categories))
-
-    @property
-    def baseline_cost_usd(self) -> float:
-        return self.total("baseline_cost_usd")
-
-    @property
-    def cost_usd(self) -> float:
-        return self.total("cost_usd")
-
-    @property
-    def savings_usd(self) -> float:
-        return self.baseline_cost_usd - self.cost_usd
-
-    @property
-    def savings_pct(self) -> float:
-        baseline = self.baseline_cost_usd
-        return 100.0 * self.savings_usd / baseline if baseline else 0.0
 
 
 @dataclass(frozen=True)
@@ -328,7 +247,9 @@ def _project(
         input_after=_scattered(rows["input_before"], sums["_row"], sums["input_tokens"]),
     )
     kept = rows.select(ROW_OUTPUTS).with_columns(pl.col("category", "routed_model", "escalate_to").cast(pl.Categorical))
-    return PolicyProjection(policy=policy, categories=_by_category(rows), rows=kept, assumptions=sorted(set(notes)))
+    totals = CategoryTotals.of(rows)
+    return PolicyProjection(policy=policy, categories=totals.projections(), rows=kept, assumptions=sorted(set(notes)),
+                            totals=totals)
 
 
 def _scattered(values: pl.Series, positions: pl.Series, replacements: pl.Series) -> pl.Series:
@@ -455,7 +376,7 @@ def _carry_tokens(
         if (ratio := input_ratio(source, target, tokenizer_ratios)).low != ratio.high
     }
     if families:
-        notes.append(f"tokenizer table ratios used (+/-10%): {', '.join(sorted(families))}")
+        notes.append(TOKENIZER_NOTE + ", ".join(sorted(families)))
     return legs.with_columns(**counterfactual_tokens(same, pl.col("input_scale"), pl.col("output_scale")))
 
 
@@ -499,53 +420,3 @@ def _price_legs(legs: pl.DataFrame, book: PriceBook, as_of: datetime) -> pl.Data
             + pl.col("output_cost") * pl.col("output_high") / pl.col("output_scale") + pl.col("fixed_cost"))
     return priced.with_columns(leg_cost=pl.col("cost_usd") * weight, leg_low=low * pl.col("weight_low"),
                                leg_high=high * pl.col("weight_high"))
-
-
-def _by_category(rows: pl.DataFrame) -> list[CategoryProjection]:
-    in_scope = pl.col("in_scope")
-    totals = rows.group_by("category").agg(
-        requests=pl.len(),
-        priced_requests=in_scope.sum(),
-        baseline_cost_usd=pl.col("cost_usd").filter(pl.col("projected_cost_usd").is_not_null()).sum(),
-        cost_usd=pl.col("projected_cost_usd").sum(),
-        low_usd=pl.col("projected_low_usd").sum(),
-        high_usd=pl.col("projected_high_usd").sum(),
-        exact_cache_hits=(in_scope & pl.col("exact_cache_hit")).sum(),
-        exact_cache_hit_cost_usd=pl.col("cost_usd").filter(in_scope & pl.col("exact_cache_hit")).sum(),
-        semantic_cache_hits=(in_scope & pl.col("semantic_cache_hit")).sum(),
-        batched=(pl.col("batch_scope") & ~pl.col("exact_cache_hit") & ~pl.col("semantic_cache_hit")).sum(),
-        cache_read_share_before=100 * pl.col("cache_read_before").sum() / pl.col("input_before").sum(),
-        cache_read_share_after=100 * pl.col("cache_read_after").sum() / pl.col("input_after").sum(),
-    ).sort("baseline_cost_usd", "category", descending=[True, False])
-    shares = (
-        rows.filter(in_scope).group_by("category", "routed_model").agg(count=pl.len())
-        .join(rows.filter(in_scope).group_by("category").agg(total=pl.len()), on="category")
-        .with_columns(share=100.0 * pl.col("count") / pl.col("total"))
-    )
-    routed: dict[str, dict[str, float]] = {}
-    for category, model, share in shares.select("category", "routed_model", "share").sort(
-        "share", "routed_model", descending=[True, False]
-    ).iter_rows():
-        routed.setdefault(category, {})[model] = share
-    escalated: dict[str, dict[str, float]] = {}
-    for category, model, share in (
-        rows.filter(in_scope).group_by("category").agg(total=pl.len())
-        .join(rows.filter(in_scope & pl.col("escalate_to").is_not_null()).group_by("category", "escalate_to")
-              .agg(expected=pl.col("escalate_rate").sum()), on="category")
-        .select("category", "escalate_to", share=100.0 * pl.col("expected") / pl.col("total"))
-        .sort("share", "escalate_to", descending=[True, False]).iter_rows()
-    ):
-        escalated.setdefault(category, {})[model] = share
-    return [
-        CategoryProjection(
-            category=row["category"], requests=row["requests"], priced_requests=row["priced_requests"],
-            baseline_cost_usd=row["baseline_cost_usd"], cost_usd=row["cost_usd"], low_usd=row["low_usd"],
-            high_usd=row["high_usd"], routed=routed.get(row["category"], {}),
-            escalated=escalated.get(row["category"], {}),
-            exact_cache_hits=row["exact_cache_hits"], exact_cache_hit_cost_usd=row["exact_cache_hit_cost_usd"],
-            semantic_cache_hits=row["semantic_cache_hits"],
-            batched=row["batched"], cache_read_share_before=row["cache_read_share_before"] or 0.0,
-            cache_read_share_after=row["cache_read_share_after"] or 0.0,
-        )
-        for row in totals.iter_rows(named=True)
-    ]

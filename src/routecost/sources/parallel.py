@@ -30,10 +30,10 @@ function of the reader, so this module needs nothing of it."""
 class RangeResult:
     """What a worker read from its byte range (line numbers relative to the range's first line).
 
-    The rows travel as an Arrow IPC file, not through the result pipe: pickling a frame would hold
-    a second copy of it in both processes."""
+    The rows travel as Arrow IPC files, a part at a time, not through the result pipe: pickling a
+    frame would hold a second copy of it in both processes."""
 
-    frame_path: str | None = None
+    frame_paths: list[str] = field(default_factory=list)
     line_count: int = 0
     malformed: int = 0
     examples: list[Malformed] = field(default_factory=list)

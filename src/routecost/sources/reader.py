@@ -5,7 +5,8 @@ fast path: msgspec skips the fields routecost does not need, such as the prompt 
 does not fit is decoded generically, its format detected from its keys, and decoded again with that
 format's struct, so a file may mix formats. A line that fits no format, or has a bad field, is
 counted as malformed with its file, line and field; with ``strict`` the first one is an error.
-Rows are turned into polars frames every ``CHUNK_ROWS`` lines, so Python objects never pile up.
+Rows are turned into polars frames every ``CHUNK_ROWS`` lines, so Python objects never pile up,
+and handed on in finished segments (``segments.py``), so a log need not fit in memory.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import hashlib
 import io
 import json
 import os
+import queue
 import shutil
 import sys
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -34,17 +37,17 @@ from routecost.database import is_database_url
 from routecost.errors import InputError, Malformed, UsageError
 from routecost.objectstore import is_remote, open_object, read_ahead
 from routecost.paths import STDIN, STDIN_NAME, find_inputs, is_csv, is_document, is_parquet, splittable
-from routecost.records import BILLED_STATUSES, build_source_frame, empty_requests, repeated
+from routecost.records import build_source_frame, empty_requests, repeated
 from routecost.sources import FORMATS, PROMPTED_FORMATS
 from routecost.sources.base import LogFormat, NotARequest, RecordError, Rows, split_validation_error
 from routecost.sources.mapping import load_mapping, mapped_format
 from routecost.sources.parallel import RangeResult, read_ranges, skip_line
 from routecost.sources.read_cache import FilePart, Identity, ReadCache
-from routecost.sources.streams import JOINED_EVENTS, ORPHAN_EVENTS, join_stream_events
+from routecost.sources.segments import OUTSIDE_WINDOW, Segmenter, repeated_ids_note
 from routecost.workers import ReaderProcesses, reader_processes
 
 CHUNK_ROWS = 20_000
-OUTSIDE_WINDOW = "logged outside --since/--until (or without a time)"
+SPILL_ROWS = 100_000
 TOO_DEEP = "nested too deeply to read (a JSON value inside hundreds of others)"
 EMPTY_RECORD = "record holding no requests (an empty export or batch)"
 MAX_EXAMPLES = 5
@@ -188,9 +191,11 @@ class ReaderConfig:
 
 
 class LogReader:
-    """Reads many log files into one canonical frame, keeping count of what it could not read."""
+    """Reads many log files into canonical requests, keeping count of what it could not read: all at
+    once (``read``) or a segment at a time while it goes on reading (``segments``)."""
 
-    def __init__(self, config: ReaderConfig = ReaderConfig(), on_progress: ProgressCallback | None = None) -> None:
+    def __init__(self, config: ReaderConfig = ReaderConfig(), on_progress: ProgressCallback | None = None,
+                 segment_rows: int | None = None) -> None:
         self._config = config
         self._formats = config.formats()
         self._forced = config.forced()
@@ -198,29 +203,84 @@ class LogReader:
         self._on_progress = on_progress or (lambda consumed: None)
         self._generic = msgspec.json.Decoder()
         self._result = ReadResult(requests=empty_requests())
-        self._frames: list[pl.DataFrame] = []
         self._batch_requests = _BatchRequests()
+        self._segment_rows = segment_rows
+        self._file_frames: list[pl.DataFrame] = []
+        """The current file's rows, kept for the read cache (only with one)."""
         self.cache = None if config.read_cache is None else ReadCache(config.read_cache, config.cache_settings())
 
+    @property
+    def result(self) -> ReadResult:
+        """What could not be read, the formats and the notes (complete once the reading is done)."""
+        return self._result
+
     def read(self, paths: Iterable[str]) -> ReadResult:
+        """Every request, in one frame."""
+        frames: list[pl.DataFrame] = []
+        self._read_all(paths, frames.append)
+        self._result.requests = pl.concat(frames, how="vertical", rechunk=False) if frames else empty_requests()
+        if (note := repeated_ids_note(self._result.requests.lazy())) is not None:
+            self._result.notes.append(note)
+        return self._result
+
+    def segments(self, paths: Iterable[str]) -> Iterator[pl.DataFrame]:
+        """The requests a segment at a time (of ``segment_rows``, or one), finished while the next ones
+        are read: reading runs in a thread (it spends its time in msgspec and polars, or waiting for the
+        reader processes) and hands each segment over a short queue, so at most a few are in memory."""
+        handover: queue.Queue[object] = queue.Queue(maxsize=1)
+        stop = threading.Event()
+
+        def put(item: object) -> None:
+            while not stop.is_set():
+                with suppress(queue.Full):
+                    handover.put(item, timeout=0.1)
+                    return
+            raise _Abandoned
+
+        def produce() -> None:
+            try:
+                self._read_all(paths, put)
+                put(_DONE)
+            except _Abandoned:
+                pass
+            except BaseException as error:  # noqa: BLE001 (handed to the consumer, raised there)
+                with suppress(_Abandoned):
+                    put(_Failed(error))
+
+        thread = threading.Thread(target=produce, name="routecost-reader", daemon=True)
+        thread.start()
+        try:
+            while (item := handover.get()) is not _DONE:
+                if isinstance(item, _Failed):
+                    raise item.error
+                yield cast(pl.DataFrame, item)
+        finally:
+            stop.set()
+
+    def _read_all(self, paths: Iterable[str], emit: Callable[[pl.DataFrame], None]) -> None:
         inputs = find_inputs(paths)
         self._result.notes.extend(inputs.summary())
         read_ahead(inputs.files)  # small objects in object storage fetched a few ahead (``objectstore.py``)
         count_rows = self._on_progress
         if any(map(is_database_url, inputs.files)):  # the progress bar counts database rows (cli._progress)
             self._on_progress = lambda consumed: None
+        self._segmenter = Segmenter(
+            emit, self._segment_rows, self._config.window(), self._result.skipped, self._result.formats,
+            self._malformed, lambda: self._batch_requests.frame() if self._batch_requests.custom_ids else None)
+        self._sink = self._segmenter.add
         with self._processes() as processes:
             for source in inputs.files:
                 if is_database_url(source):
                     self._read_database(source, count_rows)
-                    continue
-                self._result.sources.append(source)
-                self._read_file(source, processes)
+                else:
+                    self._result.sources.append(source)
+                    self._read_file(source, processes)
+                self._segmenter.end_of_file()
         if self.cache is not None and (self.cache.hits or self.cache.skipped):
             self._result.notes.append(
                 f"read cache {self.cache.directory}: {len(self.cache.misses)} files read, {len(self.cache.hits)} "
                 f"taken as read before, {len(self.cache.skipped)} skipped (wholly outside --since/--until)")
-        return self._finish()
+        self._segmenter.close()
 
     @contextmanager
     def _processes(self) -> Iterator[Callable[[], ReaderProcesses]]:
@@ -245,6 +305,7 @@ class LogReader:
         identity = None if self.cache is None else Identity.of(source)
         if identity is not None and self._from_cache(source, identity):
             return
+        self._file_frames = []
         mark = self._mark()
         if self._config.workers > 1 and splittable(source):
             self._read_in_parallel(source, processes())
@@ -294,13 +355,13 @@ class LogReader:
             self._result.notes.append(f"{database.display}: no rows in {database.table_name}{window}")
 
     def _mark(self) -> _Mark:
-        return _Mark(len(self._frames), self._result.malformed, len(self._result.malformed_examples),
+        return _Mark(len(self._file_frames), self._result.malformed, len(self._result.malformed_examples),
                      Counter(self._result.skipped), len(self._result.notes), self._result.implausible_times,
                      self._result.first_implausible_time is not None, len(self._batch_requests.custom_ids))
 
     def _part_since(self, mark: _Mark, source: str) -> FilePart:
         """What reading ``source`` added since ``mark``, to keep in the read cache."""
-        frames = self._frames[mark.frames:]
+        frames = self._file_frames[mark.frames:]
         first = self._result.first_implausible_time
         return FilePart(
             frame=pl.concat(frames, how="vertical") if frames else empty_requests(),
@@ -334,7 +395,7 @@ class LogReader:
     def _fold(self, source: str, part: FilePart) -> None:
         """Add what a file, or a part of it read by another process, read to: the inverse of
         ``_part_since``."""
-        self._frames.append(part.frame)
+        self._take(part.frame)
         self._result.malformed += part.malformed
         room = MAX_EXAMPLES - len(self._result.malformed_examples)
         self._result.malformed_examples.extend(Malformed(*example) for example in part.examples[:room])
@@ -355,7 +416,9 @@ class LogReader:
 
     def read_range(self, source: str, start: int, end: int, spool: str) -> RangeResult:
         """Read one byte range of a file (in a worker process); line numbers relative to ``start``.
-        The rows are written to an Arrow IPC file in ``spool``."""
+        The rows are written to Arrow IPC files in ``spool``, a part at a time."""
+        spill = _Spill(os.path.join(spool, str(start)))
+        self._sink, self.cache = spill.add, None
         batch = _Batch(source=source)
         try:
             with _gc_paused():
@@ -367,10 +430,9 @@ class LogReader:
             return RangeResult(fatal=Malformed(error.source, error.line, error.field, error.problem))
         if batch.rows:
             self._add_frame(batch)
-        frame_path = os.path.join(spool, f"{start}.arrow")
-        (pl.concat(self._frames, rechunk=False) if self._frames else empty_requests()).write_ipc(frame_path)
+        spill.close()
         return RangeResult(
-            frame_path=frame_path,
+            frame_paths=spill.paths,
             line_count=line_count,
             malformed=self._result.malformed,
             examples=self._result.malformed_examples,
@@ -390,13 +452,15 @@ class LogReader:
                 fatal = part.fatal
                 raise InputError(fatal.source, (fatal.line or 0) + lines_before, fatal.field, fatal.problem)
             self._fold(source, FilePart(
-                frame=_load_frame(part).with_columns(pl.col("line") + lines_before), malformed=part.malformed,
+                frame=empty_requests(), malformed=part.malformed,
                 examples=[(e.source, None if e.line is None else e.line + lines_before, e.field, e.problem)
                           for e in part.examples],
                 skipped=part.skipped, implausible_times=part.implausible_times,
                 first_implausible_line=None if part.first_implausible_line is None
                 else part.first_implausible_line + lines_before,
                 batch_requests=list(zip(part.batch_custom_ids, part.batch_offsets, strict=True))))
+            for path in part.frame_paths:
+                self._take(_load_frame(path).with_columns(pl.col("line") + lines_before))
             lines_before += part.line_count
         if lines_before == 0:
             self._result.notes.append(f"{source}: empty: no log records")
@@ -435,7 +499,8 @@ class LogReader:
         except (OSError, pl.exceptions.PolarsError) as error:
             raise InputError(source, None, None, f"not a readable Parquet file ({error})") from None
         if canonical:
-            self._frames.extend(canonical_frames(source))
+            for frame in canonical_frames(source):
+                self._take(frame)
         else:
             batch = _Batch(source=source, has_offsets=False)
             with _gc_paused():
@@ -449,9 +514,15 @@ class LogReader:
 
     def _add_frame(self, batch: _Batch) -> None:
         frame, implausible = batch.frame()
-        self._frames.append(frame)
+        self._take(frame)
         if implausible.height:
             self._note_implausible_times(implausible.height, *implausible.row(0))
+
+    def _take(self, frame: pl.DataFrame) -> None:
+        """Rows read, on to the segments (and kept for the read cache, with one)."""
+        if self.cache is not None:
+            self._file_frames.append(frame)
+        self._sink(frame)
 
     def _note_implausible_times(self, count: int, source: str, line: int | None) -> None:
         self._result.implausible_times += count
@@ -559,76 +630,6 @@ class LogReader:
         if len(self._result.malformed_examples) < MAX_EXAMPLES:
             self._result.malformed_examples.append(malformed)
 
-    def _reject_impossible_splits(self, requests: pl.DataFrame) -> pl.DataFrame:
-        """A request whose token parts exceed their whole is malformed (named), never priced below zero."""
-        billed = pl.col("status").is_in(BILLED_STATUSES)  # a failed request costs nothing, whatever it logged
-        checks = requests.select(*(check.fill_null(False).and_(billed).alias(name) for name, check, _ in IMPOSSIBLE_SPLITS))
-        bad = pl.any_horizontal(checks.columns)
-        if not checks.select(bad.any()).item():
-            return requests
-        problems = {name: problem for name, _, problem in IMPOSSIBLE_SPLITS}
-        first_failed = pl.coalesce(*(pl.when(pl.col(name)).then(pl.lit(name)) for name in problems))
-        failed = requests.select("source", "line", "request_id").hstack(checks.select(first_failed.alias("field")))
-        for source, line, request_id, name in failed.filter(pl.col("field").is_not_null()).iter_rows():
-            if is_database_url(source):  # a database row is named by its request_id
-                source, line = f"{source} request_id {request_id}", None
-            self._malformed(Malformed(source, line, name, problems[name]))
-        return requests.filter(~checks.select(bad).to_series())
-
-    def _finish(self) -> ReadResult:
-        requests = pl.concat(self._frames, how="vertical", rechunk=False) if self._frames else empty_requests()
-        self._frames = []
-        streams = join_stream_events(requests)
-        requests = streams.requests
-        for reason, count in ((JOINED_EVENTS, streams.joined_events), (ORPHAN_EVENTS, streams.orphan_events)):
-            if count:
-                self._result.skipped[reason] += count
-        requests = self._reject_impossible_splits(requests.with_columns(model=pl.col("model").replace("", None)))
-        if self._batch_requests.custom_ids:
-            requests = _join_batch_requests(requests, self._batch_requests.frame())
-        window = self._config.window()
-        if window is not None:
-            inside = requests.select(window).to_series()
-            if outside := requests.height - int(inside.sum()):
-                self._result.skipped[OUTSIDE_WINDOW] += outside
-            requests = requests.filter(inside)
-        self._result.requests = requests
-        self._result.formats = Counter(dict(requests.group_by("format").len().iter_rows()))
-        self._note_repeated_ids(requests)
-        return self._result
-
-    def _note_repeated_ids(self, requests: pl.DataFrame) -> None:
-        """Request ids logged more than once: counted each time (a gateway that logs a request twice
-        doubles its cost), and said."""
-        ids = requests["request_id"].drop_nulls()
-        if ids.hash().n_unique() == ids.len():  # distinct hashes, distinct ids: the common case, asked quickly
-            return
-        repeated = requests.select("request_id", "source", "line").filter(
-            pl.col("request_id").is_not_null() & pl.col("request_id").is_duplicated()
-        )
-        if repeated.is_empty():  # two ids shared a hash
-            return
-        first_id = repeated["request_id"][0]
-        places = repeated.filter(pl.col("request_id") == first_id).head(2)
-        where = " and ".join(f"{source}:{line}" for source, line in places.select("source", "line").iter_rows())
-        ids = repeated["request_id"].n_unique()
-        self._result.notes.append(
-            f"{ids} request ids appear more than once ({repeated.height} requests; e.g. {first_id} at {where}): "
-            "each is counted every time it appears; if a gateway logged them twice, their cost is counted twice")
-
-
-IMPOSSIBLE_SPLITS: tuple[tuple[str, pl.Expr, str], ...] = (
-    ("cache_read_tokens",
-     pl.col("cache_read_tokens").fill_null(0) + pl.col("cache_write_tokens").fill_null(0) > pl.col("input_tokens"),
-     "cache reads and writes exceed the input they are part of"),
-    ("cache_write_1h_tokens", pl.col("cache_write_1h_tokens") > pl.col("cache_write_tokens").fill_null(0),
-     "1-hour cache writes exceed all cache writes"),
-    ("reasoning_tokens", pl.col("reasoning_tokens") > pl.col("output_tokens"),
-     "reasoning tokens exceed the output they are part of"),
-)
-"""Token splits no provider bills: priced as logged they would make a negative cost."""
-
-
 def _read_range_in_worker(source: str, start: int, end: int, config: ReaderConfig, spool: str) -> RangeResult:
     """In a reader process: one byte range of a file, read as the parent would read it."""
     from routecost.workers import report_progress
@@ -636,19 +637,47 @@ def _read_range_in_worker(source: str, start: int, end: int, config: ReaderConfi
     return LogReader(config, on_progress=report_progress).read_range(source, start, end, spool)
 
 
-def _load_frame(result: RangeResult) -> pl.DataFrame:
-    """A worker's rows, read back from its spool file (which is then removed)."""
-    assert result.frame_path is not None
-    frame = pl.read_ipc(result.frame_path)
-    os.unlink(result.frame_path)
+def _load_frame(path: str) -> pl.DataFrame:
+    """A part of a worker's rows, read back from its spool file (which is then removed)."""
+    frame = pl.read_ipc(path)
+    os.unlink(path)
     return frame
 
 
-def _join_batch_requests(requests: pl.DataFrame, batch_requests: pl.DataFrame) -> pl.DataFrame:
-    joined = requests.drop("request_source", "request_offset").join(
-        batch_requests, on="custom_id", how="left", maintain_order="left"
-    )
-    return joined.select(requests.columns)
+@dataclass
+class _Spill:
+    """A reader process's rows, written to Arrow IPC files of about ``SPILL_ROWS`` rows each (a range
+    of a large file is millions of rows: neither process holds it whole)."""
+
+    prefix: str
+    paths: list[str] = field(default_factory=list)
+    frames: list[pl.DataFrame] = field(default_factory=list)
+    rows: int = 0
+
+    def add(self, frame: pl.DataFrame) -> None:
+        self.frames.append(frame)
+        self.rows += frame.height
+        if self.rows >= SPILL_ROWS:
+            self.close()
+
+    def close(self) -> None:
+        if self.frames:
+            path = f"{self.prefix}-{len(self.paths)}.arrow"
+            pl.concat(self.frames, how="vertical", rechunk=False).write_ipc(path)
+            self.paths.append(path)
+            self.frames, self.rows = [], 0
+
+
+class _Abandoned(Exception):
+    """The consumer of ``LogReader.segments`` stopped taking segments (it failed, or was interrupted)."""
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: BaseException
+
+
+_DONE = object()
 
 
 _MISSES = (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecordError, NotARequest, RecursionError)
