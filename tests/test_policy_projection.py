@@ -27,8 +27,9 @@ from typing import Any
 
 import pytest
 
-from routecost.audit import Audit, AuditOptions, per_request_rows, run_audit
+from routecost.audit import Audit, AuditOptions, run_audit
 from routecost.report.json import render
+from routecost.segment_audit import per_request_rows
 from routecost.simulate.projection import CategoryProjection
 from routecost.sources.reader import ReaderConfig
 from routecost.tokens import encoding
@@ -108,7 +109,8 @@ def project(tmp_path: Path, records: Sequence[dict[str, Any]], policies: Sequenc
 
 def column(audit: Audit, policy: str, name: str) -> list[Any]:
     """A per-request column of one policy (``routed_model``, ``projected_cost_usd``, ...)."""
-    return per_request_rows(audit)[f"{policy}.{name}"].to_list()
+    assert audit.priced is not None
+    return per_request_rows(audit.priced.requests, audit.report.policies)[f"{policy}.{name}"].to_list()
 
 
 def categories(audit: Audit, index: int = 0) -> dict[str, CategoryProjection]:
@@ -242,10 +244,11 @@ def test_batch_requests_match_mode_and_stay_batch_priced_on_the_target(tmp_path:
     policy = ("name: p\nroutes:\n  - when: {mode: batch}\n    to: gpt-4o-mini\n"
               "  - when: {mode: realtime}\n    to: gpt-4.1-mini\n")
     audit = project(tmp_path, records, [policy])
-    assert column(audit, "p", "routed_model") == [MINI, "openai/gpt-4.1-mini"]
+    # (a batch result comes after the other requests: it waits for the request lines it is joined to)
+    assert column(audit, "p", "routed_model") == ["openai/gpt-4.1-mini", MINI]
     # batch at 50%: 1000 x $0.075 + 200 x $0.30 on gpt-4o-mini (baseline 1000 x $1.25 + 200 x $5 on gpt-4o)
     batch_on_mini = (1000 * 0.075 + 200 * 0.30) / MTOK
-    assert column(audit, "p", "projected_cost_usd") == pytest.approx([batch_on_mini, ON_GPT41_MINI], rel=REL)
+    assert column(audit, "p", "projected_cost_usd") == pytest.approx([ON_GPT41_MINI, batch_on_mini], rel=REL)
     row = only_category(audit)
     assert row.baseline_cost_usd == pytest.approx((1000 * 1.25 + 200 * 5.00 + 4500) / MTOK, rel=REL)
     assert row.cost_usd == pytest.approx((1000 * 0.075 + 200 * 0.30 + 720) / MTOK, rel=REL)
@@ -569,8 +572,5 @@ def test_a_cascades_escalated_cost_is_put_on_the_model_it_escalates_to(tmp_path:
     # each request: gpt-4o-mini, plus a quarter of gpt-4.1 (same o200k tokens)
     assert column(audit, "c", "escalated_cost_usd") == pytest.approx([0.25 * ON_GPT41] * 4, rel=REL)
     assert column(audit, "c", "projected_cost_usd") == pytest.approx([ON_MINI + 0.25 * ON_GPT41] * 4, rel=REL)
-    from routecost.audit import attach_cost_stacks
-
-    attach_cost_stacks(audit)
     [stack] = audit.report.policies[0].projected_stacks
     assert stack.by_model == pytest.approx({MINI: 4 * ON_MINI, "openai/gpt-4.1": ON_GPT41}, rel=REL)

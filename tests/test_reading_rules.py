@@ -220,7 +220,7 @@ def test_a_har_capture_takes_the_provider_from_the_host_and_the_model_from_the_u
     path = tmp_path / "capture.har"
     path.write_text(json.dumps(capture), encoding="utf-8")
     audit = run_audit(AuditOptions(paths=[str(path)], reader=ReaderConfig(workers=1), as_of=AS_OF))
-    requests = audit.priced.requests
+    requests = audit.priced.requests.sort("provider", descending=True)
     assert requests.select("provider", "model", "latency_ms").rows() == [
         ("google", "gemini-2.5-flash", 812.5), ("azure", "support-bot", 812.5)]
     # Gemini 2.5 Flash: $0.30 input, $2.50 output; an Azure deployment name is not a model: unpriced, said so

@@ -9,15 +9,21 @@ requests of one segment only.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+import polars.selectors as cs
 import pytest
+from polars.testing import assert_frame_equal
 
 from routecost.audit import AuditOptions, run_audit
+from routecost.output import PerRequestFile
 from routecost.report.json import report_dict
+from routecost.segment_audit import per_request_rows
 from routecost.sources.reader import ReaderConfig
 from tests.test_reader import chat
 
@@ -54,11 +60,19 @@ def audits(monkeypatch: pytest.MonkeyPatch, options: AuditOptions, segment_rows:
 
 
 @pytest.mark.parametrize("segment_rows", [1, 7, 10_000])
-def test_the_sample_logs_streamed_under_three_policies_report_what_they_report_whole(monkeypatch, segment_rows):
+def test_the_sample_logs_streamed_under_four_policies_report_what_they_report_whole(monkeypatch, tmp_path,
+                                                                                    segment_rows):
+    """The three bundled policies without a cache, and a route for half the requests (picked by their
+    place in the logs, which the segments keep)."""
+    half = tmp_path / "half.yaml"
+    half.write_text("name: half\nroutes:\n  - to: openai/gpt-4.1-nano\n    share: 0.5\n", encoding="utf-8")
     options = AuditOptions(paths=[str(SAMPLE_LOGS)], reader=ReaderConfig(workers=1),
-                           policy_paths=[str(path) for path in POLICIES])
+                           policy_paths=[*(str(path) for path in POLICIES), str(half)])
     whole, streamed = audits(monkeypatch, options, segment_rows)
-    assert whole["requests"] > 500 and len(whole["policies"]) == 3  # (the sample logs hold batch results)
+    assert whole["requests"] > 500 and len(whole["policies"]) == 4  # (the sample logs hold batch results)
+    shares = [category["routed"].get("openai/gpt-4.1-nano", 0.0) for category in whole["policies"][3]["categories"]
+              if category["priced_requests"] > 50]
+    assert shares and all(30 < share < 70 for share in shares), shares
     assert_same(whole, streamed)
 
 
@@ -98,3 +112,33 @@ def test_what_spans_segments_is_counted_once(monkeypatch, tmp_path):
     notes = streamed["policies"][0]["assumptions"]
     assert [note for note in notes if "matched no request" in note] == [
         "routes[1] (to openai/gpt-4.1-nano): category 'missing' matched no request"]
+
+
+def test_the_streamed_per_request_file_and_charts_hold_what_the_whole_audit_holds(monkeypatch, tmp_path):
+    """``--per-request`` written a segment at a time, and the HTML report's cost-by-model stacks
+    added up over the segments."""
+    options = AuditOptions(paths=[str(SAMPLE_LOGS)], reader=ReaderConfig(workers=1),
+                           policy_paths=[str(path) for path in POLICIES])
+    whole = run_audit(options)
+    assert whole.priced is not None
+    expected = per_request_rows(whole.priced.requests, whole.report.policies).with_columns(
+        cs.categorical().cast(pl.String))
+    monkeypatch.setattr("routecost.audit.SEGMENT_ROWS", 7)
+    monkeypatch.setattr("routecost.sources.reader.CHUNK_ROWS", 3)
+    for suffix in (".parquet", ".jsonl"):
+        rows = PerRequestFile(tmp_path / f"rows{suffix}")
+        streamed = run_audit(options, keep_requests=False, on_rows=rows.add)
+        rows.close()
+        written = (pl.read_parquet(tmp_path / "rows.parquet") if suffix == ".parquet"
+                   else pl.read_ndjson(tmp_path / "rows.jsonl", schema=expected.schema))
+        order = ["source", "line", "request_id"]
+        assert_frame_equal(written.sort(order), expected.sort(order), check_exact=False, rel_tol=1e-9)
+    assert sorted(tmp_path.iterdir()) == [tmp_path / "rows.jsonl", tmp_path / "rows.parquet"]  # no part left behind
+    assert streamed.priced is None
+    assert_same([dataclasses.asdict(stack) for stack in whole.report.logged_stacks],
+                [dataclasses.asdict(stack) for stack in streamed.report.logged_stacks])
+    for before, after in zip(whole.report.policies, streamed.report.policies, strict=True):
+        for stacks in ("logged_stacks", "projected_stacks"):
+            assert getattr(before, stacks), stacks
+            assert_same([dataclasses.asdict(stack) for stack in getattr(before, stacks)],
+                        [dataclasses.asdict(stack) for stack in getattr(after, stacks)])

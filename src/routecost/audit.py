@@ -12,40 +12,26 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import polars as pl
 
-from routecost.categories import DEFAULT_CATEGORY_KEY, with_category
-from routecost.errors import Malformed, UsageError
+from routecost.categories import DEFAULT_CATEGORY_KEY
+from routecost.errors import Malformed
 from routecost.policy.loader import load_policy
 from routecost.policy.model import Policy
 from routecost.policy.whatif import what_if_policies
 from routecost.prices.catalog import PriceBook
-from routecost.prices.pricing import LOGGED_CONTEXT, SUMMED_TOKEN_COLUMNS, PricedRequests, price_requests
+from routecost.prices.pricing import LOGGED_CONTEXT, SUMMED_TOKEN_COLUMNS, PricedRequests
 from routecost.prices.userfile import NO_USER_PRICES, load_user_prices
 from routecost.records import BILLED_STATUSES, PLAUSIBLE_FROM, PLAUSIBLE_UNTIL, STATUS_OK, empty_requests
-from routecost.simulate.projection import CostStack, PolicyProjection, added_projections
+from routecost.segment_audit import RowsCallback, SegmentAudits, read_replay_store
+from routecost.simulate.projection import CostStack, PolicyProjection
 from routecost.simulate.references import Reference, cheapest_and_priciest
-from routecost.simulate.routing import (
-    MeasuredRatios,
-    PolicyInputs,
-    prepare_inputs,
-    project_policy,
-    routing_rows,
-)
 from routecost.sources.reader import LogReader, ReaderConfig, ReadResult
 from routecost.sources.segments import SEGMENT_ROWS, repeated_ids_note
 from routecost.spool import Spool, collect
-from routecost.tokens import estimate_missing_usage
-
-if TYPE_CHECKING:
-    from routecost.replay.results import StoredReplay
 
 PROJECTION_DAYS = 30
-QUALITY_CI_WIDTH = 0.2
-"""The interval width ``n_for_width`` is computed for in the audit's quality figures."""
 RECONCILE_TOLERANCE = 0.01
 """A row disagrees with its logged cost when the two differ by more than 1%."""
 MAX_EXAMPLES = 5
@@ -199,26 +185,30 @@ def price_book(options: AuditOptions) -> PriceBook:
 
 def run_audit(options: AuditOptions, on_progress: ProgressCallback | None = None,
               policies: Sequence[Policy] | None = None, book: PriceBook | None = None,
-              on_stage: StageCallback | None = None, *, keep_requests: bool = True) -> Audit:
+              on_stage: StageCallback | None = None, *, keep_requests: bool = True,
+              on_rows: RowsCallback | None = None) -> Audit:
     """Read, price and summarize the logs, and project the policies: those of the options (files and
     --what-if), or ``policies`` already loaded with ``book``. ``on_stage`` hears what runs once the
-    reading is done (a progress bar would otherwise sit full while pricing runs).
+    reading is done (a progress bar would otherwise sit full while pricing runs); ``on_rows`` gets
+    the per-request rows (``segment_audit.per_request_rows``), a segment at a time.
 
     Without ``keep_requests`` the audit streams: the logs are read, priced and projected a segment
-    at a time (``sources/segments.py``), the summaries are taken from the segments' columns kept on
-    disk (``spool.py``) and the projections of the segments are added up (``simulate/projection.py``),
-    so memory does not grow with the log. A policy with a cache, and measurements from a replay
-    store, need every request at once: those audits keep them, as one segment."""
+    at a time (``sources/segments.py``, ``segment_audit.py``), the summaries are taken from the
+    segments' columns kept on disk (``spool.py``) and the projections of the segments are added up
+    (``simulate/projection.py``), so memory does not grow with the log. A policy with a cache, and
+    measurements from a replay store, need every request at once: those audits keep them, as one
+    segment."""
     stage = on_stage or (lambda name: None)
     book = book or price_book(options)
     policies = load_policies(options, book) if policies is None else policies
-    stored = read_replay_store(options.replay_store) if options.replay_store is not None else None
+    replayed = read_replay_store(options.replay_store) if options.replay_store is not None else None
     reader_config = options.reader
     if any(policy.needs_fingerprints for policy in policies):
         reader_config = dataclasses.replace(reader_config, fingerprint_prompts=True)
-    whole = keep_requests or stored is not None or any(policy.needs_whole_log for policy in policies)
+    whole = keep_requests or replayed is not None or any(policy.needs_whole_log for policy in policies)
     reader = LogReader(reader_config, on_progress, segment_rows=None if whole else SEGMENT_ROWS)
-    segments = _SegmentAudits(book, options, policies, stored, keep=whole, on_stage=stage if whole else None)
+    segments = SegmentAudits(book, policies, category_key=options.category_key, as_of=options.as_of,
+                             replayed=replayed, keep=keep_requests, on_stage=stage if whole else None, on_rows=on_rows)
     with Spool(SUMMARY_COLUMNS, on_disk=not whole) as spool:
         for segment in reader.segments(options.paths):
             spool.add(segments.add(segment).requests)
@@ -226,121 +216,16 @@ def run_audit(options: AuditOptions, on_progress: ProgressCallback | None = None
             spool.add(segments.add(empty_requests()).requests)
         stage("summarizing")
         report = summarize(reader.result, spool.scan(), segments.assumptions, book, options)
-    report.policies = [added_projections(parts) for parts in segments.projections]
+    report.logged_stacks = segments.logged_stacks()
+    report.policies = segments.policy_projections()
     priced = None if segments.kept is None else PricedRequests(segments.kept, segments.assumptions, book.catalog_version)
     return Audit(report=report, priced=priced, book=book, as_of=options.as_of)
-
-
-class _SegmentAudits:
-    """Each segment priced, and projected under each policy; what the segments add up to is kept."""
-
-    def __init__(self, book: PriceBook, options: AuditOptions, policies: Sequence[Policy], stored: StoredReplay | None,
-                 *, keep: bool, on_stage: StageCallback | None) -> None:
-        self._book, self._options, self._policies, self._stored, self._keep = book, options, policies, stored, keep
-        self._stage = on_stage or (lambda name: None)
-        self.count = 0
-        self.assumptions: Counter[str] = Counter()
-        self.projections: list[list[PolicyProjection]] = [[] for _ in policies]
-        self.kept: pl.DataFrame | None = None
-        """The priced requests, when kept (an audit that keeps them has one segment)."""
-
-    def add(self, segment: pl.DataFrame) -> PricedRequests:
-        self._stage("pricing")
-        requests = with_category(estimate_missing_usage(segment), self._options.category_key)
-        del segment
-        priced = price_requests(requests, self._book, self._options.as_of)
-        self.assumptions.update(priced.assumptions)
-        if self._policies:
-            count = len(self._policies)
-            self._stage(f"projecting {count} {'policy' if count == 1 else 'policies'}")
-            inputs = prepare_inputs(priced.requests, self._policies)
-            for parts, policy in zip(self.projections, self._policies, strict=True):
-                projection = _project_one(inputs, policy, priced.requests, self._book, self._options, self._stored)
-                parts.append(projection if self._keep else dataclasses.replace(projection, rows=pl.DataFrame()))
-        self.count += 1
-        if self._keep:
-            self.kept = priced.requests
-        return priced
-
-
-def attach_cost_stacks(audit: Audit) -> None:
-    """Each category's cost by model, as logged and under each policy, on the report (for the charts
-    of the HTML report; other formats do without them)."""
-    requests, report = audit.priced.requests, audit.report
-    report.logged_stacks = cost_stacks(requests["category"], requests["model_id"], requests["cost_usd"])
-    for projection in report.policies:
-        category = projection.rows["category"].cast(pl.String)
-        projection.logged_stacks = cost_stacks(category, requests["model_id"], requests["cost_usd"])
-        rows = projection.rows
-        escalated = rows["escalated_cost_usd"]
-        projection.projected_stacks = cost_stacks(  # a cascade's escalations drawn on the models they go to
-            pl.concat([category, category]), pl.concat([rows["routed_model"].cast(pl.String),
-                                                        rows["escalate_to"].cast(pl.String)]),
-            pl.concat([rows["projected_cost_usd"] - escalated, escalated.replace(0.0, None)]))
-
-
-def cost_stacks(category: pl.Series, model: pl.Series, cost: pl.Series) -> list[CostStack]:
-    """Per category (dearest first), the cost by model (dearest first); unpriced requests left out."""
-    frame = (
-        pl.DataFrame({"category": category.cast(pl.String), "model": model.cast(pl.String), "cost": cost})
-        .filter(pl.col("cost").is_not_null())
-        .group_by("category", "model").agg(pl.col("cost").sum())
-        .sort("cost", "model", descending=[True, False])
-    )
-    stacks: dict[str, dict[str, float]] = {name: {} for name in frame.group_by("category").agg(pl.col("cost").sum())
-              .sort("cost", "category", descending=[True, False])["category"]}
-    for name, model_id, amount in frame.iter_rows():
-        stacks[name][model_id or "unknown"] = amount
-    return [CostStack(name, by_model) for name, by_model in stacks.items()]
 
 
 def load_policies(options: AuditOptions, book: PriceBook) -> list[Policy]:
     """The policy files and the ``--what-if`` models, validated before any log is read."""
     policies = [load_policy(path, book) for path in options.policy_paths]
     return policies + what_if_policies(options.what_if, options.where, book)
-
-
-def read_replay_store(path: str) -> StoredReplay:
-    """What a replay store holds, read once for every policy an audit projects."""
-    from routecost.replay.results import read_stored
-    from routecost.replay.store import ReplayStore
-
-    if not Path(path).exists():
-        raise UsageError(f"{path}: no replay store there (run `routecost replay` first)")
-    with ReplayStore(path) as store:
-        return read_stored(store)
-
-
-def _project_one(inputs: PolicyInputs, policy: Policy, priced: pl.DataFrame, book: PriceBook,
-                 options: AuditOptions, stored: StoredReplay | None) -> PolicyProjection:
-    """The policy's projection; with replay data, using the output-length ratios and escalation rates
-    measured for the requests it moves, with the quality delta beside the costs."""
-    from routecost.replay.checks import unmeasured_reason
-    from routecost.replay.results import measured_for_policy
-
-    measured = measured_for_policy(stored, priced, routing_rows(inputs, policy), QUALITY_CI_WIDTH) if stored else None
-    ratios = MeasuredRatios(output=measured.output_ratios, escalation=measured.escalation_rates) if measured else None
-    projection = project_policy(inputs, policy, book, options.as_of, tokenizer_ratios=book.user_prices.tokenizer_ratios,
-                                measured=ratios)
-    if measured is None:
-        return projection
-    if not measured.categories:
-        projection.assumptions.append(f"replay: {options.replay_store} holds no calls for this policy's moved requests")
-        return projection
-    projection.categories = [
-        dataclasses.replace(category, quality=result.quality, escalation_measured=result.escalation_rate)
-        if (result := measured.categories.get(category.category)) is not None else category
-        for category in projection.categories
-    ]
-    judged = sum(result.quality.n for result in measured.categories.values())
-    projection.assumptions.append(
-        f"replay ({options.replay_store}): quality from {judged} judged requests; output-length ratios measured for "
-        f"{len(measured.output_ratios)} (category, model) pairs, assumed elsewhere; the 95% intervals of measured "
-        "ratios and escalation rates are the projection's low-high range"
-    )
-    projection.assumptions.append(f"replay: {measured.check.summary()}" if measured.check else
-                                  f"replay: {unmeasured_reason(None)}: quality unmeasured")
-    return projection
 
 
 def summarize(read: ReadResult, frame: pl.LazyFrame, pricing_assumptions: Counter[str], book: PriceBook,
@@ -460,7 +345,8 @@ def _reconcile(frame: pl.LazyFrame) -> Reconciliation | None:
                                computed=pl.col("cost_usd").sum(), differing=differs.sum())).row(0, named=True)
     if not sums["requests"]:
         return None
-    examples = collect(both.filter(differs).bottom_k(MAX_EXAMPLES, by=["source", "line"])).sort("source", "line")
+    order = ["source", "line", "model", "logged_cost_usd", "cost_usd"]  # (a line may hold several requests)
+    examples = collect(both.filter(differs).bottom_k(MAX_EXAMPLES, by=order)).sort(order)
     return Reconciliation(
         requests=sums["requests"],
         logged_usd=float(sums["logged"]),
@@ -473,14 +359,3 @@ def _reconcile(frame: pl.LazyFrame) -> Reconciliation | None:
             .iter_rows()
         ],
     )
-
-
-def per_request_rows(audit: Audit) -> pl.DataFrame:
-    """Every request with its baseline cost and, per policy, its category, routed model and projected
-    cost (columns prefixed with the policy's name)."""
-    frame = audit.priced.requests
-    for projection in audit.report.policies:
-        frame = frame.hstack(projection.rows.select(
-            pl.all().name.prefix(f"{projection.name}.")
-        ))
-    return frame

@@ -136,8 +136,8 @@ def audit(
     workers = worker_count(workers)
     start_early(logs, workers)  # before the imports below: their half-second overlaps the readers' own
 
-    from routecost.audit import AuditOptions, attach_cost_stacks, per_request_rows
-    from routecost.output import write_per_request, write_text
+    from routecost.audit import AuditOptions
+    from routecost.output import PerRequestFile, write_text
     from routecost.report import RENDERERS
     from routecost.report.table import renderable
     from routecost.sources.reader import ReaderConfig
@@ -162,16 +162,17 @@ def audit(
         where=where or [],
         replay_store=str(replay_store) if replay_store else None,
     )
-    # per-request rows and the HTML report's charts need every request; the other reports stream
-    result = _audited(options, logs, keep_requests=per_request is not None or report_format is ReportFormat.html)
-    report = result.report
-    if strict and report.unpriced:
-        names = ", ".join(f"{row.model} ({row.reason})" for row in report.unpriced)
-        raise UsageError(f"unpriced models with --strict: {names}")
-    if per_request is not None:
-        write_per_request(per_request_rows(result), per_request)
-    if report_format is ReportFormat.html:
-        attach_cost_stacks(result)
+    rows = PerRequestFile(per_request) if per_request is not None else None
+    try:
+        report = _audited(options, logs, keep_requests=False, on_rows=rows.add if rows else None).report
+        if strict and report.unpriced:
+            names = ", ".join(f"{row.model} ({row.reason})" for row in report.unpriced)
+            raise UsageError(f"unpriced models with --strict: {names}")
+        if rows is not None:
+            rows.close()
+    finally:
+        if rows is not None:
+            rows.discard()
     if out is not None:
         write_text(out, RENDERERS[report_format.value](report))
         _say(f"wrote {report_format.value} report to {out}")
@@ -646,12 +647,13 @@ class ProgressBar:
         self._progress.update(self._task, description=name)
 
 
-def _audited(options: Any, logs: list[str], *, keep_requests: bool = True) -> Any:
+def _audited(options: Any, logs: list[str], *, keep_requests: bool = True, on_rows: Any = None) -> Any:
     """``run_audit`` with the progress bar on a terminal: bytes read, then the stage after reading."""
     from routecost.audit import run_audit
 
     with _progress(logs) as on_progress:
-        return run_audit(options, on_progress, on_stage=_stage_of(on_progress), keep_requests=keep_requests)
+        return run_audit(options, on_progress, on_stage=_stage_of(on_progress), keep_requests=keep_requests,
+                         on_rows=on_rows)
 
 
 def _stage_of(bar: Callable[[int], None] | None) -> Callable[[str], None] | None:

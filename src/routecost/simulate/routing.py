@@ -87,8 +87,10 @@ class PolicyInputs:
     context: EvalContext
 
 
-def prepare_inputs(priced: pl.DataFrame, policies: Sequence[Policy]) -> PolicyInputs:
-    frame = priced.select(POLICY_INPUTS).with_row_index("_row")
+def prepare_inputs(priced: pl.DataFrame, policies: Sequence[Policy], first_position: int = 0) -> PolicyInputs:
+    """``priced`` is a segment of the logs whose first request is the ``first_position``-th read (from 0)."""
+    frame = priced.select(POLICY_INPUTS).with_row_index("_row").with_columns(
+        _log_position=pl.col("_row").cast(pl.UInt64) + first_position)
     if any(policy.needs_text for policy in policies):
         frame = frame.hstack(text_columns(priced))
     keys = sorted({key for policy in policies for key in policy.metadata_keys})
@@ -347,7 +349,7 @@ SHARE_HASH_MULTIPLIER = 2_654_435_761
 def _in_share(share: float) -> pl.Expr:
     """True for a fixed, evenly spread ``share`` of requests (by their position in the logs), so a
     route's share picks the same requests on every run and a larger share keeps the smaller one's."""
-    spread = (pl.col("_row").cast(pl.UInt64) * SHARE_HASH_MULTIPLIER) % (1 << 32)
+    spread = (pl.col("_log_position") * SHARE_HASH_MULTIPLIER) % (1 << 32)
     return spread < int(share * (1 << 32))
 
 

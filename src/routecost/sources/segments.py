@@ -7,7 +7,7 @@ joined, impossible token splits rejected, batch results joined to their request 
 they were read in, because what finishes them may come later: a stream's events wait for the end of
 their file (a stream never spans files), and batch results wait for the end of the reading (their
 request lines may be in a later file). Without a segment size, every row goes into one segment,
-finished once, in the order read.
+finished once, in the same order: a request's position is the same whatever the segments' size.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from routecost.errors import Malformed
 from routecost.records import BILLED_STATUSES, empty_requests
 from routecost.sources.streams import JOINED_EVENTS, ORPHAN_EVENTS, join_stream_events
 
-SEGMENT_ROWS = int(os.environ.get("ROUTECOST_SEGMENT_ROWS", "") or 200_000)
+SEGMENT_ROWS = int(os.environ.get("ROUTECOST_SEGMENT_ROWS", "") or 100_000)
 """Requests per segment of a streamed audit: large enough that the per-segment steps (pricing by
 distinct model, projecting each policy) cost little, small enough that a few segments in flight
 stay far below the memory bar. ``ROUTECOST_SEGMENT_ROWS`` overrides it (the tests use tiny ones)."""
@@ -61,8 +61,7 @@ class Segmenter:
     _batch_results: list[pl.DataFrame] = field(default_factory=list)
 
     def add(self, frame: pl.DataFrame) -> None:
-        if self.rows is not None:
-            frame = self._set_aside(frame)
+        frame = self._set_aside(frame)
         self._pending.append(frame)
         self._pending_rows += frame.height
         if self.rows is not None and self._pending_rows >= self.rows:

@@ -1,0 +1,194 @@
+"""One segment of the logs audited: priced, projected under each policy, and added to the others.
+
+``audit.run_audit`` hands every segment the reader finishes to ``SegmentAudits``. What the report
+needs of the segments is kept as sums that add up (the pricing assumptions, each policy's category
+totals, each category's cost by model for the charts); the requests themselves are kept only by an
+audit that asks for them, which has a single segment. The per-request rows (``--per-request``) go
+to their writer one segment at a time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from routecost.categories import with_category
+from routecost.errors import UsageError
+from routecost.policy.model import Policy
+from routecost.prices.catalog import PriceBook
+from routecost.prices.pricing import PricedRequests, price_requests
+from routecost.simulate.projection import CostStack, PolicyProjection, added_projections
+from routecost.simulate.routing import (
+    MeasuredRatios,
+    PolicyInputs,
+    prepare_inputs,
+    project_policy,
+    routing_rows,
+)
+from routecost.tokens import estimate_missing_usage
+
+if TYPE_CHECKING:
+    from routecost.replay.results import StoredReplay
+
+QUALITY_CI_WIDTH = 0.2
+"""The interval width ``n_for_width`` is computed for in the audit's quality figures."""
+
+StageCallback = Callable[[str], None]
+RowsCallback = Callable[[pl.DataFrame], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class Replayed:
+    """A replay store's measurements, and where they came from (named in the notes)."""
+
+    path: str
+    stored: StoredReplay
+
+
+class SegmentAudits:
+    def __init__(self, book: PriceBook, policies: Sequence[Policy], *, category_key: str, as_of: datetime,
+                 replayed: Replayed | None, keep: bool, on_stage: StageCallback | None = None,
+                 on_rows: RowsCallback | None = None) -> None:
+        self._book, self._policies, self._replayed, self._keep = book, policies, replayed, keep
+        self._category_key, self._as_of = category_key, as_of
+        self._stage = on_stage or (lambda name: None)
+        self._on_rows = on_rows
+        self.count = 0
+        self._requests_before = 0
+        self.assumptions: Counter[str] = Counter()
+        self._projections: list[list[PolicyProjection]] = [[] for _ in policies]
+        self._logged_costs: list[pl.DataFrame] = []
+        self._policy_costs: list[list[tuple[pl.DataFrame, pl.DataFrame]]] = [[] for _ in policies]
+        self.kept: pl.DataFrame | None = None
+        """The priced requests, when kept."""
+
+    def add(self, segment: pl.DataFrame) -> PricedRequests:
+        self._stage("pricing")
+        requests = with_category(estimate_missing_usage(segment), self._category_key)
+        del segment
+        priced = price_requests(requests, self._book, self._as_of)
+        self.assumptions.update(priced.assumptions)
+        requests = priced.requests
+        self._logged_costs.append(cost_sums(requests["category"], requests["model_id"], requests["cost_usd"]))
+        projections = self._project(requests)
+        if self._on_rows is not None:
+            self._on_rows(per_request_rows(requests, projections))
+        for parts, costs, projection in zip(self._projections, self._policy_costs, projections, strict=True):
+            costs.append(_policy_costs(requests, projection.rows))
+            parts.append(projection if self._keep else dataclasses.replace(projection, rows=pl.DataFrame()))
+        self.count += 1
+        self._requests_before += requests.height
+        if self._keep:
+            self.kept = requests
+        return priced
+
+    def _project(self, requests: pl.DataFrame) -> list[PolicyProjection]:
+        if not self._policies:
+            return []
+        count = len(self._policies)
+        self._stage(f"projecting {count} {'policy' if count == 1 else 'policies'}")
+        inputs = prepare_inputs(requests, self._policies, first_position=self._requests_before)
+        return [project_one(inputs, policy, requests, self._book, self._as_of, self._replayed)
+                for policy in self._policies]
+
+    def logged_stacks(self) -> list[CostStack]:
+        return cost_stacks(self._logged_costs)
+
+    def policy_projections(self) -> list[PolicyProjection]:
+        """Each policy's projection of every segment, with each category's cost by model, as logged
+        and under the policy."""
+        projections = []
+        for parts, costs in zip(self._projections, self._policy_costs, strict=True):
+            projection = added_projections(parts)
+            projection.logged_stacks = cost_stacks([logged for logged, _ in costs])
+            projection.projected_stacks = cost_stacks([projected for _, projected in costs])
+            projections.append(projection)
+        return projections
+
+
+def project_one(inputs: PolicyInputs, policy: Policy, priced: pl.DataFrame, book: PriceBook, as_of: datetime,
+                replayed: Replayed | None) -> PolicyProjection:
+    """The policy's projection; with replay data, using the output-length ratios and escalation rates
+    measured for the requests it moves, with the quality delta beside the costs."""
+    from routecost.replay.checks import unmeasured_reason
+    from routecost.replay.results import measured_for_policy
+
+    measured = (measured_for_policy(replayed.stored, priced, routing_rows(inputs, policy), QUALITY_CI_WIDTH)
+                if replayed else None)
+    ratios = MeasuredRatios(output=measured.output_ratios, escalation=measured.escalation_rates) if measured else None
+    projection = project_policy(inputs, policy, book, as_of, tokenizer_ratios=book.user_prices.tokenizer_ratios,
+                                measured=ratios)
+    if measured is None or replayed is None:
+        return projection
+    if not measured.categories:
+        projection.assumptions.append(f"replay: {replayed.path} holds no calls for this policy's moved requests")
+        return projection
+    projection.categories = [
+        dataclasses.replace(category, quality=result.quality, escalation_measured=result.escalation_rate)
+        if (result := measured.categories.get(category.category)) is not None else category
+        for category in projection.categories
+    ]
+    judged = sum(result.quality.n for result in measured.categories.values())
+    projection.assumptions.append(
+        f"replay ({replayed.path}): quality from {judged} judged requests; output-length ratios measured for "
+        f"{len(measured.output_ratios)} (category, model) pairs, assumed elsewhere; the 95% intervals of measured "
+        "ratios and escalation rates are the projection's low-high range"
+    )
+    projection.assumptions.append(f"replay: {measured.check.summary()}" if measured.check else
+                                  f"replay: {unmeasured_reason(None)}: quality unmeasured")
+    return projection
+
+
+def read_replay_store(path: str) -> Replayed:
+    """What a replay store holds, read once for every policy an audit projects."""
+    from routecost.replay.results import read_stored
+    from routecost.replay.store import ReplayStore
+
+    if not Path(path).exists():
+        raise UsageError(f"{path}: no replay store there (run `routecost replay` first)")
+    with ReplayStore(path) as store:
+        return Replayed(path, read_stored(store))
+
+
+def per_request_rows(priced: pl.DataFrame, projections: Sequence[PolicyProjection]) -> pl.DataFrame:
+    """Every request with its baseline cost and, per policy, its category, routed model and projected
+    cost (columns prefixed with the policy's name)."""
+    frame = priced
+    for projection in projections:
+        frame = frame.hstack(projection.rows.select(pl.all().name.prefix(f"{projection.name}.")))
+    return frame
+
+
+def cost_sums(category: pl.Series, model: pl.Series, cost: pl.Series) -> pl.DataFrame:
+    """Cost by category and model (unpriced requests left out): what ``cost_stacks`` adds up."""
+    return (pl.DataFrame({"category": category.cast(pl.String), "model": model.cast(pl.String), "cost": cost})
+            .filter(pl.col("cost").is_not_null()).group_by("category", "model").agg(pl.col("cost").sum()))
+
+
+def cost_stacks(sums: Sequence[pl.DataFrame]) -> list[CostStack]:
+    """Per category (dearest first), the cost by model (dearest first)."""
+    frame = (pl.concat(sums, how="vertical").group_by("category", "model").agg(pl.col("cost").sum())
+             .sort("cost", "model", descending=[True, False]))
+    stacks: dict[str, dict[str, float]] = {name: {} for name in frame.group_by("category").agg(pl.col("cost").sum())
+              .sort("cost", "category", descending=[True, False])["category"]}
+    for name, model_id, amount in frame.iter_rows():
+        stacks[name][model_id or "unknown"] = amount
+    return [CostStack(name, by_model) for name, by_model in stacks.items()]
+
+
+def _policy_costs(requests: pl.DataFrame, rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A policy's categories as logged, by logged model, and as projected, by the model each request is
+    routed to, a cascade's escalations drawn on the models they go to."""
+    category = rows["category"].cast(pl.String)
+    escalated = rows["escalated_cost_usd"]
+    logged = cost_sums(category, requests["model_id"], requests["cost_usd"])
+    projected = cost_sums(pl.concat([category, category]),
+                          pl.concat([rows["routed_model"].cast(pl.String), rows["escalate_to"].cast(pl.String)]),
+                          pl.concat([rows["projected_cost_usd"] - escalated, escalated.replace(0.0, None)]))
+    return logged, projected
