@@ -580,6 +580,43 @@ def sweep(
     _emit(text(result) if text else None, lambda: renderable(result), out)
 
 
+@app.command(short_help="Catalog models that would cut each category's cost, as a ready policy to replay.")
+def scout(
+    logs: Annotated[list[str], typer.Argument(help="Log files, directories, globs, or - for stdin.")],
+    min_cut: Annotated[float, typer.Option(help="A candidate cuts a category's cost by at least this (%).")] = 30.0,
+    provider: Annotated[list[str] | None, typer.Option(
+        "--provider", help="Also consider this provider's models (repeatable; `all` for every provider). "
+                           "By default: the providers the logs use.")] = None,
+    policy_out: Annotated[Path | None, typer.Option(
+        "--policy-out", help="Write a policy routing each category to its best candidate here.")] = None,
+    since: Annotated[Path | None, typer.Option(
+        help="An earlier `scout --format json` report: say what changed since (new models, prices).")] = None,
+    report_format: DiffFormatOption = DiffFormat.table,
+    out: OutOption = None,
+    prices: Annotated[Path | None, typer.Option(help="Price file: aliases, custom prices, discounts.")] = None,
+    category_key: Annotated[str, typer.Option(help="Metadata field (or tag prefix) holding the category.")] = "category",
+) -> None:
+    """Price every chat model of the providers you use on each category's own requests, and list those
+    that would cut its cost by --min-cut or more: a ready policy to replay, and, run again with --since,
+    what the catalog changed since the last report."""
+    from routecost.output import write_text
+    from routecost.report.scout import render_json, render_markdown, renderable
+    from routecost.scout import read_previous, ready_policy
+    from routecost.scout import scout as scout_models
+
+    if not 0 < min_cut < 100:
+        raise UsageError(f"--min-cut {min_cut:g}: a percentage between 0 and 100")
+    previous = read_previous(since) if since is not None else None
+    report = scout_models(_audited(_options(logs, prices, category_key), logs), providers=provider or (),
+                          min_cut_pct=min_cut, previous=previous)
+    if policy_out is not None:
+        write_text(policy_out, ready_policy(report, name=f"scout-{report.as_of:%Y-%m-%d}"))
+        _say(f"wrote a policy routing {sum(1 for row in report.categories if row.candidates)} categories to "
+             f"{policy_out}")
+    text = {DiffFormat.json: render_json, DiffFormat.markdown: render_markdown}.get(report_format)
+    _emit(text(report) if text else None, lambda: renderable(report), out)
+
+
 def _confirm_sending(yes: bool) -> None:
     """Prompts leave the machine only after the user says so: --yes, or a yes at the terminal."""
     if yes:

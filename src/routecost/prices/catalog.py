@@ -16,7 +16,7 @@ and a model with no variant at all gets the provider's published factor (``DEFAU
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from functools import cached_property
@@ -177,6 +177,21 @@ class PriceBook:
                 raise UsageError(f"{model_id}: {model.reason}")
             priced.append(model)
         return priced
+
+    def catalog_models(self, providers: Collection[str] | None) -> list[PricedModel]:
+        """Every model the catalog sells through these providers (all with None; ids as
+        ``provider/model``), deprecated ones left out; each can then be looked up by its id (``model``)."""
+        models = []
+        for provider in self._snapshot.providers:
+            if providers is not None and provider.id not in providers:
+                continue
+            for info in provider.models:
+                if info.deprecated:
+                    continue
+                model = self._catalog_model(provider, info)
+                self._by_id.setdefault(model.model_id, model)
+                models.append(self._by_id[model.model_id])
+        return models
 
     def _resolve(self, provider_hint: str | None, model: str) -> PricedModel | Unpriced:
         name = model.strip()
