@@ -203,6 +203,8 @@ def policy_check(
         targets = ", ".join(policy.target_models) or "none"
         print(f"{path}: ok: {policy.name!r}: {len(policy.categories)} category rules, {len(policy.routes)} routes, "
               f"{len(policy.cascades)} cascades; sends traffic to: {targets}")
+        for note in policy.notes:
+            print(f"  {note}")
 
 
 @policy_app.command("init")

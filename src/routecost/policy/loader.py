@@ -42,6 +42,7 @@ from routecost.policy.model import (
     SemanticCache,
 )
 from routecost.prices.catalog import PriceBook, Unpriced
+from routecost.prices.provider_choice import CHEAPEST, cheapest_seller
 from routecost.yamlfile import KeyPath, YamlDocument, load_yaml, parse_yaml
 
 POLICY_KEYS = ("name", "description", "categories", "routes", "cascades", "cache", "batch", "gate")
@@ -78,6 +79,7 @@ class PolicyParser:
     def __init__(self, document: YamlDocument, book: PriceBook) -> None:
         self.document = document
         self.book = book
+        self.notes: list[str] = []
 
     def fail(self, key_path: KeyPath, problem: str) -> UsageError:
         return self.document.error(key_path, problem)
@@ -103,6 +105,7 @@ class PolicyParser:
             prompt_cache=self._prompt_cache(cache.get("prompt"), category_names),
             batch=self._batch(data.get("batch", []), category_names),
             source=self.document.path,
+            notes=tuple(self.notes),
         )
         if "gate" in data:  # thresholds for `routecost gate`, which reads them itself: checked here
             parse_gate_block(self.document, data["gate"])
@@ -256,6 +259,8 @@ class PolicyParser:
         return self._model(key_path, value, allow_keep=False)
 
     def _model(self, key_path: KeyPath, value: Any, allow_keep: bool = True) -> str:
+        if isinstance(value, dict):
+            return self._sold_by(key_path, value)
         if not isinstance(value, str) or not value.strip():
             raise self.fail(key_path, "expected a model such as openai/gpt-4o-mini" + (" or keep" if allow_keep else ""))
         if value == KEEP:
@@ -266,6 +271,37 @@ class PolicyParser:
         if isinstance(resolved, Unpriced):
             raise self.fail(key_path, f"unknown model {value!r}: {resolved.reason}")
         return resolved.model_id
+
+    def _sold_by(self, key_path: KeyPath, value: dict[str, Any]) -> str:
+        """``{model: NAME, provider: PROVIDER | cheapest[, among: [PROVIDER, ...]]}``: the model as one
+        provider sells it (the catalog knows who sells what), or as the one that sells it cheapest
+        (``prices/provider_choice.py``), of all its sellers or of those named in ``among``."""
+        self.document.check_keys(key_path, value, ("model", "provider", "among"))
+        for key in ("model", "provider"):
+            if not isinstance(value.get(key), str) or not value[key].strip():
+                raise self.fail((*key_path, key), f"`{key}` names a {'model' if key == 'model' else 'provider, or cheapest'}")
+        model, provider = value["model"].strip(), value["provider"].strip()
+        sellers = self.book.sellers(model)
+        if not sellers:
+            raise self.fail((*key_path, "model"), f"no provider in the price catalog sells {model!r}")
+        names = ", ".join(sorted(seller.provider_id for seller in sellers))
+        if provider != CHEAPEST:
+            if "among" in value:
+                raise self.fail((*key_path, "among"), "`among` goes with `provider: cheapest`")
+            named = [seller for seller in sellers if seller.provider_id == provider]
+            if not named:
+                raise self.fail((*key_path, "provider"), f"{provider!r} does not sell {model!r} (the catalog has: {names})")
+            return named[0].model_id
+        if "among" in value:
+            among = value["among"]
+            if not isinstance(among, list) or not among or not all(isinstance(name, str) for name in among):
+                raise self.fail((*key_path, "among"), "`among` is a list of providers, such as [groq, together]")
+            sellers = [seller for seller in sellers if seller.provider_id in among]
+            if not sellers:
+                raise self.fail((*key_path, "among"), f"none of these sells {model!r} (the catalog has: {names})")
+        chosen, note = cheapest_seller(sellers, self.book)
+        self.notes.append(f"{model}: {note}")
+        return chosen.model_id
 
     def _routes(self, value: Any, category_names: set[str] | None) -> tuple[Route, ...]:
         routes: list[Route] = []

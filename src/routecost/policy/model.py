@@ -114,6 +114,8 @@ class Policy:
     batch: tuple[BatchRule, ...] = ()
     description: str = ""
     source: str | None = None
+    notes: tuple[str, ...] = ()
+    """What loading the policy decided that its reader should see (which provider ``cheapest`` chose)."""
 
     @property
     def levers(self) -> tuple[str, ...]:

@@ -193,6 +193,29 @@ class PriceBook:
                 models.append(self._by_id[model.model_id])
         return models
 
+    def sellers(self, model: str) -> list[PricedModel]:
+        """Every provider the catalog says sells ``model`` (named bare, or with any provider prefix),
+        each as its own priced model: an open-weight model on several hosts, one model on its maker's
+        API and on a cloud's."""
+        name = model.strip()
+        prefix, _, bare = name.partition("/")
+        if bare:
+            try:
+                self._snapshot.find_provider(None, prefix, None)
+                name = bare
+            except LookupError:  # a slash inside the name (meta-llama/Llama-3.3-70B-Instruct)
+                pass
+        sellers = []
+        for provider in self._snapshot.providers:
+            try:
+                found, info = self._snapshot.find_provider_model(name, None, provider.id, None)
+            except LookupError:
+                continue
+            if found.id == provider.id and not info.deprecated:  # not a fallback to another provider
+                priced = self._catalog_model(found, info)
+                sellers.append(self._by_id.setdefault(priced.model_id, priced))
+        return sellers
+
     def _resolve(self, provider_hint: str | None, model: str) -> PricedModel | Unpriced:
         name = model.strip()
         hint = provider_hint.strip().lower() if provider_hint else None

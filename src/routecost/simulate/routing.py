@@ -180,7 +180,7 @@ def _project(
         in_scope=CATALOG_PRICED & billed_expr(),
     )
     base = base.with_columns(**_lever_scopes(policy, context))
-    notes: list[str] = [] if savings_only else unmatched(policy.labelled_conditions, base, context)
+    notes: list[str] = [] if savings_only else [*policy.notes, *unmatched(policy.labelled_conditions, base, context)]
     base = base.with_columns(exact_cache_hit=_exact_hits(base, policy))
     base = base.with_columns(semantic_cache_hit=_semantic_hits(base, policy, embeddings, notes))
     served = pl.col("exact_cache_hit") | pl.col("semantic_cache_hit")
