@@ -514,6 +514,8 @@ def gate(
         float | None, typer.Option(help="Most quality may drop in any category, % of the scale, 95% CI low end.")
     ] = None,
     min_samples: Annotated[int | None, typer.Option(min=0, help="Least judged requests per changed category.")] = None,
+    max_latency_increase: Annotated[float | None, typer.Option(
+        min=0, help="Most any category's p95 latency may rise over the logged one, %.")] = None,
     warn: Annotated[
         list[str] | None, typer.Option(help="Make this threshold a warning (repeatable), e.g. --warn min-samples; "
                                           "--warn unmeasured-quality: a judge that failed its checks only warns.")
@@ -533,11 +535,12 @@ def gate(
     comparison = _comparison(reports, logs, base, head, base_policy, head_policy, prices, category_key, replay_store)
     source = gate_file or (head if logs else None) or _existing(comparison.head.policy_file)
     from_file = load_gate_file(str(source)) if source else {}
-    flags = GateFlags(min_savings, max_cost_increase, max_quality_drop, min_samples, tuple(warn or ()), warn_only)
+    flags = GateFlags(min_savings, max_cost_increase, max_quality_drop, min_samples, tuple(warn or ()), warn_only,
+                      max_latency_increase=max_latency_increase)
     thresholds = merge(from_file, flags)
     if not thresholds:
-        raise UsageError("no thresholds: give --min-savings, --max-cost-increase, --max-quality-drop or "
-                         "--min-samples, or a `gate:` block in the policy file")
+        raise UsageError("no thresholds: give --min-savings, --max-cost-increase, --max-quality-drop, "
+                         "--min-samples or --max-latency-increase, or a `gate:` block in the policy file")
     result = evaluate(comparison, thresholds)
     _emit(_rendered(report_format, comparison, result), lambda: renderable(comparison, result), out)
     if result.verdict == FAIL:

@@ -23,6 +23,7 @@ from routecost.errors import UsageError
 from routecost.policy.model import Policy
 from routecost.prices.catalog import PriceBook
 from routecost.prices.pricing import PricedRequests, price_requests
+from routecost.simulate.latency import LatencyCounts, by_category, model_latencies
 from routecost.simulate.projection import CostStack, PolicyProjection, added_projections
 from routecost.simulate.routing import (
     MeasuredRatios,
@@ -65,6 +66,8 @@ class SegmentAudits:
         self._projections: list[list[PolicyProjection]] = [[] for _ in policies]
         self._logged_costs: list[pl.DataFrame] = []
         self._policy_costs: list[list[tuple[pl.DataFrame, pl.DataFrame]]] = [[] for _ in policies]
+        self._latencies: list[list[LatencyCounts]] = [[] for _ in policies]
+        self._model_latencies: list[pl.DataFrame] = []
         self.kept: pl.DataFrame | None = None
         """The priced requests, when kept."""
 
@@ -76,11 +79,15 @@ class SegmentAudits:
         self.assumptions.update(priced.assumptions)
         requests = priced.requests
         self._logged_costs.append(cost_sums(requests["category"], requests["model_id"], requests["cost_usd"]))
+        self._model_latencies.append(model_latencies(requests))
         projections = self._project(requests)
         if self._on_rows is not None:
             self._on_rows(per_request_rows(requests, projections))
-        for parts, costs, projection in zip(self._projections, self._policy_costs, projections, strict=True):
-            costs.append(_policy_costs(requests, projection.rows))
+        for index, projection in enumerate(projections):
+            self._policy_costs[index].append(_policy_costs(requests, projection.rows))
+            window = max((rule.max_delay_s for rule in projection.policy.batch), default=None)
+            self._latencies[index].append(LatencyCounts.of(requests, projection.rows, window))
+        for parts, projection in zip(self._projections, projections, strict=True):
             parts.append(projection if self._keep else dataclasses.replace(projection, rows=pl.DataFrame()))
         self.count += 1
         self._requests_before += requests.height
@@ -104,10 +111,15 @@ class SegmentAudits:
         """Each policy's projection of every segment, with each category's cost by model, as logged
         and under the policy."""
         projections = []
-        for parts, costs in zip(self._projections, self._policy_costs, strict=True):
+        models = pl.concat(self._model_latencies, how="vertical").group_by("model", "bin").agg(
+            pl.col("count", "total_ms").sum())
+        for parts, costs, latencies in zip(self._projections, self._policy_costs, self._latencies, strict=True):
             projection = added_projections(parts)
             projection.logged_stacks = cost_stacks([logged for logged, _ in costs])
             projection.projected_stacks = cost_stacks([projected for _, projected in costs])
+            latency = by_category(LatencyCounts.added(latencies), models)
+            projection.categories = [dataclasses.replace(category, latency=latency.get(category.category))
+                                     for category in projection.categories]
             projections.append(projection)
         return projections
 

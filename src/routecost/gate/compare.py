@@ -38,6 +38,8 @@ class SideCategory:
     logged_cost_usd: float
     cost_usd: float
     quality: Quality | None = None
+    latency_p95_ms: tuple[float | None, float | None] = (None, None)
+    """The category's 95th-percentile latency as logged and under the policy (None where unknown)."""
 
     @property
     def savings_pct(self) -> float:
@@ -172,7 +174,8 @@ def policy_side(report: Mapping[str, Any], label: str, chosen: Mapping[str, Any]
         categories = {
             row["category"]: SideCategory(int(row["requests"]), float(row["baseline_cost_usd"]),
                                           float(row["baseline_cost_usd" if as_logged else "cost_usd"]),
-                                          None if as_logged else _quality(row.get("quality")))
+                                          None if as_logged else _quality(row.get("quality")),
+                                          (None, None) if as_logged else _latency_p95(row.get("latency_ms")))
             for row in chosen["categories"]
         }
         if not as_logged:
@@ -185,6 +188,13 @@ def policy_side(report: Mapping[str, Any], label: str, chosen: Mapping[str, Any]
         unpriced_models=tuple((entry["model"], int(entry["requests"])) for entry in report["unpriced_models"]),
         assumptions=assumptions,
     )
+
+
+def _latency_p95(raw: Mapping[str, Any] | None) -> tuple[float | None, float | None]:
+    """A category's ``latency_ms`` object's p95 before and after (a report without latency: None)."""
+    if not isinstance(raw, Mapping):
+        return None, None
+    return raw.get("p95_before_ms"), raw.get("p95_after_ms")
 
 
 def _quality(raw: Mapping[str, Any] | None) -> Quality | None:

@@ -7,6 +7,7 @@
                                     # % of the scale, on the 95% CI's low end; `unmeasured`: what a
                                     # category whose judge failed its checks does (fail by default)
       min_samples: 30               # judged requests per category the head policy changes
+      max_latency_increase: 50      # % over the logged p95 latency, per category (where logs give latency)
 
 Each threshold fails the gate (``level: fail``, the default) or only warns (``level: warn``).
 ``--warn unmeasured-quality`` makes unmeasured quality warn instead of fail.
@@ -22,9 +23,9 @@ from typing import Any
 from routecost.errors import UsageError
 from routecost.yamlfile import KeyPath, YamlDocument, load_yaml
 
-MIN_SAVINGS, MAX_COST_INCREASE, MAX_QUALITY_DROP, MIN_SAMPLES = (
-    "min_savings", "max_cost_increase", "max_quality_drop", "min_samples")
-NAMES = (MIN_SAVINGS, MAX_COST_INCREASE, MAX_QUALITY_DROP, MIN_SAMPLES)
+MIN_SAVINGS, MAX_COST_INCREASE, MAX_QUALITY_DROP, MIN_SAMPLES, MAX_LATENCY_INCREASE = (
+    "min_savings", "max_cost_increase", "max_quality_drop", "min_samples", "max_latency_increase")
+NAMES = (MIN_SAVINGS, MAX_COST_INCREASE, MAX_QUALITY_DROP, MIN_SAMPLES, MAX_LATENCY_INCREASE)
 UNMEASURED_QUALITY = "unmeasured_quality"
 """Not a threshold of its own: how ``max_quality_drop`` treats quality the judge could not measure."""
 WARN, FAIL = "warn", "fail"
@@ -130,6 +131,7 @@ class GateFlags:
     warn: tuple[str, ...] = ()
     """Threshold names (``min-savings`` or ``min_savings``) that only warn."""
     warn_only: bool = False
+    max_latency_increase: float | None = None
 
 
 def merge(from_file: Mapping[str, Threshold], flags: GateFlags) -> list[Threshold]:
@@ -147,6 +149,7 @@ def merge(from_file: Mapping[str, Threshold], flags: GateFlags) -> list[Threshol
                                                                                     "--max-cost-increase"),
         MAX_QUALITY_DROP: None if flags.max_quality_drop is None else (flags.max_quality_drop, PCT),
         MIN_SAMPLES: None if flags.min_samples is None else (float(flags.min_samples), PCT),
+        MAX_LATENCY_INCREASE: None if flags.max_latency_increase is None else (flags.max_latency_increase, PCT),
     }
     for name, override in given.items():
         if override is not None:

@@ -7,6 +7,8 @@
   point estimate), as % of the scale: a drop the data cannot rule out. A changed category whose
   quality is unmeasured (the judge failed its checks) crosses it too, at its ``unmeasured`` level.
 - ``min_samples``: judged requests in each category the head policy changes.
+- ``max_latency_increase``: per category, the head policy's 95th-percentile latency over the logged
+  one, in % (``simulate/latency.py``); a category whose logs give no latency is not held to it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from routecost.gate.compare import Comparison
 from routecost.gate.thresholds import (
     FAIL,
     MAX_COST_INCREASE,
+    MAX_LATENCY_INCREASE,
     MAX_QUALITY_DROP,
     MIN_SAMPLES,
     MIN_SAVINGS,
@@ -26,6 +29,7 @@ from routecost.gate.thresholds import (
     Threshold,
     format_bound,
 )
+from routecost.simulate.latency import format_ms
 
 PASS = "pass"
 
@@ -57,7 +61,7 @@ class GateResult:
 
 def evaluate(comparison: Comparison, thresholds: list[Threshold]) -> GateResult:
     checks = {MIN_SAVINGS: _min_savings, MAX_COST_INCREASE: _max_cost_increase, MAX_QUALITY_DROP: _max_quality_drop,
-              MIN_SAMPLES: _min_samples}
+              MIN_SAMPLES: _min_samples, MAX_LATENCY_INCREASE: _max_latency_increase}
     crossings = [crossing for threshold in thresholds for crossing in checks[threshold.name](comparison, threshold)]
     return GateResult(comparison, thresholds, crossings)
 
@@ -118,4 +122,20 @@ def _min_samples(comparison: Comparison, threshold: Threshold) -> list[Crossing]
         if row.changed and judged < threshold.value:
             crossings.append(Crossing(threshold, category,
                                       f"{category}: {judged} judged requests < {threshold.value:g}"))
+    return crossings
+
+
+def _max_latency_increase(comparison: Comparison, threshold: Threshold) -> list[Crossing]:
+    if threshold.value is None:
+        return []
+    crossings = []
+    for category, row in comparison.head.categories.items():
+        before, after = row.latency_p95_ms
+        if before is None or after is None or before <= 0:
+            continue
+        increase = 100 * (after - before) / before
+        if increase > threshold.value + 1e-9:
+            crossings.append(Crossing(threshold, category, (
+                f"{category}: p95 latency {format_ms(before)} → {format_ms(after)} (+{increase:.0f}%) > "
+                f"{threshold.value:g}%")))
     return crossings

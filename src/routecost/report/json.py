@@ -6,6 +6,7 @@ times are ISO 8601 UTC. Keys may be added; existing ones keep their meaning.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Any
 
@@ -97,7 +98,8 @@ def policy_dict(projection: PolicyProjection, report: AuditReport) -> dict[str, 
              "projected_30d_usd": report.over_30_days(row.cost_usd), "routed": row.routed, "escalated": row.escalated,
              "exact_cache_hits": row.exact_cache_hits, "semantic_cache_hits": row.semantic_cache_hits,
              "batched_requests": row.batched, "cache_read_share_before_pct": row.cache_read_share_before,
-             "cache_read_share_after_pct": row.cache_read_share_after, "quality": quality_dict(row)}
+             "cache_read_share_after_pct": row.cache_read_share_after, "quality": quality_dict(row),
+             "latency_ms": None if row.latency is None else dataclasses.asdict(row.latency)}
             for row in projection.categories
         ],
         "levers": projection.levers,

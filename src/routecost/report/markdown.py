@@ -5,6 +5,7 @@ from __future__ import annotations
 from routecost.audit import AuditReport
 from routecost.escape import markdown_text
 from routecost.report.text import (
+    LATENCY_HEADER,
     LEVER_HEADER,
     MODEL_HEADER,
     POLICY_CATEGORY_HEADER,
@@ -13,6 +14,7 @@ from routecost.report.text import (
     baseline_lines,
     category_rows,
     format_count,
+    latency_rows,
     lever_rows,
     lever_savings_text,
     model_rows,
@@ -48,6 +50,8 @@ def render(report: AuditReport) -> str:
                   markdown_text(lever_savings_text(projection)), ""]
         if levers := lever_rows(projection):
             lines += [*table(LEVER_HEADER, levers), ""]
+        if latencies := latency_rows(projection):
+            lines += [*table(LATENCY_HEADER, latencies), ""]
         if qualities := quality_rows(projection):
             lines += ["Quality measured by replay:", "", *table(QUALITY_HEADER, qualities), ""]
     note_lines = notes(report) + policy_notes(report)

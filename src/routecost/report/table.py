@@ -9,6 +9,7 @@ from rich.text import Text
 from routecost.audit import AuditReport
 from routecost.escape import plain
 from routecost.report.text import (
+    LATENCY_HEADER,
     LEVER_HEADER,
     MODEL_HEADER,
     POLICY_CATEGORY_HEADER,
@@ -16,6 +17,7 @@ from routecost.report.text import (
     QUALITY_HEADER,
     baseline_lines,
     category_rows,
+    latency_rows,
     lever_rows,
     lever_savings_text,
     model_rows,
@@ -78,6 +80,8 @@ def renderable(report: AuditReport) -> Group:
         parts.append(plain(lever_savings_text(projection)))
         if levers := lever_rows(projection):
             parts.append(rich_table(f"Levers: {projection.name}", LEVER_HEADER, levers))
+        if latencies := latency_rows(projection):
+            parts.append(rich_table(f"Latency: {projection.name}", LATENCY_HEADER, latencies))
         if qualities := quality_rows(projection):
             parts.append(rich_table(f"Quality (replay): {projection.name}", QUALITY_HEADER, qualities))
     note_lines = notes(report) + policy_notes(report)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from routecost.audit import AuditReport
 from routecost.quality import UNMEASURED, Quality
 from routecost.simulate.counterfactual import COUNTERFACTUAL_RULES
+from routecost.simulate.latency import format_ms
 from routecost.simulate.projection import PolicyProjection
 
 
@@ -224,6 +225,20 @@ def lever_rows(projection: PolicyProjection) -> list[list[str]]:
          _rate(row.semantic_cache_hits, row.priced_requests), _rate(row.batched, row.priced_requests),
          f"{row.cache_read_share_before:.1f}% → {row.cache_read_share_after:.1f}%"]
         for row in projection.categories
+    ]
+
+
+LATENCY_HEADER = ["category", "p50 (logged → policy)", "p95 (logged → policy)", "latency unknown"]
+
+
+def latency_rows(projection: PolicyProjection) -> list[list[str]]:
+    """Per category whose logs give latencies: the median and 95th percentile, as logged and under
+    the policy (``simulate/latency.py``); none when the logs carry no latency."""
+    return [
+        [row.category, f"{format_ms(latency.p50_before_ms)} → {format_ms(latency.p50_after_ms)}",
+         f"{format_ms(latency.p95_before_ms)} → {format_ms(latency.p95_after_ms)}",
+         format_count(latency.unknown_after) if latency.unknown_after else ""]
+        for row in projection.categories if (latency := row.latency) is not None
     ]
 
 

@@ -18,6 +18,7 @@ import polars as pl
 from routecost.policy.conditions import UNMATCHED
 from routecost.policy.model import Policy
 from routecost.quality import Quality
+from routecost.simulate.latency import Latency
 
 TOKENIZER_NOTE = "tokenizer table ratios used (+/-10%): "
 """The note naming the tokenizer families whose ratios came from the table, before the families."""
@@ -51,6 +52,8 @@ class CategoryProjection:
     quality: Quality | None = None
     """The quality delta replay measured for the category's moved requests (``audit --replay``)."""
     escalation_measured: float | None = None
+    latency: Latency | None = None
+    """The category's latency as logged and under the policy (``simulate/latency.py``)."""
 
     @property
     def savings_usd(self) -> float:
@@ -135,7 +138,7 @@ class CategoryTotals:
             exact_cache_hits=(in_scope & pl.col("exact_cache_hit")).sum(),
             exact_cache_hit_cost_usd=pl.col("cost_usd").filter(in_scope & pl.col("exact_cache_hit")).sum(),
             semantic_cache_hits=(in_scope & pl.col("semantic_cache_hit")).sum(),
-            batched=(pl.col("batch_scope") & ~pl.col("exact_cache_hit") & ~pl.col("semantic_cache_hit")).sum(),
+            batched=pl.col("batched").sum(),
             **{name: pl.col(name).sum() for name in ("cache_read_before", "input_before", "cache_read_after",
                                                      "input_after")},
         )

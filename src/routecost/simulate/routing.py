@@ -61,12 +61,13 @@ LEG_COLUMNS = (
     "cache_write_tokens", "cache_write_1h_tokens", "output_tokens", "reasoning_tokens", *CALL_COLUMNS,
     "status", "gateway_cache_hit", "prompt_cache_scope", "batch_scope", *PROMPT_PRINT_COLUMNS,
 )
-ROW_OUTPUTS = ("category", "routed_model", "escalate_to", "escalate_rate", "exact_cache_hit", "projected_cost_usd",
-               "projected_low_usd", "projected_high_usd", "escalated_cost_usd")
+ROW_OUTPUTS = ("category", "routed_model", "escalate_to", "escalate_rate", "exact_cache_hit", "served", "batched",
+               "projected_cost_usd", "projected_low_usd", "projected_high_usd", "escalated_cost_usd")
 """Per request: the policy's category, the model it is routed to (a cascade's first try), the
 model a cascade escalates to and the share escalated (null outside cascades), whether the exact
-cache served it, the projected cost with its range, and the part of it paid on the escalation model
-(the escalated share of its price there; 0 outside cascades)."""
+cache served it, whether any cache served it, whether it was batched, the projected cost with its
+range, and the part of it paid on the escalation model (the escalated share of its price there; 0
+outside cascades)."""
 
 @dataclass(frozen=True)
 class MeasuredRatios:
@@ -247,6 +248,8 @@ def _project(
     rows = rows.with_columns(
         cache_read_after=_scattered(rows["cache_read_before"], sums["_row"], sums["cache_read_tokens"]),
         input_after=_scattered(rows["input_before"], sums["_row"], sums["input_tokens"]),
+        served=pl.col("exact_cache_hit") | pl.col("semantic_cache_hit"),
+        batched=pl.col("batch_scope") & ~pl.col("exact_cache_hit") & ~pl.col("semantic_cache_hit"),
     )
     kept = rows.select(ROW_OUTPUTS).with_columns(pl.col("category", "routed_model", "escalate_to").cast(pl.Categorical))
     totals = CategoryTotals.of(rows)
