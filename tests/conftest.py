@@ -58,3 +58,20 @@ def only_row(audit: Audit) -> dict[str, Any]:
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep tokenizer files and other caches out of the user's home."""
     monkeypatch.setenv("ROUTECOST_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+def assert_same_values(expected: Any, actual: Any, *, rel: float, abs_tol: float, path: str = "report") -> None:
+    """Two reports' data equal, field by field: counts, tokens and names exactly; floats within
+    ``rel`` or ``abs_tol`` (float sums taken in another order differ in their last bits)."""
+    if isinstance(expected, float) and isinstance(actual, float):
+        assert actual == pytest.approx(expected, rel=rel, abs=abs_tol), f"{path}: {actual} != {expected}"
+    elif isinstance(expected, dict):
+        assert isinstance(actual, dict) and actual.keys() == expected.keys(), path
+        for key in expected:
+            assert_same_values(expected[key], actual[key], rel=rel, abs_tol=abs_tol, path=f"{path}.{key}")
+    elif isinstance(expected, list):
+        assert isinstance(actual, list) and len(actual) == len(expected), path
+        for index, (mine, theirs) in enumerate(zip(expected, actual, strict=True)):
+            assert_same_values(mine, theirs, rel=rel, abs_tol=abs_tol, path=f"{path}[{index}]")
+    else:
+        assert actual == expected, f"{path}: {actual!r} != {expected!r}"

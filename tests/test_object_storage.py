@@ -28,7 +28,7 @@ from routecost.paths import LOG_SUFFIXES, find_inputs
 from routecost.report.json import render as render_json
 from routecost.sources.reader import ReaderConfig, read_logs
 from routecost.sources.texts import TextRef, read_texts
-from tests.conftest import AS_OF
+from tests.conftest import AS_OF, assert_same_values
 from tests.servers import S3_REGION, s3_server
 
 s3fs = pytest.importorskip("s3fs", reason="the test extras install s3fs (scripts/install_test_deps.sh)")
@@ -108,21 +108,10 @@ def json_report(*paths: str, policies: tuple[str, ...] = ()) -> dict[str, Any]:
     return json.loads(render_json(run_audit(options).report))
 
 
-def assert_same_report(remote: Any, local: Any, path: str = "report") -> None:
+def assert_same_report(remote: Any, local: Any) -> None:
     """Equal, field by field: counts, tokens, names exactly; money to the last 12 digits (polars
     sums in parallel, so even two local runs may differ in the last bit)."""
-    if isinstance(local, float) and isinstance(remote, float):
-        assert remote == pytest.approx(local, rel=1e-12, abs=1e-15), path
-    elif isinstance(local, dict):
-        assert isinstance(remote, dict) and remote.keys() == local.keys(), path
-        for key in local:
-            assert_same_report(remote[key], local[key], f"{path}.{key}")
-    elif isinstance(local, list):
-        assert isinstance(remote, list) and len(remote) == len(local), path
-        for index, (mine, theirs) in enumerate(zip(remote, local, strict=True)):
-            assert_same_report(mine, theirs, f"{path}[{index}]")
-    else:
-        assert remote == local, path
+    assert_same_values(local, remote, rel=1e-12, abs_tol=1e-15)
 
 
 def as_local(remote_report: dict[str, Any], prefix: str) -> dict[str, Any]:

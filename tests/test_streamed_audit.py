@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from routecost.output import PerRequestFile
 from routecost.report.json import report_dict
 from routecost.segment_audit import per_request_rows
 from routecost.sources.reader import ReaderConfig
+from tests.conftest import assert_same_values
 from tests.test_reader import chat
 
 ROOT = Path(__file__).parent.parent
@@ -33,21 +33,10 @@ CORPUS = ROOT / "tests" / "conformance" / "records"
 POLICIES = [ROOT / "policies" / name for name in ("by-category.yaml", "code-cascade.yaml", "batching.yaml")]
 
 
-def assert_same(whole: Any, streamed: Any, path: str = "report") -> None:
+def assert_same(whole: Any, streamed: Any) -> None:
     """Equal; floats to 1e-9 relative or a ten-millionth of a dollar (sums taken in another order differ
     in the last bits, and savings are rounded to a billionth of a dollar per segment)."""
-    if isinstance(whole, dict):
-        assert isinstance(streamed, dict) and whole.keys() == streamed.keys(), path
-        for key in whole:
-            assert_same(whole[key], streamed[key], f"{path}.{key}")
-    elif isinstance(whole, list):
-        assert isinstance(streamed, list) and len(whole) == len(streamed), path
-        for index, (left, right) in enumerate(zip(whole, streamed, strict=True)):
-            assert_same(left, right, f"{path}[{index}]")
-    elif isinstance(whole, float) and isinstance(streamed, float):
-        assert math.isclose(whole, streamed, rel_tol=1e-9, abs_tol=1e-7), f"{path}: {whole} != {streamed}"
-    else:
-        assert whole == streamed, f"{path}: {whole!r} != {streamed!r}"
+    assert_same_values(whole, streamed, rel=1e-9, abs_tol=1e-7)
 
 
 def audits(monkeypatch: pytest.MonkeyPatch, options: AuditOptions, segment_rows: int) -> tuple[dict[str, Any], dict[str, Any]]:
