@@ -55,7 +55,7 @@ INVALID_POLICIES = [
         name: p
         route:
           - to: keep
-        """, 2, 1, "unknown key 'route' (expected one of: name, description, categories, routes, cascades, cache, batch, gate)",
+        """, 2, 1, "unknown key 'route' (expected one of: name, description, categories, routes, cascades, cache, batch, self_hosted, gate)",
         id="unknown-top-level-key"),
     pytest.param("""
         routes:

@@ -27,6 +27,7 @@ from routecost.records import BILLED_STATUSES, PLAUSIBLE_FROM, PLAUSIBLE_UNTIL, 
 from routecost.segment_audit import RowsCallback, SegmentAudits, read_replay_store
 from routecost.simulate.projection import CostStack, PolicyProjection
 from routecost.simulate.references import Reference, cheapest_and_priciest
+from routecost.simulate.self_hosted import fleet_notes, fleet_plans
 from routecost.sources.reader import LogReader, ReaderConfig, ReadResult
 from routecost.sources.segments import SEGMENT_ROWS, repeated_ids_note
 from routecost.spool import Spool, collect
@@ -218,6 +219,11 @@ def run_audit(options: AuditOptions, on_progress: ProgressCallback | None = None
         report = summarize(reader.result, spool.scan(), segments.assumptions, book, options)
     report.logged_stacks = segments.logged_stacks()
     report.policies = segments.policy_projections()
+    for projection in report.policies:
+        if projection.self_hosted_load is not None:
+            projection.fleets = fleet_plans(projection.policy.self_hosted, projection.self_hosted_load,
+                                            report.period.days)
+            projection.assumptions += fleet_notes(projection.fleets)
     priced = None if segments.kept is None else PricedRequests(segments.kept, segments.assumptions, book.catalog_version)
     return Audit(report=report, priced=priced, book=book, as_of=options.as_of)
 

@@ -41,11 +41,13 @@ from routecost.policy.model import (
     Route,
     SemanticCache,
 )
+from routecost.policy.self_hosted import parse_self_hosted, tier_named
 from routecost.prices.catalog import PriceBook, Unpriced
 from routecost.prices.provider_choice import CHEAPEST, cheapest_seller
+from routecost.prices.self_hosted import SelfHostedTier
 from routecost.yamlfile import KeyPath, YamlDocument, load_yaml, parse_yaml
 
-POLICY_KEYS = ("name", "description", "categories", "routes", "cascades", "cache", "batch", "gate")
+POLICY_KEYS = ("name", "description", "categories", "routes", "cascades", "cache", "batch", "self_hosted", "gate")
 CACHE_KEYS = ("exact", "semantic", "prompt")
 EXACT_KEYS = ("ttl", "when", "max_entries", "include")
 EXACT_INCLUDES = ("streaming", "sampled", "tools")
@@ -80,6 +82,7 @@ class PolicyParser:
         self.document = document
         self.book = book
         self.notes: list[str] = []
+        self.tiers: tuple[SelfHostedTier, ...] = ()
 
     def fail(self, key_path: KeyPath, problem: str) -> UsageError:
         return self.document.error(key_path, problem)
@@ -89,6 +92,8 @@ class PolicyParser:
         if not isinstance(data, dict):
             raise self.fail((), "a policy file is a YAML mapping with `name`, `categories`, `routes`, `cascades`")
         self.document.check_keys((), data, POLICY_KEYS)
+        self.tiers, tier_notes = parse_self_hosted(self.document, data.get("self_hosted"))
+        self.notes += tier_notes
         categories = self._categories(data.get("categories", []))
         names = {rule.name for rule in categories} | {UNCATEGORIZED}
         open_ended = not categories or any(rule.from_field for rule in categories)
@@ -104,9 +109,11 @@ class PolicyParser:
             semantic_cache=self._semantic_cache(cache.get("semantic"), category_names),
             prompt_cache=self._prompt_cache(cache.get("prompt"), category_names),
             batch=self._batch(data.get("batch", []), category_names),
+            self_hosted=self.tiers,
             source=self.document.path,
             notes=tuple(self.notes),
         )
+        self._check_tiers_used(policy)
         if "gate" in data:  # thresholds for `routecost gate`, which reads them itself: checked here
             parse_gate_block(self.document, data["gate"])
         if not policy.levers:
@@ -263,6 +270,8 @@ class PolicyParser:
             return self._sold_by(key_path, value)
         if not isinstance(value, str) or not value.strip():
             raise self.fail(key_path, "expected a model such as openai/gpt-4o-mini" + (" or keep" if allow_keep else ""))
+        if (tier := tier_named(self.tiers, value.strip())) is not None:
+            return self.book.add_self_hosted(tier).model_id
         if value == KEEP:
             if allow_keep:
                 return KEEP
@@ -271,6 +280,12 @@ class PolicyParser:
         if isinstance(resolved, Unpriced):
             raise self.fail(key_path, f"unknown model {value!r}: {resolved.reason}")
         return resolved.model_id
+
+    def _check_tiers_used(self, policy: Policy) -> None:
+        """A tier no route or cascade sends requests to is a typo waiting to give 0% savings."""
+        for tier in policy.self_hosted:
+            if tier.model_id not in policy.target_models:
+                raise self.fail(("self_hosted", tier.name), f"no route or cascade sends requests to {tier.model_id}")
 
     def _sold_by(self, key_path: KeyPath, value: dict[str, Any]) -> str:
         """``{model: NAME, provider: PROVIDER | cheapest[, among: [PROVIDER, ...]]}``: the model as one

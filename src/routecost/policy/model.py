@@ -13,6 +13,7 @@ import polars as pl
 
 from routecost.categories import or_uncategorized, tag_value_expr
 from routecost.policy.conditions import ALWAYS, METADATA_PREFIX, Condition, EvalContext
+from routecost.prices.self_hosted import SelfHostedTier
 
 KEEP = "keep"
 """A route target meaning: the model the request was logged on."""
@@ -112,6 +113,8 @@ class Policy:
     semantic_cache: SemanticCache | None = None
     prompt_cache: PromptCache | None = None
     batch: tuple[BatchRule, ...] = ()
+    self_hosted: tuple[SelfHostedTier, ...] = ()
+    """Models the team serves itself, which routes and cascades may name (``prices/self_hosted.py``)."""
     description: str = ""
     source: str | None = None
     notes: tuple[str, ...] = ()
@@ -140,6 +143,7 @@ class Policy:
             semantic_cache=self.semantic_cache if lever == "semantic_cache" else None,
             prompt_cache=self.prompt_cache if lever == "prompt_cache" else None,
             batch=self.batch if lever == "batching" else (),
+            self_hosted=self.self_hosted,
         )
 
     @property

@@ -35,6 +35,7 @@ from genai_prices.types import (
 from routecost.errors import UsageError
 from routecost.prices.fees import corrected, correction_for, fee_rates
 from routecost.prices.rates import TOKEN_RATE_CLASSES, RateCard, flat_card, rate_card, tier_starts
+from routecost.prices.self_hosted import SELF_HOSTED, SelfHostedTier
 from routecost.prices.userfile import NO_USER_PRICES, CustomModel, UserPrices
 
 STANDARD = "standard"
@@ -215,6 +216,18 @@ class PriceBook:
                 priced = self._catalog_model(found, info)
                 sellers.append(self._by_id.setdefault(priced.model_id, priced))
         return sellers
+
+    def add_self_hosted(self, tier: SelfHostedTier) -> PricedModel:
+        """A policy's self-hosted tier as a model routes can name (``self_hosted/<name>``), priced at
+        its effective rate; two policies of one run may not give one name two different fleets."""
+        model = PricedModel(model_id=tier.model_id, provider_id=SELF_HOSTED,
+                            custom=CustomModel(name=tier.model_id, rates_per_unit=tier.rates_per_unit))
+        known = self._by_id.get(tier.model_id)
+        if known is not None and (known.custom is None or known.custom.rates_per_unit != tier.rates_per_unit):
+            raise UsageError(f"{tier.model_id} is already a model with other prices (another policy's self-hosted "
+                             "tier?): give this tier another name")
+        self._by_id[tier.model_id] = model
+        return model
 
     def _resolve(self, provider_hint: str | None, model: str) -> PricedModel | Unpriced:
         name = model.strip()

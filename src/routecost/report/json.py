@@ -15,6 +15,7 @@ import msgspec
 from routecost.audit import AuditReport
 from routecost.quality import CI_METHOD, Quality
 from routecost.simulate.projection import CategoryProjection, PolicyProjection
+from routecost.simulate.self_hosted import FleetPlan
 
 SCHEMA_VERSION = 1
 
@@ -103,8 +104,24 @@ def policy_dict(projection: PolicyProjection, report: AuditReport) -> dict[str, 
             for row in projection.categories
         ],
         "levers": projection.levers,
+        "self_hosted": [fleet_dict(plan) for plan in projection.fleets],
         "assumptions": projection.assumptions,
     }
+
+
+def fleet_dict(plan: FleetPlan) -> dict[str, Any]:
+    """A self-hosted tier's traffic and fleet (``simulate/self_hosted.py``)."""
+    tier = plan.tier
+    return {"model": tier.model_id, "gpu": tier.gpu, "gpus_per_replica": tier.gpus, "gpu_hour_usd": tier.gpu_hour_usd,
+            "utilisation": tier.utilisation, "input_usd_per_mtok": plan.input_usd_per_mtok,
+            "output_usd_per_mtok": plan.output_usd_per_mtok, "requests": plan.requests,
+            "input_tokens": plan.input_tokens, "output_tokens": plan.output_tokens,
+            "busy_replica_hours": plan.busy_replica_hours,
+            "peak_hour": None if plan.peak_hour is None else plan.peak_hour.isoformat(),
+            "peak_hour_gpu_hours": plan.peak_gpu_hours, "replicas_needed": plan.replicas_needed,
+            "replicas": plan.replicas, "pay_per_use_cost_usd": plan.cost_usd, "fleet_cost_usd": plan.fleet_cost_usd,
+            "fleet_utilisation": plan.fleet_utilisation, "api_cost_usd": plan.api_cost_usd,
+            "fleet_cheaper_than_api": plan.fleet_cheaper}
 
 
 def quality_dict(row: CategoryProjection) -> dict[str, Any] | None:

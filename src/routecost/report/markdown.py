@@ -11,6 +11,7 @@ from routecost.report.text import (
     POLICY_CATEGORY_HEADER,
     POLICY_SUMMARY_HEADER,
     QUALITY_HEADER,
+    SELF_HOSTED_HEADER,
     baseline_lines,
     category_rows,
     format_count,
@@ -24,6 +25,7 @@ from routecost.report.text import (
     policy_notes,
     policy_summary_rows,
     quality_rows,
+    self_hosted_rows,
 )
 
 
@@ -52,6 +54,8 @@ def render(report: AuditReport) -> str:
             lines += [*table(LEVER_HEADER, levers), ""]
         if latencies := latency_rows(projection):
             lines += [*table(LATENCY_HEADER, latencies), ""]
+        if fleets := self_hosted_rows(projection):
+            lines += [*table(SELF_HOSTED_HEADER, fleets), ""]
         if qualities := quality_rows(projection):
             lines += ["Quality measured by replay:", "", *table(QUALITY_HEADER, qualities), ""]
     note_lines = notes(report) + policy_notes(report)

@@ -15,6 +15,7 @@ from routecost.report.text import (
     POLICY_CATEGORY_HEADER,
     POLICY_SUMMARY_HEADER,
     QUALITY_HEADER,
+    SELF_HOSTED_HEADER,
     baseline_lines,
     category_rows,
     latency_rows,
@@ -27,6 +28,7 @@ from routecost.report.text import (
     policy_notes,
     policy_summary_rows,
     quality_rows,
+    self_hosted_rows,
 )
 
 
@@ -82,6 +84,8 @@ def renderable(report: AuditReport) -> Group:
             parts.append(rich_table(f"Levers: {projection.name}", LEVER_HEADER, levers))
         if latencies := latency_rows(projection):
             parts.append(rich_table(f"Latency: {projection.name}", LATENCY_HEADER, latencies))
+        if fleets := self_hosted_rows(projection):
+            parts.append(rich_table(f"Self-hosted: {projection.name}", SELF_HOSTED_HEADER, fleets, left=(0, 3)))
         if qualities := quality_rows(projection):
             parts.append(rich_table(f"Quality (replay): {projection.name}", QUALITY_HEADER, qualities))
     note_lines = notes(report) + policy_notes(report)

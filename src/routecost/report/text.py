@@ -242,6 +242,32 @@ def latency_rows(projection: PolicyProjection) -> list[list[str]]:
     ]
 
 
+SELF_HOSTED_HEADER = ["self-hosted tier", "requests", "GPU-hours", "busiest hour (GPU-hours)", "replicas",
+                      "pay per use", "fixed fleet", "as logged"]
+
+
+def _hours(amount: float) -> str:
+    return f"{amount:,.1f}" if amount >= 10 else f"{amount:.3g}"
+
+
+def self_hosted_rows(projection: PolicyProjection) -> list[list[str]]:
+    """Per self-hosted tier: the traffic routed to it, the GPU time it keeps busy (in all, and in the
+    logs' busiest hour at the tier's utilisation), the replicas that serve that hour, and three ways
+    to pay over the logged period: GPU time as needed (what the projection counts), a fixed fleet
+    (busy for the share shown), or the API as logged."""
+    rows = []
+    for plan in projection.fleets:
+        fleet = "n/a" if plan.fleet_cost_usd is None else (
+            f"{format_usd(plan.fleet_cost_usd)} ({plan.fleet_utilisation or 0:.0%} busy)")
+        replicas = str(plan.replicas) + (f" (needs {plan.replicas_needed})" if plan.replicas_needed > plan.replicas else "")
+        rows.append([
+            plan.tier.model_id, format_count(round(plan.requests)), _hours(plan.busy_replica_hours * plan.tier.gpus),
+            "" if plan.peak_hour is None else f"{plan.peak_hour:%Y-%m-%d %H:00} ({_hours(plan.peak_gpu_hours)})",
+            replicas, format_usd(plan.cost_usd), fleet, format_usd(plan.api_cost_usd),
+        ])
+    return rows
+
+
 QUALITY_HEADER = ["category", "judged", "wins/ties/losses", "quality delta", "95% CI", "escalation (measured)"]
 
 

@@ -19,6 +19,7 @@ from routecost.policy.conditions import UNMATCHED
 from routecost.policy.model import Policy
 from routecost.quality import Quality
 from routecost.simulate.latency import Latency
+from routecost.simulate.self_hosted import FleetPlan, added_loads
 
 TOKENIZER_NOTE = "tokenizer table ratios used (+/-10%): "
 """The note naming the tokenizer families whose ratios came from the table, before the families."""
@@ -88,6 +89,10 @@ class PolicyProjection:
     """... and under the policy, by the model each request is routed to (a cascade's first try)."""
     totals: CategoryTotals | None = None
     """The sums behind ``categories``: what the projections of two segments of a log add up with."""
+    self_hosted_load: pl.DataFrame | None = None
+    """The traffic on the policy's self-hosted tiers by hour (``simulate/self_hosted.py``) ..."""
+    fleets: list[FleetPlan] = field(default_factory=list)
+    """... and the fleet each tier needs over the logged period (set once the period is known)."""
 
     @property
     def name(self) -> str:
@@ -200,10 +205,12 @@ def added_projections(parts: Sequence[PolicyProjection]) -> PolicyProjection:
     levers: Counter[str] = Counter()
     for part in parts:
         levers.update(part.levers)
+    loads = [part.self_hosted_load for part in parts if part.self_hosted_load is not None]
     return PolicyProjection(
         policy=parts[0].policy, categories=totals.projections(), rows=pl.DataFrame(),
         assumptions=added_notes([part.assumptions for part in parts]),
-        levers={lever: round(amount, 9) + 0.0 for lever, amount in levers.items()}, totals=totals)
+        levers={lever: round(amount, 9) + 0.0 for lever, amount in levers.items()}, totals=totals,
+        self_hosted_load=added_loads(loads) if loads else None)
 
 
 def added_notes(parts: Sequence[Sequence[str]]) -> list[str]:

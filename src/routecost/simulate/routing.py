@@ -44,6 +44,7 @@ from routecost.simulate.counterfactual import (
 from routecost.simulate.exact_cache import exact_cache_hits
 from routecost.simulate.projection import TOKENIZER_NOTE, CategoryProjection, CategoryTotals, PolicyProjection
 from routecost.simulate.prompt_cache import apply_prompt_cache, warm_prefixes
+from routecost.simulate.self_hosted import hourly_load
 from routecost.simulate.semantic_cache import SIMILARITY_TOLERANCE, EmbeddingStore, best_earlier_match
 from routecost.simulate.text_ratios import exact_openai_ratios
 from routecost.sources.texts import text_columns
@@ -251,10 +252,11 @@ def _project(
         served=pl.col("exact_cache_hit") | pl.col("semantic_cache_hit"),
         batched=pl.col("batch_scope") & ~pl.col("exact_cache_hit") & ~pl.col("semantic_cache_hit"),
     )
+    load = hourly_load(priced, base["cost_usd"], policy.self_hosted) if policy.self_hosted else None
     kept = rows.select(ROW_OUTPUTS).with_columns(pl.col("category", "routed_model", "escalate_to").cast(pl.Categorical))
     totals = CategoryTotals.of(rows)
     return PolicyProjection(policy=policy, categories=totals.projections(), rows=kept, assumptions=sorted(set(notes)),
-                            totals=totals)
+                            totals=totals, self_hosted_load=load)
 
 
 def _scattered(values: pl.Series, positions: pl.Series, replacements: pl.Series) -> pl.Series:
