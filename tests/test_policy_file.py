@@ -55,7 +55,7 @@ INVALID_POLICIES = [
         name: p
         route:
           - to: keep
-        """, 2, 1, "unknown key 'route' (expected one of: name, description, categories, routes, cascades, cache, batch, self_hosted, gate)",
+        """, 2, 1, "unknown key 'route' (expected one of: name, description, categories, routes, cascades, cache, batch, trim, self_hosted, gate)",
         id="unknown-top-level-key"),
     pytest.param("""
         routes:
@@ -216,7 +216,7 @@ INVALID_POLICIES = [
         name: nothing
         categories:
           - name: all
-        """, 2, 1, "the policy has no `routes`, `cascades`, `cache` or `batch`: it would change nothing",
+        """, 2, 1, "the policy has no `routes`, `cascades`, `trim`, `cache` or `batch`: it would change nothing",
         id="no-routes-or-cascades"),
     pytest.param("""
         routes:

@@ -21,10 +21,16 @@ import pytest
 
 from routecost.audit import AuditOptions, run_audit
 from routecost.prices.self_hosted import SelfHostedTier
+from routecost.replay.endpoints import load_endpoints
+from routecost.replay.judge import load_template
+from routecost.replay.runner import ReplaySettings, plan_replay, run_replay
+from routecost.replay.store import ReplayStore
 from routecost.sources.reader import ReaderConfig
 from tests.conftest import AS_OF, write_jsonl
+from tests.mock_llm import MockLLM
 from tests.test_cli import run
 from tests.test_policy_projection import chat_record
+from tests.test_replay import KEY_ENV, SECRET
 
 TOKEN_USD = 4 / 3600 / 1 / 0.5
 REQUEST_USD = (1030 + 500) * TOKEN_USD
@@ -143,3 +149,26 @@ def test_a_tier_no_route_uses_is_an_error(tmp_path):
 def test_the_html_report_shows_the_fleet(tmp_path):
     page = run("audit", str(logs(tmp_path)), "--policy", str(policy_file(tmp_path)), "--format", "html").stdout
     assert "<td>self_hosted/llama-70b</td><td>3</td><td>2.55</td><td>2026-10-29 10:00 (3.4)</td>" in page
+
+
+@pytest.fixture
+def server(monkeypatch):
+    monkeypatch.setenv(KEY_ENV, SECRET)
+    with MockLLM() as mock:
+        yield mock
+
+
+def test_replay_reaches_a_tier_through_an_endpoint_for_self_hosted_models(tmp_path, server):
+    endpoints = tmp_path / "endpoints.yaml"
+    endpoints.write_text(f"endpoints:\n  - name: our-vllm\n    base_url: {server.url}/v1\n    key_env: {KEY_ENV}\n"
+                         "    providers: [self_hosted]\n", encoding="utf-8")
+    options = ReplaySettings(retries=1, timeout_s=5.0, concurrency=2, judge_checks=0, judge="self_hosted/llama-70b")
+    audit = run_audit(AuditOptions(paths=[str(logs(tmp_path))], reader=ReaderConfig(workers=1), as_of=AS_OF,
+                                   policy_paths=[str(policy_file(tmp_path))]))
+    with ReplayStore(tmp_path / "store.sqlite") as store:
+        plan = plan_replay(audit, options, load_template(options.judge_mode), load_endpoints(str(endpoints)), store)
+        run_replay(plan, options, audit.book, store)
+        candidates = list(store.records("candidate"))
+    assert len(plan.tasks) == 3 and candidates and all(record.ok for record in candidates)  # one prompt, asked once
+    # the endpoint is asked for the tier's own name, as a vLLM or llama.cpp server serves it
+    assert {record.answer.split(" says:")[0] for record in candidates} == {"llama-70b"}  # type: ignore[union-attr]

@@ -42,12 +42,13 @@ from routecost.policy.model import (
     SemanticCache,
 )
 from routecost.policy.self_hosted import parse_self_hosted, tier_named
+from routecost.policy.trim import parse_trim
 from routecost.prices.catalog import PriceBook, Unpriced
 from routecost.prices.provider_choice import CHEAPEST, cheapest_seller
 from routecost.prices.self_hosted import SelfHostedTier
 from routecost.yamlfile import KeyPath, YamlDocument, load_yaml, parse_yaml
 
-POLICY_KEYS = ("name", "description", "categories", "routes", "cascades", "cache", "batch", "self_hosted", "gate")
+POLICY_KEYS = ("name", "description", "categories", "routes", "cascades", "cache", "batch", "trim", "self_hosted", "gate")
 CACHE_KEYS = ("exact", "semantic", "prompt")
 EXACT_KEYS = ("ttl", "when", "max_entries", "include")
 EXACT_INCLUDES = ("streaming", "sampled", "tools")
@@ -105,6 +106,7 @@ class PolicyParser:
             categories=categories,
             routes=self._routes(data.get("routes", []), category_names),
             cascades=self._cascades(data.get("cascades", []), category_names),
+            trim=parse_trim(self, data.get("trim"), category_names),
             exact_cache=self._exact_cache(cache.get("exact"), category_names),
             semantic_cache=self._semantic_cache(cache.get("semantic"), category_names),
             prompt_cache=self._prompt_cache(cache.get("prompt"), category_names),
@@ -117,7 +119,8 @@ class PolicyParser:
         if "gate" in data:  # thresholds for `routecost gate`, which reads them itself: checked here
             parse_gate_block(self.document, data["gate"])
         if not policy.levers:
-            raise self.fail((), "the policy has no `routes`, `cascades`, `cache` or `batch`: it would change nothing")
+            raise self.fail((), "the policy has no `routes`, `cascades`, `trim`, `cache` or `batch`: it would change "
+                                "nothing")
         return policy
 
     def _mapping(self, key_path: KeyPath, value: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -154,7 +157,7 @@ class PolicyParser:
             raise self.fail((*path, "max_entries"), "a whole number of entries, at least 1")
         return ExactCache(
             ttl_s=self.duration((*path, "ttl"), block["ttl"]),
-            when=self._condition((*path, "when"), block.get("when"), category_names),
+            when=self.condition((*path, "when"), block.get("when"), category_names),
             max_entries=max_entries,
             include_streaming="streaming" in includes,
             include_sampled="sampled" in includes,
@@ -172,7 +175,7 @@ class PolicyParser:
         return SemanticCache(
             threshold=self._share((*path, "threshold"), block["threshold"], -1.0, 1.0),
             ttl_s=self.duration((*path, "ttl"), block["ttl"]),
-            when=self._condition((*path, "when"), block.get("when"), category_names),
+            when=self.condition((*path, "when"), block.get("when"), category_names),
             false_hit_rate=self._share((*path, "false_hit_rate"), block.get("false_hit_rate", 0.05)),
         )
 
@@ -188,7 +191,7 @@ class PolicyParser:
         if not isinstance(breakpoints, list) or not breakpoints or any(b not in BREAKPOINTS for b in breakpoints):
             raise self.fail((*path, "breakpoints"), f"a list of: {', '.join(BREAKPOINTS)}")
         return PromptCache(
-            when=self._condition((*path, "when"), block.get("when"), category_names),
+            when=self.condition((*path, "when"), block.get("when"), category_names),
             write_ttl=write_ttl,
             breakpoints=tuple(breakpoint for breakpoint in BREAKPOINTS if breakpoint in breakpoints),
         )
@@ -197,16 +200,16 @@ class PolicyParser:
         rules: list[BatchRule] = []
         for index, raw in enumerate(self._list("batch", value)):
             path: KeyPath = ("batch", index)
-            rule = self._rule(path, raw, BATCH_KEYS)
+            rule = self.rule(path, raw, BATCH_KEYS)
             max_delay_s = self.duration((*path, "max_delay"), rule.get("max_delay", "24h"))
             if max_delay_s < BATCH_WINDOW_S:
                 raise self.fail((*path, "max_delay"), "the batch APIs promise results within 24h, not sooner: "
                                 "requests that cannot wait 24h cannot be batched")
             rules.append(BatchRule(
                 max_delay_s=max_delay_s,
-                when=self._condition((*path, "when"), rule.get("when"), category_names),
+                when=self.condition((*path, "when"), rule.get("when"), category_names),
             ))
-        self._check_reachable("batch", [rule.when.always for rule in rules])
+        self.check_reachable("batch", [rule.when.always for rule in rules])
         return tuple(rules)
 
     def _text(self, key_path: KeyPath, value: Any) -> str:
@@ -219,13 +222,13 @@ class PolicyParser:
             raise self.fail((key,), f"`{key}` is a list of rules (each starting with `- `)")
         return value
 
-    def _rule(self, key_path: KeyPath, value: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
+    def rule(self, key_path: KeyPath, value: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise self.fail(key_path, f"a rule is a mapping with {', '.join(allowed)}")
         self.document.check_keys(key_path, value, allowed)
         return value
 
-    def _check_reachable(self, key: str, matches_everything: list[bool]) -> None:
+    def check_reachable(self, key: str, matches_everything: list[bool]) -> None:
         """A rule after one that matches everything can never apply."""
         for index, always in enumerate(matches_everything[:-1]):
             if always:
@@ -236,7 +239,7 @@ class PolicyParser:
         rules: list[CategoryRule] = []
         for index, raw in enumerate(self._list("categories", value)):
             path: KeyPath = ("categories", index)
-            rule = self._rule(path, raw, CATEGORY_KEYS)
+            rule = self.rule(path, raw, CATEGORY_KEYS)
             if "name" in rule and "from" in rule:
                 raise self.fail((*path, "from"), "a rule has `name` and `when`, or `from`, not both")
             if "from" in rule:
@@ -245,8 +248,8 @@ class PolicyParser:
             if "name" not in rule:
                 raise self.fail(path, "a category rule needs a `name` (with a `when`), or `from`")
             rules.append(CategoryRule(name=self._text((*path, "name"), rule["name"]),
-                                      when=self._condition((*path, "when"), rule.get("when"), None)))
-        self._check_reachable("categories", [rule.from_field is None and rule.when.always for rule in rules])
+                                      when=self.condition((*path, "when"), rule.get("when"), None)))
+        self.check_reachable("categories", [rule.from_field is None and rule.when.always for rule in rules])
         return tuple(rules)
 
     def _from_field(self, key_path: KeyPath, value: Any) -> str:
@@ -259,7 +262,7 @@ class PolicyParser:
 
     def condition_of(self, value: Any) -> Condition:
         """A standalone ``when`` mapping (no category names to check against)."""
-        return self._condition((), value, None)
+        return self.condition((), value, None)
 
     def model_id(self, key_path: KeyPath, value: Any) -> str:
         """A model name resolved to its priced id (``keep`` is not a model here)."""
@@ -322,20 +325,20 @@ class PolicyParser:
         routes: list[Route] = []
         for index, raw in enumerate(self._list("routes", value)):
             path: KeyPath = ("routes", index)
-            rule = self._rule(path, raw, ROUTE_KEYS)
+            rule = self.rule(path, raw, ROUTE_KEYS)
             if "to" not in rule:
                 raise self.fail(path, "a route needs `to` (a model, or keep)")
             routes.append(Route(to=self._model((*path, "to"), rule["to"]),
-                                when=self._condition((*path, "when"), rule.get("when"), category_names),
+                                when=self.condition((*path, "when"), rule.get("when"), category_names),
                                 share=self._share((*path, "share"), rule.get("share", 1.0))))
-        self._check_reachable("routes", [route.when.always and route.share >= 1 for route in routes])
+        self.check_reachable("routes", [route.when.always and route.share >= 1 for route in routes])
         return tuple(routes)
 
     def _cascades(self, value: Any, category_names: set[str] | None) -> tuple[Cascade, ...]:
         cascades: list[Cascade] = []
         for index, raw in enumerate(self._list("cascades", value)):
             path: KeyPath = ("cascades", index)
-            rule = self._rule(path, raw, CASCADE_KEYS)
+            rule = self.rule(path, raw, CASCADE_KEYS)
             for key in ("try", "escalate_to", "escalate_rate"):
                 if key not in rule:
                     raise self.fail(path, f"a cascade needs `{key}`")
@@ -346,12 +349,12 @@ class PolicyParser:
                 try_model=self._model((*path, "try"), rule["try"], allow_keep=False),
                 escalate_to=self._model((*path, "escalate_to"), rule["escalate_to"]),
                 escalate_rate=float(rate),
-                when=self._condition((*path, "when"), rule.get("when"), category_names),
+                when=self.condition((*path, "when"), rule.get("when"), category_names),
             ))
-        self._check_reachable("cascades", [cascade.when.always for cascade in cascades])
+        self.check_reachable("cascades", [cascade.when.always for cascade in cascades])
         return tuple(cascades)
 
-    def _condition(self, key_path: KeyPath, value: Any, category_names: set[str] | None) -> Condition:
+    def condition(self, key_path: KeyPath, value: Any, category_names: set[str] | None) -> Condition:
         if value is None:
             return ALWAYS
         if not isinstance(value, dict) or not value:
@@ -364,12 +367,12 @@ class PolicyParser:
         if key == "any":
             if not isinstance(value, list) or not value or any(item is None for item in value):
                 raise self.fail(key_path, "`any` is a non-empty list of conditions, none of them empty")
-            return [AnyOf(tuple(self._condition((*key_path, index), item, category_names)
+            return [AnyOf(tuple(self.condition((*key_path, index), item, category_names)
                                 for index, item in enumerate(value)))]
         if key == "not":
             if value is None:
                 raise self.fail(key_path, "`not` needs a condition to negate")
-            return [Not(self._condition(key_path, value, category_names))]
+            return [Not(self.condition(key_path, value, category_names))]
         if key in COUNT_FIELDS:
             return self._bounds(key_path, key, value)
         if key in TEXT_COLUMNS:

@@ -17,7 +17,7 @@ from routecost.prices.self_hosted import SelfHostedTier
 
 KEEP = "keep"
 """A route target meaning: the model the request was logged on."""
-LEVERS = ("routing", "exact_cache", "semantic_cache", "prompt_cache", "batching")
+LEVERS = ("routing", "trimming", "exact_cache", "semantic_cache", "prompt_cache", "batching")
 """The cost levers, in the order the report lists their savings."""
 
 
@@ -59,6 +59,23 @@ class Cascade:
     escalate_rate: float
     """Share of requests escalated: assumed here, measured by replay."""
     when: Condition = ALWAYS
+
+
+@dataclass(frozen=True)
+class TrimRule:
+    """Shorter prompts: the system prompt cut to a share of its length or replaced by the team's
+    shorter one, the conversation's history capped to its last turns (``simulate/trimming.py``)."""
+
+    when: Condition = ALWAYS
+    system_keep: float | None = None
+    """Share of the system prompt's tokens kept (``system: 0.4``: 60% shorter)."""
+    system_file: str | None = None
+    """A file holding the shorter system prompt that replaces the logged one ..."""
+    system_text: str | None = None
+    """... and its text."""
+    history_turns: int | None = None
+    """Turns of conversation kept before the current message (a turn: a user message and the replies
+    after it)."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +126,7 @@ class Policy:
     categories: tuple[CategoryRule, ...] = ()
     routes: tuple[Route, ...] = ()
     cascades: tuple[Cascade, ...] = ()
+    trim: tuple[TrimRule, ...] = ()
     exact_cache: ExactCache | None = None
     semantic_cache: SemanticCache | None = None
     prompt_cache: PromptCache | None = None
@@ -125,6 +143,7 @@ class Policy:
         """The cost levers the policy pulls, in the order savings are attributed to them."""
         present = {
             "routing": bool(self.routes or self.cascades),
+            "trimming": bool(self.trim),
             "exact_cache": self.exact_cache is not None,
             "semantic_cache": self.semantic_cache is not None,
             "prompt_cache": self.prompt_cache is not None,
@@ -139,6 +158,7 @@ class Policy:
             categories=self.categories,
             routes=self.routes if lever == "routing" else (),
             cascades=self.cascades if lever == "routing" else (),
+            trim=self.trim if lever == "trimming" else (),
             exact_cache=self.exact_cache if lever == "exact_cache" else None,
             semantic_cache=self.semantic_cache if lever == "semantic_cache" else None,
             prompt_cache=self.prompt_cache if lever == "prompt_cache" else None,
@@ -161,6 +181,7 @@ class Policy:
             *((f"routes[{index}] (to {route.to})", route.when) for index, route in enumerate(self.routes)),
             *((f"cascades[{index}] (try {cascade.try_model})", cascade.when)
               for index, cascade in enumerate(self.cascades)),
+            *((f"trim[{index}]", rule.when) for index, rule in enumerate(self.trim)),
             *caches,
             *((f"batch[{index}]", rule.when) for index, rule in enumerate(self.batch)),
         ]

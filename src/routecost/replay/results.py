@@ -215,7 +215,7 @@ def _output_ratios(answered: Sequence[CallRecord]) -> dict[str, Interval]:
     pairs: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for record in answered:
         if record.output_tokens is not None and record.logged_output_tokens:
-            pairs[record.target_model].append((record.output_tokens, record.logged_output_tokens))
+            pairs[record.model].append((record.output_tokens, record.logged_output_tokens))
     return {model: ratio_interval(values) for model, values in pairs.items()}
 
 
@@ -290,15 +290,15 @@ def read_stored(store: ReplayStore) -> StoredReplay:
 
 
 def measured_for_policy(stored: StoredReplay, priced: pl.DataFrame, rows: pl.DataFrame, width: float) -> Measured:
-    """The stored calls for the requests this policy moves (``rows``: category, routed_model and
-    escalate_to per priced request), to the models it moves them to: found where the request was
+    """The stored calls for the requests this policy moves (``rows``: category, escalate_to and the
+    target calls are filed under, per priced request), to the models it moves them to: found where the request was
     logged (file and offset), else by its content, as ``replay`` finds them (a log moved or
     compressed since)."""
     sources = {source: os.path.abspath(source) for source in priced["source"].unique().drop_nulls().to_list()}
     frame = priced.select(
         "source", "offset", "format", "request_source", "request_offset", "model_id", "output_tokens",
         path=pl.col("source").replace_strict(sources, default=None),
-    ).hstack(rows.select(pl.col("category", "routed_model", "escalate_to").cast(pl.String))).with_row_index(
+    ).hstack(rows.select(pl.col("category", "escalate_to").cast(pl.String), routed_model="filed_target")).with_row_index(
     ).filter(pl.col("offset").is_not_null())
     places = list(stored.candidates)
     where = pl.DataFrame(places, schema={"path": pl.String(), "offset": frame.schema["offset"],

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 
 from routecost.audit import Audit
 from routecost.errors import UsageError
+from routecost.policy.model import TrimRule
 from routecost.prices.catalog import STANDARD, PriceBook, Unpriced
 from routecost.replay.checks import CHECK, CHECK_POSITIONS, Control, JudgeCheck, draw_controls
 from routecost.replay.client import ChatClient, ChatRequest, ChatResult, RetryPolicy, turns
@@ -54,6 +55,7 @@ from routecost.replay.results import (
 )
 from routecost.replay.sample import SampleSize, draw_sample, replay_candidates
 from routecost.replay.store import CallRecord, ReplayStore, call_key, is_claim, is_done, request_digest
+from routecost.simulate.trimming import kept_messages, replayed_tag
 from routecost.sources import RequestText
 from routecost.sources.texts import TextRef, read_texts
 from routecost.tokens import O200K, prompt_token_count
@@ -95,9 +97,17 @@ class ReplayTask:
     logged_output_tokens: int
     candidate: ChatRequest
 
+    trim_tag: str = ""
+    """Set when the candidate's prompt is trimmed (``trimming.replayed_tag``)."""
+
+    @property
+    def filed_target(self) -> str:
+        """The target its calls are stored under: the model, and how its prompt was trimmed."""
+        return self.target_model + self.trim_tag
+
     @property
     def candidate_key(self) -> str:
-        return call_key("candidate", self.request, self.target_model, self.candidate.max_tokens,
+        return call_key("candidate", self.request, self.filed_target, self.candidate.max_tokens,
                         self.candidate.temperature)
 
 
@@ -134,7 +144,8 @@ def plan_replay(audit: Audit, settings: ReplaySettings, template: Template, endp
     tasks: list[ReplayTask] = []
     skipped: Counter[str] = Counter()
     for row, text in zip(sample.iter_rows(named=True), texts, strict=True):
-        task = _task(row, text, skipped)
+        rule = None if row["trim_rule"] is None else projection.policy.trim[row["trim_rule"]]
+        task = _task(row, text, skipped, rule)
         if task is not None:
             tasks.append(task)
     models = sorted({task.target_model for task in tasks} | ({settings.judge} if tasks else set()))
@@ -152,12 +163,20 @@ def plan_replay(audit: Audit, settings: ReplaySettings, template: Template, endp
     return plan
 
 
-def _task(row: dict[str, object], text: RequestText | None, skipped: Counter[str]) -> ReplayTask | None:
+def _task(row: dict[str, object], text: RequestText | None, skipped: Counter[str],
+          trim: TrimRule | None = None) -> ReplayTask | None:
+    """The replay of one sampled request: its conversation sent to the target as the policy would
+    send it (its history capped and its system prompt replaced, when a trim rule says so)."""
     if text is None:
         skipped["the logged record could not be read back"] += 1
         return None
     if row["has_tools"]:
         skipped["it offers tools (their calls cannot be replayed)"] += 1
+        return None
+    tag = replayed_tag(trim)
+    if trim is not None and not tag and row["routed_model"] == row["model_id"]:
+        skipped["its only change is a `system: share` cut, projected but not replayed (give `system_file`: "
+                "your shorter prompt)"] += 1
         return None
     conversation = turns(text.messages)
     if not conversation or conversation[-1][0] != "user":
@@ -170,6 +189,9 @@ def _task(row: dict[str, object], text: RequestText | None, skipped: Counter[str
     max_tokens = min(max(2 * output_tokens, MIN_MAX_TOKENS), MAX_MAX_TOKENS)
     temperature = row["temperature"]
     request = request_digest(text.system, conversation, str(row["model_id"]))
+    if tag and trim is not None:
+        conversation = turns(kept_messages(text.messages, trim.history_turns)) or conversation
+    system = text.system if trim is None or trim.system_text is None else trim.system_text
     return ReplayTask(
         request=request, source=os.path.abspath(str(row["source"])), offset=int(row["offset"]),  # type: ignore[call-overload]
         line=int(row["line"]), category=str(row["category"]),  # type: ignore[call-overload]
@@ -177,8 +199,9 @@ def _task(row: dict[str, object], text: RequestText | None, skipped: Counter[str
         escalate_to=None if row["escalate_to"] is None else str(row["escalate_to"]), text=text,
         logged_input_tokens=int(row["input_tokens"] or 0),  # type: ignore[call-overload]
         logged_output_tokens=output_tokens,
-        candidate=ChatRequest(text.system, conversation, max_tokens,
+        candidate=ChatRequest(system, conversation, max_tokens,
                               None if temperature is None else float(temperature)),  # type: ignore[arg-type]
+        trim_tag=tag,
     )
 
 
@@ -344,12 +367,12 @@ class _Runner:
         candidate = self.store.get(task.candidate_key)
         if candidate is None or not candidate.ok:
             stub = CallRecord(key=task.candidate_key, kind="candidate", request=task.request,
-                              target_model=task.target_model, model=task.target_model, ok=False)
+                              target_model=task.filed_target, model=task.target_model, ok=False)
             result = await self._claimed_call(stub, task.candidate, task.logged_input_tokens)
             if result is None:
                 return
             candidate = CallRecord(
-                key=task.candidate_key, kind="candidate", request=task.request, target_model=task.target_model,
+                key=task.candidate_key, kind="candidate", request=task.request, target_model=task.filed_target,
                 model=task.target_model, ok=result.ok, source=task.source, byte_offset=task.offset, line=task.line,
                 category=task.category, logged_model=task.logged_model, answer=result.text if result.ok else None,
                 input_tokens=result.input_tokens, output_tokens=result.output_tokens,
@@ -380,7 +403,7 @@ class _Runner:
             return
         request = _judge_request(self.plan.template, task, answer, shown)
         input_tokens = prompt_token_count(RequestText(system=request.system, messages=request.messages), O200K)
-        stub = CallRecord(key=key, kind=kind, request=task.request, target_model=task.target_model,
+        stub = CallRecord(key=key, kind=kind, request=task.request, target_model=task.filed_target,
                           model=self.plan.judge, ok=False)
         result = await self._claimed_call(stub, request, input_tokens)
         if result is None:
@@ -393,7 +416,7 @@ class _Runner:
                 result, (verdict, score) = again, self._verdict(again, shown)
                 cost, attempts = _total(cost, self._cost(self.plan.judge, again)), attempts + again.attempts
         self.store.put(CallRecord(
-            key=key, kind=kind, request=task.request, target_model=task.target_model, model=self.plan.judge,
+            key=key, kind=kind, request=task.request, target_model=task.filed_target, model=self.plan.judge,
             ok=result.ok, source=task.source, byte_offset=task.offset, line=task.line, category=task.category,
             logged_model=task.logged_model, template=self.plan.template.version, position=position,
             candidate_key=candidate_key, answer=result.text if result.ok else None, input_tokens=result.input_tokens,
@@ -443,7 +466,7 @@ def judge_key(task: ReplayTask, candidate: CallRecord, judge: str, template: Tem
     if position == RUBRIC_LOGGED:
         return call_key("judge", task.request, judge, template.version, position)
     answer = hashlib.sha256((candidate.answer or "").encode()).hexdigest()
-    return call_key("judge", task.request, task.target_model, answer, judge, template.version, position)
+    return call_key("judge", task.request, task.filed_target, answer, judge, template.version, position)
 
 
 def check_key(control: Control, judge: str, template: Template, position: str) -> str:
@@ -451,7 +474,9 @@ def check_key(control: Control, judge: str, template: Template, position: str) -
 
 
 def _judge_request(template: Template, task: ReplayTask, candidate_answer: str, position: str) -> ChatRequest:
-    conversation = conversation_text(task.candidate.messages)
+    """The judge sees the conversation as logged (a trimmed candidate's answer is judged against what
+    the user really had) and the two answers."""
+    conversation = conversation_text(turns(task.text.messages))
     logged = task.text.answer
     if template.mode == PAIRWISE:
         first, second = (logged, candidate_answer) if position == LOGGED_FIRST else (candidate_answer, logged)

@@ -1,7 +1,7 @@
 """Which logged requests to replay: a stratified, seeded sample of the ones a policy moves.
 
 The candidates are the billed, successful, priced requests whose model the policy changes (a
-route, or a cascade's first try). Each gets a rank from a digest of (seed, file, byte offset), so
+route, or a cascade's first try) or whose prompt it trims. Each gets a rank from a digest of (seed, file, byte offset), so
 the same seed always draws the same requests, whatever else is in the logs or however they are
 read; each category contributes its lowest-ranked requests: ``per_category`` of them, or a share
 of ``total`` proportional to the category's size (at least one each, largest remainders first).
@@ -23,13 +23,12 @@ SAMPLE_COLUMNS = ("source", "offset", "line", "format", "request_source", "reque
 
 
 def replay_candidates(priced: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
-    """The requests a policy moves to another model, with their category and target."""
+    """The requests a policy moves to another model or trims, with their category, target and trim rule."""
     frame = priced.select(SAMPLE_COLUMNS).hstack(
-        rows.select(pl.col("category", "routed_model", "escalate_to").cast(pl.String))
+        rows.select(pl.col("category", "routed_model", "escalate_to").cast(pl.String), "trim_rule")
     ).hstack(priced.select(ok=(pl.col("status") == STATUS_OK) & CATALOG_PRICED))
-    return frame.filter(
-        pl.col("ok") & (pl.col("routed_model") != pl.col("model_id")) & pl.col("offset").is_not_null()
-    ).drop("ok")
+    moved = (pl.col("routed_model") != pl.col("model_id")) | pl.col("trim_rule").is_not_null()
+    return frame.filter(pl.col("ok") & moved & pl.col("offset").is_not_null()).drop("ok")
 
 
 @dataclass(frozen=True)

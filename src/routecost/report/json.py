@@ -98,7 +98,7 @@ def policy_dict(projection: PolicyProjection, report: AuditReport) -> dict[str, 
              "savings_pct": row.savings_pct, "low_usd": row.low_usd, "high_usd": row.high_usd,
              "projected_30d_usd": report.over_30_days(row.cost_usd), "routed": row.routed, "escalated": row.escalated,
              "exact_cache_hits": row.exact_cache_hits, "semantic_cache_hits": row.semantic_cache_hits,
-             "batched_requests": row.batched, "cache_read_share_before_pct": row.cache_read_share_before,
+             "batched_requests": row.batched, "trimmed_requests": row.trimmed, "trimmed_tokens": row.trimmed_tokens, "cache_read_share_before_pct": row.cache_read_share_before,
              "cache_read_share_after_pct": row.cache_read_share_after, "quality": quality_dict(row),
              "latency_ms": None if row.latency is None else dataclasses.asdict(row.latency)}
             for row in projection.categories

@@ -6,7 +6,6 @@ from routecost.audit import AuditReport
 from routecost.escape import markdown_text
 from routecost.report.text import (
     LATENCY_HEADER,
-    LEVER_HEADER,
     MODEL_HEADER,
     POLICY_CATEGORY_HEADER,
     POLICY_SUMMARY_HEADER,
@@ -16,8 +15,8 @@ from routecost.report.text import (
     category_rows,
     format_count,
     latency_rows,
-    lever_rows,
     lever_savings_text,
+    lever_table,
     model_rows,
     notes,
     period_text,
@@ -50,8 +49,9 @@ def render(report: AuditReport) -> str:
         lines += [f"#### {markdown_text(projection.name)}", "",
                   *table(POLICY_CATEGORY_HEADER, policy_category_rows(report, projection), right_aligned_from=3), "",
                   markdown_text(lever_savings_text(projection)), ""]
-        if levers := lever_rows(projection):
-            lines += [*table(LEVER_HEADER, levers), ""]
+        lever_header, levers = lever_table(projection)
+        if levers:
+            lines += [*table(lever_header, levers), ""]
         if latencies := latency_rows(projection):
             lines += [*table(LATENCY_HEADER, latencies), ""]
         if fleets := self_hosted_rows(projection):

@@ -10,7 +10,6 @@ from routecost.audit import AuditReport
 from routecost.escape import plain
 from routecost.report.text import (
     LATENCY_HEADER,
-    LEVER_HEADER,
     MODEL_HEADER,
     POLICY_CATEGORY_HEADER,
     POLICY_SUMMARY_HEADER,
@@ -19,8 +18,8 @@ from routecost.report.text import (
     baseline_lines,
     category_rows,
     latency_rows,
-    lever_rows,
     lever_savings_text,
+    lever_table,
     model_rows,
     notes,
     period_text,
@@ -80,8 +79,9 @@ def renderable(report: AuditReport) -> Group:
         parts.append(rich_table(f"Policy: {projection.name}", POLICY_CATEGORY_HEADER,
                                 policy_category_rows(report, projection), left=(0, 2)))
         parts.append(plain(lever_savings_text(projection)))
-        if levers := lever_rows(projection):
-            parts.append(rich_table(f"Levers: {projection.name}", LEVER_HEADER, levers))
+        lever_header, levers = lever_table(projection)
+        if levers:
+            parts.append(rich_table(f"Levers: {projection.name}", lever_header, levers))
         if latencies := latency_rows(projection):
             parts.append(rich_table(f"Latency: {projection.name}", LATENCY_HEADER, latencies))
         if fleets := self_hosted_rows(projection):

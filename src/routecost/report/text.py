@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from routecost.audit import AuditReport
 from routecost.quality import UNMEASURED, Quality
 from routecost.simulate.counterfactual import COUNTERFACTUAL_RULES
 from routecost.simulate.latency import format_ms
-from routecost.simulate.projection import PolicyProjection
+from routecost.simulate.projection import CategoryProjection, PolicyProjection
 
 
 def format_usd(amount: float | None) -> str:
@@ -200,8 +202,7 @@ def policy_notes(report: AuditReport) -> list[str]:
     return lines
 
 
-LEVER_HEADER = ["category", "exact-cache hits", "semantic hits", "batched", "cache-read share (logged → policy)"]
-LEVER_NAMES = {"routing": "routing", "exact_cache": "exact cache", "semantic_cache": "semantic cache",
+LEVER_NAMES = {"routing": "routing", "trimming": "prompt trimming", "exact_cache": "exact cache", "semantic_cache": "semantic cache",
                "prompt_cache": "prompt caching", "batching": "batching", "interaction": "interaction remainder"}
 
 
@@ -216,16 +217,26 @@ def _rate(count: int, total: int) -> str:
     return f"{format_count(count)} ({100 * count / total:.1f}%)" if total else "0"
 
 
-def lever_rows(projection: PolicyProjection) -> list[list[str]]:
-    """Per category: cache hits, batched requests, and the prompt-cache read share before and after."""
-    if not set(projection.policy.levers) - {"routing"}:
-        return []
-    return [
-        [row.category, _rate(row.exact_cache_hits, row.priced_requests),
-         _rate(row.semantic_cache_hits, row.priced_requests), _rate(row.batched, row.priced_requests),
-         f"{row.cache_read_share_before:.1f}% → {row.cache_read_share_after:.1f}%"]
-        for row in projection.categories
+def lever_table(projection: PolicyProjection) -> tuple[list[str], list[list[str]]]:
+    """Per category, what the levers other than routing did (a column per lever the policy pulls):
+    prompts trimmed, cache hits, batched requests, and the prompt-cache read share before and after.
+    No rows for a policy that only routes."""
+    levers = set(projection.policy.levers)
+    if not levers - {"routing"}:
+        return [], []
+    columns: list[tuple[str, Callable[[CategoryProjection], str]]] = [
+        (header, cell) for lever, header, cell in (
+            ("trimming", "trimmed (input tokens cut)",
+             lambda row: f"{_rate(row.trimmed, row.priced_requests)}, {format_count(row.trimmed_tokens)}"),
+            ("exact_cache", "exact-cache hits", lambda row: _rate(row.exact_cache_hits, row.priced_requests)),
+            ("semantic_cache", "semantic hits", lambda row: _rate(row.semantic_cache_hits, row.priced_requests)),
+            ("batching", "batched", lambda row: _rate(row.batched, row.priced_requests)),
+        ) if lever in levers
     ]
+    columns.append(("cache-read share (logged → policy)",
+                    lambda row: f"{row.cache_read_share_before:.1f}% → {row.cache_read_share_after:.1f}%"))
+    return (["category", *(header for header, _ in columns)],
+            [[row.category, *(cell(row) for _, cell in columns)] for row in projection.categories])
 
 
 LATENCY_HEADER = ["category", "p50 (logged → policy)", "p95 (logged → policy)", "latency unknown"]

@@ -23,10 +23,6 @@ from routecost.simulate.self_hosted import FleetPlan, added_loads
 
 TOKENIZER_NOTE = "tokenizer table ratios used (+/-10%): "
 """The note naming the tokenizer families whose ratios came from the table, before the families."""
-_SUMMED = ("requests", "priced_requests", "baseline_cost_usd", "cost_usd", "low_usd", "high_usd", "exact_cache_hits",
-           "exact_cache_hit_cost_usd", "semantic_cache_hits", "batched", "cache_read_before", "input_before",
-           "cache_read_after", "input_after")
-
 
 @dataclass(frozen=True)
 class CategoryProjection:
@@ -46,6 +42,10 @@ class CategoryProjection:
     """What the exact-cache hits cost as logged."""
     semantic_cache_hits: int = 0
     batched: int = 0
+    trimmed: int = 0
+    """Requests whose prompt a trim rule cut ..."""
+    trimmed_tokens: int = 0
+    """... and the input tokens it cut from them (o200k, as counted on the logged text)."""
     cache_read_share_before: float = 0.0
     """Share (0-100) of the category's input tokens read from a prompt cache, as logged ..."""
     cache_read_share_after: float = 0.0
@@ -144,6 +144,8 @@ class CategoryTotals:
             exact_cache_hit_cost_usd=pl.col("cost_usd").filter(in_scope & pl.col("exact_cache_hit")).sum(),
             semantic_cache_hits=(in_scope & pl.col("semantic_cache_hit")).sum(),
             batched=pl.col("batched").sum(),
+            trimmed=pl.col("trimmed").sum(),
+            trimmed_tokens=pl.col("trimmed_tokens").filter(pl.col("trimmed")).sum(),
             **{name: pl.col(name).sum() for name in ("cache_read_before", "input_before", "cache_read_after",
                                                      "input_after")},
         )
@@ -180,7 +182,8 @@ class CategoryTotals:
                 escalated=escalated.get(row["category"], {}),
                 exact_cache_hits=row["exact_cache_hits"], exact_cache_hit_cost_usd=row["exact_cache_hit_cost_usd"],
                 semantic_cache_hits=row["semantic_cache_hits"],
-                batched=row["batched"], cache_read_share_before=row["cache_read_share_before"] or 0.0,
+                batched=row["batched"], trimmed=row["trimmed"], trimmed_tokens=row["trimmed_tokens"],
+                cache_read_share_before=row["cache_read_share_before"] or 0.0,
                 cache_read_share_after=row["cache_read_share_after"] or 0.0,
             )
             for row in totals.iter_rows(named=True)

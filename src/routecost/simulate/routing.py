@@ -47,8 +47,17 @@ from routecost.simulate.prompt_cache import apply_prompt_cache, warm_prefixes
 from routecost.simulate.self_hosted import hourly_load
 from routecost.simulate.semantic_cache import SIMILARITY_TOLERANCE, EmbeddingStore, best_earlier_match
 from routecost.simulate.text_ratios import exact_openai_ratios
-from routecost.sources.texts import text_columns
-from routecost.tokens import tokenizer_family
+from routecost.simulate.trimming import (
+    CUT_COLUMNS,
+    TRIM_NOTE,
+    apply_trim,
+    prompt_parts,
+    replayed_tag,
+    trim_cuts,
+    trim_rule_expr,
+)
+from routecost.sources.texts import TextRef, read_texts, text_columns
+from routecost.tokens import O200K, tokenizer_family
 
 POLICY_INPUTS = (
     "model", "model_id", "provider", "status", "mode", "stream", "user", "tags", "category", "ts", "price_context",
@@ -63,10 +72,11 @@ LEG_COLUMNS = (
     "status", "gateway_cache_hit", "prompt_cache_scope", "batch_scope", *PROMPT_PRINT_COLUMNS,
 )
 ROW_OUTPUTS = ("category", "routed_model", "escalate_to", "escalate_rate", "exact_cache_hit", "served", "batched",
-               "projected_cost_usd", "projected_low_usd", "projected_high_usd", "escalated_cost_usd")
+               "trim_rule", "projected_cost_usd", "projected_low_usd", "projected_high_usd", "escalated_cost_usd")
 """Per request: the policy's category, the model it is routed to (a cascade's first try), the
 model a cascade escalates to and the share escalated (null outside cascades), whether the exact
-cache served it, whether any cache served it, whether it was batched, the projected cost with its
+cache served it, whether any cache served it, whether it was batched, the trim rule that cut its
+prompt (its index in the policy's ``trim``; null: none), the projected cost with its
 range, and the part of it paid on the escalation model (the escalated share of its price there; 0
 outside cascades)."""
 
@@ -93,8 +103,11 @@ def prepare_inputs(priced: pl.DataFrame, policies: Sequence[Policy], first_posit
     """``priced`` is a segment of the logs whose first request is the ``first_position``-th read (from 0)."""
     frame = priced.select(POLICY_INPUTS).with_row_index("_row").with_columns(
         _log_position=pl.col("_row").cast(pl.UInt64) + first_position)
-    if any(policy.needs_text for policy in policies):
-        frame = frame.hstack(text_columns(priced))
+    needs_text, trims = any(policy.needs_text for policy in policies), any(policy.trim for policy in policies)
+    if needs_text or trims:
+        texts = read_texts(TextRef.of(priced))
+        frame = frame.hstack(text_columns(priced, texts)) if needs_text else frame
+        frame = frame.hstack(prompt_parts(texts)) if trims else frame
     keys = sorted({key for policy in policies for key in policy.metadata_keys})
     if keys:
         frame = frame.hstack(metadata_columns(priced, keys))
@@ -151,12 +164,21 @@ def project_policy(
 
 
 def routing_rows(inputs: PolicyInputs, policy: Policy) -> pl.DataFrame:
-    """Per request, where the policy sends it (category, routed_model, escalate_to), without pricing
-    anything: what replay's measurements are matched on before the policy is projected with them."""
+    """Per request, where the policy sends it (category, routed_model, escalate_to) and the target
+    replay files its calls under (``filed_target``: the model, and how a trim rule cut the prompt),
+    without pricing anything: what replay's measurements are matched on before the policy is
+    projected with them."""
     context = inputs.context
-    return inputs.frame.select(
-        category=policy.category_expr(pl.col("category"), context), **_choices(policy, context, {})
-    ).select("category", "routed_model", escalate_to=pl.col("cascade_escalate"))
+    chosen = inputs.frame.with_columns(category=policy.category_expr(pl.col("category"), context))
+    tag = pl.lit("")
+    if policy.trim:
+        tags = {index: replayed_tag(rule) for index, rule in enumerate(policy.trim)}
+        rule = trim_rule_expr(policy.trim, [rule.when.expr(context) for rule in policy.trim])
+        tag = pl.when(pl.col("system_tokens").is_not_null()).then(
+            rule.replace_strict(tags, default="", return_dtype=pl.String())).fill_null("")
+    return chosen.select("category", **_choices(policy, context, {}), _tag=tag).select(
+        "category", "routed_model", escalate_to=pl.col("cascade_escalate"),
+        filed_target=pl.col("routed_model") + pl.col("_tag"))
 
 
 def _rounded(levers: dict[str, float]) -> dict[str, float]:
@@ -183,6 +205,8 @@ def _project(
     )
     base = base.with_columns(**_lever_scopes(policy, context))
     notes: list[str] = [] if savings_only else [*policy.notes, *unmatched(policy.labelled_conditions, base, context)]
+    if policy.trim:
+        base = _with_trim_cuts(base, policy, context, notes)
     base = base.with_columns(exact_cache_hit=_exact_hits(base, policy))
     base = base.with_columns(semantic_cache_hit=_semantic_hits(base, policy, embeddings, notes))
     served = pl.col("exact_cache_hit") | pl.col("semantic_cache_hit")
@@ -193,9 +217,9 @@ def _project(
     # others are repriced. A cache hit costs nothing.
     changed = pl.col("in_scope") & ~served & (
         (pl.col("routed_model") != pl.col("model_id")) | pl.col("cascade_try").is_not_null()
-        | pl.col("prompt_cache_scope") | pl.col("batch_scope")
+        | pl.col("prompt_cache_scope") | pl.col("batch_scope") | _trimmed(policy)
     )
-    leg_columns = [*LEG_COLUMNS, "in_scope", "routed_model"]
+    leg_columns = [*LEG_COLUMNS, "in_scope", "routed_model", *(CUT_COLUMNS if policy.trim else ())]
     if policy.prompt_cache is not None:
         leg_columns += ["prompt_cache_read_bytes", "prompt_cache_write_bytes"]
     legs = base.lazy().filter(changed).select(
@@ -215,6 +239,11 @@ def _project(
         ))
     if policy.prompt_cache is not None:
         legs = apply_prompt_cache(legs, policy.prompt_cache)
+    if policy.trim:
+        legs = apply_trim(legs, tokenizer_ratios)
+        if not savings_only and (legs["leg_model"].drop_nulls().unique().map_elements(
+                tokenizer_family, return_dtype=pl.String()) != O200K).any():
+            notes.append(TRIM_NOTE)
     legs = legs.with_columns(
         price_context=pl.when(pl.col("batch_scope")).then(pl.lit(BATCH)).otherwise(pl.col("price_context"))
     )
@@ -239,7 +268,10 @@ def _project(
         "escalate_rate", escalate_to=pl.col("cascade_escalate"),
         cache_read_before=pl.when(pl.col("in_scope")).then(pl.col("cache_read_tokens").fill_null(0)),
         input_before=pl.when(pl.col("in_scope")).then(pl.col("input_tokens")),
-    ).with_columns(
+        trimmed=_trimmed(policy) & ~pl.col("exact_cache_hit") & ~pl.col("semantic_cache_hit"),
+        trimmed_tokens=pl.sum_horizontal("trim_system_cut", "trim_history_cut") if policy.trim else pl.lit(0),
+        trim_rule=pl.col("trim_rule") if policy.trim else pl.lit(None, dtype=pl.Int32()),
+    ).with_columns(trim_rule=pl.when("trimmed").then("trim_rule")).with_columns(
         # Series.scatter writes in place: each column scatters into its own copy
         projected_cost_usd=as_logged.clone().scatter(sums["_row"], sums["leg_cost"]),
         projected_low_usd=as_logged.clone().scatter(sums["_row"], sums["leg_low"]),
@@ -257,6 +289,21 @@ def _project(
     totals = CategoryTotals.of(rows)
     return PolicyProjection(policy=policy, categories=totals.projections(), rows=kept, assumptions=sorted(set(notes)),
                             totals=totals, self_hosted_load=load)
+
+
+def _trimmed(policy: Policy) -> pl.Expr:
+    """Whether a trim rule cuts the request (its text logged)."""
+    return pl.col("trim_system_cut").is_not_null() if policy.trim else pl.lit(False)
+
+
+def _with_trim_cuts(base: pl.DataFrame, policy: Policy, context: EvalContext, notes: list[str]) -> pl.DataFrame:
+    """The trim rule each billed request follows, and what it cuts (``simulate/trimming.py``)."""
+    rule = trim_rule_expr(policy.trim, [rule.when.expr(context) for rule in policy.trim])
+    base = base.with_columns(trim_rule=pl.when(pl.col("in_scope")).then(rule))
+    unmeasured = base.select((pl.col("trim_rule").is_not_null() & pl.col("system_tokens").is_null()).sum()).item()
+    if unmeasured:
+        notes.append(f"{unmeasured:,} requests a trim rule matches have no logged text to cut: left as logged")
+    return base.hstack(trim_cuts(base, policy.trim))
 
 
 def _scattered(values: pl.Series, positions: pl.Series, replacements: pl.Series) -> pl.Series:

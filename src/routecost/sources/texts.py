@@ -51,9 +51,10 @@ def read_texts(refs: Sequence[TextRef | None]) -> list[RequestText | None]:
     return [None if ref is None else _text(ref, records) for ref in refs]
 
 
-def text_columns(requests: pl.DataFrame) -> pl.DataFrame:
-    """The last user message and the system prompt of every request (null where not logged)."""
-    texts = read_texts(TextRef.of(requests))
+def text_columns(requests: pl.DataFrame, texts: Sequence[RequestText | None] | None = None) -> pl.DataFrame:
+    """The last user message and the system prompt of every request (null where not logged), from
+    their ``texts`` when these have been read already."""
+    texts = read_texts(TextRef.of(requests)) if texts is None else texts
     return pl.DataFrame(
         {
             "last_user_message": [None if text is None else text.last_user_message or None for text in texts],
