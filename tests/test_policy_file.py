@@ -572,7 +572,7 @@ def test_policy_check_prints_one_ok_line_per_valid_file() -> None:
     assert [line.split(": ok: ")[0] for line in lines] == list(map(str, EXAMPLE_POLICIES))
     code_cascade = REPO / "policies" / "code-cascade.yaml"
     assert (f"{code_cascade}: ok: 'code-cascade': 2 category rules, 1 routes, 1 cascades; "
-            "sends traffic to: anthropic/claude-haiku-4-5") in lines
+            "sends traffic to: anthropic/claude-haiku-4-5; levers: routing") in lines
 
 
 def test_policy_check_accepts_price_file_models_with_prices(tmp_path: Path) -> None:
@@ -582,7 +582,7 @@ def test_policy_check_accepts_price_file_models_with_prices(tmp_path: Path) -> N
     result = routecost("policy", "check", str(policy), "--prices", str(prices))
     assert result.returncode == 0, result.stderr
     assert result.stdout == (f"{policy}: ok: 'self-hosted': 0 category rules, 1 routes, 0 cascades; "
-                             "sends traffic to: acme-llama-3-70b\n")
+                             "sends traffic to: acme-llama-3-70b; levers: routing\n")
 
 
 def test_policy_check_reports_an_invalid_file_on_one_line_with_exit_2(tmp_path: Path) -> None:

@@ -196,13 +196,15 @@ def policy_check(
     from routecost.policy.loader import load_policy
     from routecost.prices.catalog import PriceBook
     from routecost.prices.userfile import NO_USER_PRICES, load_user_prices
+    from routecost.report.text import LEVER_NAMES
 
     book = PriceBook(load_user_prices(str(prices)) if prices else NO_USER_PRICES)
     for path in files:
         policy = load_policy(str(path), book)
         targets = ", ".join(policy.target_models) or "none"
+        levers = ", ".join(LEVER_NAMES[lever] for lever in policy.levers)
         print(f"{path}: ok: {policy.name!r}: {len(policy.categories)} category rules, {len(policy.routes)} routes, "
-              f"{len(policy.cascades)} cascades; sends traffic to: {targets}")
+              f"{len(policy.cascades)} cascades; sends traffic to: {targets}; levers: {levers}")
         for note in policy.notes:
             print(f"  {note}")
 
