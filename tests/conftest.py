@@ -21,6 +21,26 @@ AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 """Prices for requests without a timestamp are those of this day (tests must not depend on today)."""
 
 MTOK = 1_000_000
+KEY_ENV = "ROUTECOST_TEST_KEY"
+SECRET = "sk-test-DO-NOT-LEAK-4242"
+"""The API key replay tests give their mock LLM server, from the environment as users do."""
+
+
+@pytest.fixture
+def mock(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A mock LLM server on 127.0.0.1 (``tests/mock_llm.py``), its key in ``KEY_ENV``."""
+    from tests.mock_llm import MockLLM
+
+    monkeypatch.setenv(KEY_ENV, SECRET)
+    with MockLLM() as server:
+        yield server
+
+
+def write_policy(directory: Path, text: str) -> Path:
+    """A policy file ``policy.yaml`` in ``directory`` holding ``text``."""
+    path = directory / "policy.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def write_jsonl(path: Path, records: Iterable[Any]) -> Path:

@@ -117,15 +117,6 @@ def test_unmeasured_quality_fails_the_gate_unless_configured_to_warn(tmp_path: P
 # End to end: the CLI against the mock server, then audit --replay and the gate on the store
 # ---------------------------------------------------------------------------------------------
 
-@pytest.fixture
-def mock(monkeypatch: pytest.MonkeyPatch) -> Any:
-    from tests.test_replay import KEY_ENV, SECRET
-
-    monkeypatch.setenv(KEY_ENV, SECRET)
-    with MockLLM() as server:
-        yield server
-
-
 def gate_on_store(tmp_path: Path, *flags: str) -> Any:
     return routecost("gate", "--logs", str(tmp_path / "logs.jsonl"), "--head", str(tmp_path / "policy.yaml"),
                      "--replay", str(tmp_path / "store.sqlite"), "--max-quality-drop", "100", *flags,

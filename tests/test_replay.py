@@ -45,13 +45,11 @@ from routecost.replay.runner import ReplayPlan, ReplaySettings, plan_replay, pla
 from routecost.replay.sample import SampleSize, draw_sample
 from routecost.replay.store import CallRecord, ReplayStore
 from routecost.sources.reader import ReaderConfig
-from tests.conftest import AS_OF, MTOK, write_jsonl
+from tests.conftest import AS_OF, KEY_ENV, MTOK, SECRET, write_jsonl
 from tests.mock_llm import MockLLM, fair_judge
 
 REL = 1e-9
 START = datetime(2026, 10, 20, 9, 0, tzinfo=UTC)
-KEY_ENV = "ROUTECOST_TEST_KEY"
-SECRET = "sk-test-DO-NOT-LEAK-4242"
 POLICY = """\
 name: cheaper
 categories:
@@ -119,13 +117,6 @@ def audited(tmp_path: Path, log: Path, replay_store: str | None = None) -> Audit
     policy.write_text(POLICY, encoding="utf-8")
     return run_audit(AuditOptions(paths=[str(log)], reader=ReaderConfig(workers=1, fingerprint_prompts=True),
                                   policy_paths=[str(policy)], as_of=AS_OF, replay_store=replay_store))
-
-
-@pytest.fixture
-def mock(monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv(KEY_ENV, SECRET)
-    with MockLLM() as server:
-        yield server
 
 
 def replay(tmp_path: Path, mock: MockLLM, log: Path, **settings: Any) -> tuple[ReplayPlan, Any, ReplayStore]:

@@ -26,11 +26,9 @@ from routecost.replay.judge import load_template
 from routecost.replay.runner import ReplaySettings, plan_replay, run_replay
 from routecost.replay.store import ReplayStore
 from routecost.sources.reader import ReaderConfig
-from tests.conftest import AS_OF, write_jsonl
-from tests.mock_llm import MockLLM
+from tests.conftest import AS_OF, KEY_ENV, write_jsonl, write_policy
 from tests.test_cli import run
 from tests.test_policy_projection import chat_record
-from tests.test_replay import KEY_ENV, SECRET
 
 TOKEN_USD = 4 / 3600 / 1 / 0.5
 REQUEST_USD = (1030 + 500) * TOKEN_USD
@@ -54,9 +52,7 @@ def logs(tmp_path: Path) -> Path:
 
 
 def policy_file(tmp_path: Path, extra: str = "", route: str = "self_hosted/llama-70b") -> Path:
-    path = tmp_path / "policy.yaml"
-    path.write_text(f"name: p\n{TIER.format(extra=extra)}routes:\n  - to: {route}\n", encoding="utf-8")
-    return path
+    return write_policy(tmp_path, f"name: p\n{TIER.format(extra=extra)}routes:\n  - to: {route}\n")
 
 
 def projection(tmp_path: Path, extra: str = "", route: str = "self_hosted/llama-70b"):
@@ -133,15 +129,13 @@ def test_reports_show_the_fleet(tmp_path):
      "gpu_count"),
 ])
 def test_a_bad_tier_is_a_one_line_error_naming_the_key(tmp_path, tier, problem):
-    path = tmp_path / "policy.yaml"
-    path.write_text(f"name: p\nself_hosted:\n{tier}routes:\n  - to: self_hosted/big\n", encoding="utf-8")
+    path = write_policy(tmp_path, f"name: p\nself_hosted:\n{tier}routes:\n  - to: self_hosted/big\n")
     done = run("policy", "check", str(path))
     assert done.returncode == 2 and problem in done.stderr and len(done.stderr.strip().splitlines()) == 1
 
 
 def test_a_tier_no_route_uses_is_an_error(tmp_path):
-    path = tmp_path / "policy.yaml"
-    path.write_text(f"name: p\n{TIER.format(extra='')}routes:\n  - to: openai/gpt-4o-mini\n", encoding="utf-8")
+    path = write_policy(tmp_path, f"name: p\n{TIER.format(extra='')}routes:\n  - to: openai/gpt-4o-mini\n")
     done = run("policy", "check", str(path))
     assert done.returncode == 2 and "no route or cascade sends requests to self_hosted/llama-70b" in done.stderr
 
@@ -151,16 +145,9 @@ def test_the_html_report_shows_the_fleet(tmp_path):
     assert "<td>self_hosted/llama-70b</td><td>3</td><td>2.55</td><td>2026-10-29 10:00 (3.4)</td>" in page
 
 
-@pytest.fixture
-def server(monkeypatch):
-    monkeypatch.setenv(KEY_ENV, SECRET)
-    with MockLLM() as mock:
-        yield mock
-
-
-def test_replay_reaches_a_tier_through_an_endpoint_for_self_hosted_models(tmp_path, server):
+def test_replay_reaches_a_tier_through_an_endpoint_for_self_hosted_models(tmp_path, mock):
     endpoints = tmp_path / "endpoints.yaml"
-    endpoints.write_text(f"endpoints:\n  - name: our-vllm\n    base_url: {server.url}/v1\n    key_env: {KEY_ENV}\n"
+    endpoints.write_text(f"endpoints:\n  - name: our-vllm\n    base_url: {mock.url}/v1\n    key_env: {KEY_ENV}\n"
                          "    providers: [self_hosted]\n", encoding="utf-8")
     options = ReplaySettings(retries=1, timeout_s=5.0, concurrency=2, judge_checks=0, judge="self_hosted/llama-70b")
     audit = run_audit(AuditOptions(paths=[str(logs(tmp_path))], reader=ReaderConfig(workers=1), as_of=AS_OF,

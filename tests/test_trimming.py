@@ -22,11 +22,11 @@ from routecost.replay.store import ReplayStore
 from routecost.simulate.trimming import kept_messages
 from routecost.sources.reader import ReaderConfig
 from routecost.tokens import O200K, encoding
-from tests.conftest import AS_OF, write_jsonl
+from tests.conftest import AS_OF, write_jsonl, write_policy
 from tests.mock_llm import MockLLM
 from tests.test_cli import run
 from tests.test_policy_projection import chat_record
-from tests.test_replay import KEY_ENV, SECRET, endpoints_file
+from tests.test_replay import endpoints_file
 
 MINI = "gpt-4o-mini-2024-07-18"
 SYSTEM = "You are a careful assistant for the support team. Answer briefly and cite the policy. " * 8
@@ -54,8 +54,7 @@ def project(tmp_path: Path, trim: str, cached: int | None = None, extra_files: d
                                                            history=HISTORY, user="Thanks, when will it arrive?")])
     for name, text in (extra_files or {}).items():
         (tmp_path / name).write_text(text, encoding="utf-8")
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(f"name: p\ntrim:\n{trim}", encoding="utf-8")
+    policy = write_policy(tmp_path, f"name: p\ntrim:\n{trim}")
     audit = run_audit(AuditOptions(paths=[str(log)], reader=ReaderConfig(workers=1), as_of=AS_OF,
                                    policy_paths=[str(policy)]), keep_requests=True)
     return audit.report.policies[0]
@@ -95,8 +94,7 @@ def test_a_system_file_replaces_the_logged_system_prompt(tmp_path):
 
 def test_trimming_applies_on_the_model_a_route_sends_the_request_to(tmp_path):
     log = write_jsonl(tmp_path / "log.jsonl", [chat_record("gpt-4o-2024-08-06", PROMPT, OUTPUT, system=SYSTEM)])
-    policy = tmp_path / "policy.yaml"
-    policy.write_text("name: p\nroutes:\n  - to: openai/gpt-4o-mini\ntrim:\n  system: 0\n", encoding="utf-8")
+    policy = write_policy(tmp_path, "name: p\nroutes:\n  - to: openai/gpt-4o-mini\ntrim:\n  system: 0\n")
     found = run_audit(AuditOptions(paths=[str(log)], reader=ReaderConfig(workers=1), as_of=AS_OF,
                                    policy_paths=[str(policy)]), keep_requests=False).report.policies[0]
     assert math.isclose(found.cost_usd, usd(PROMPT - tokens(SYSTEM)), rel_tol=1e-9)  # gpt-4o -> mini: same encoding
@@ -112,8 +110,7 @@ def test_a_history_cap_keeps_the_current_message_and_the_last_turns(turns, kept)
 
 
 def test_requests_whose_text_cannot_be_read_back_are_left_as_logged_and_counted(tmp_path):
-    policy = tmp_path / "policy.yaml"
-    policy.write_text("name: p\ntrim:\n  system: 0.5\n", encoding="utf-8")
+    policy = write_policy(tmp_path, "name: p\ntrim:\n  system: 0.5\n")
     line = json.dumps(chat_record(MINI, PROMPT, OUTPUT, system=SYSTEM)) + "\n"
     done = run("audit", "-", "--policy", str(policy), "--format", "json", stdin=line)
     assert done.returncode == 0, done.stderr
@@ -130,8 +127,7 @@ def test_requests_whose_text_cannot_be_read_back_are_left_as_logged_and_counted(
     ("  system_file: missing.txt\n", "cannot read 'missing.txt'"),
 ])
 def test_a_bad_trim_rule_is_a_one_line_error(tmp_path, trim, problem):
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(f"name: p\ntrim:\n{trim}", encoding="utf-8")
+    policy = write_policy(tmp_path, f"name: p\ntrim:\n{trim}")
     done = run("policy", "check", str(policy))
     assert done.returncode == 2 and problem in done.stderr and len(done.stderr.strip().splitlines()) == 1
 
@@ -143,21 +139,13 @@ SHORT_SYSTEM = "Be brief."
 REPLAY_HISTORY = [{"role": "user", "content": "first question here"}, {"role": "assistant", "content": "first answer"}]
 
 
-@pytest.fixture
-def server(monkeypatch):
-    monkeypatch.setenv(KEY_ENV, SECRET)
-    with MockLLM() as mock:
-        yield mock
-
-
 def replayed(tmp_path: Path, mock: MockLLM, trim: str):
     records = [chat_record("gpt-4o-2024-08-06", 1000, 40, system="You are a helpful assistant.",
                            history=REPLAY_HISTORY, user=f"question {index}") | {"ts": f"2026-10-20T09:0{index}:00Z"}
                for index in range(2)]
     log = write_jsonl(tmp_path / "log.jsonl", records)
     (tmp_path / "short.txt").write_text(SHORT_SYSTEM, encoding="utf-8")
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(f"name: p\ntrim:\n{trim}", encoding="utf-8")
+    policy = write_policy(tmp_path, f"name: p\ntrim:\n{trim}")
     options = ReplaySettings(retries=1, timeout_s=5.0, concurrency=2, judge_checks=0)
     audit = run_audit(AuditOptions(paths=[str(log)], reader=ReaderConfig(workers=1), policy_paths=[str(policy)],
                                    as_of=AS_OF))
@@ -168,8 +156,8 @@ def replayed(tmp_path: Path, mock: MockLLM, trim: str):
     return plan, store, log, policy
 
 
-def test_replay_sends_the_trimmed_prompt_and_files_it_apart(tmp_path, server):
-    plan, store, log, policy = replayed(tmp_path, server, "  system_file: short.txt\n  history_turns: 0\n")
+def test_replay_sends_the_trimmed_prompt_and_files_it_apart(tmp_path, mock):
+    plan, store, log, policy = replayed(tmp_path, mock, "  system_file: short.txt\n  history_turns: 0\n")
     candidates = list(store.records("candidate"))
     assert len(plan.tasks) == 2 and len(candidates) == 2
     for candidate in candidates:
@@ -184,8 +172,8 @@ def test_replay_sends_the_trimmed_prompt_and_files_it_apart(tmp_path, server):
     assert category.quality is not None and category.quality.n == 2
 
 
-def test_a_system_share_cut_alone_is_projected_not_replayed(tmp_path, server):
-    plan, store, _, _ = replayed(tmp_path, server, "  system: 0.4\n")
+def test_a_system_share_cut_alone_is_projected_not_replayed(tmp_path, mock):
+    plan, store, _, _ = replayed(tmp_path, mock, "  system: 0.4\n")
     assert not plan.tasks and sum(plan.skipped.values()) == 2
     assert any("projected but not replayed" in reason for reason in plan.skipped)
     store.close()

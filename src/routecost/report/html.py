@@ -14,17 +14,16 @@ from routecost.quality import MAX_DELTA
 from routecost.report import svg
 from routecost.report.svg import escape
 from routecost.report.text import (
-    LATENCY_HEADER,
     LEVER_NAMES,
+    LEVERS_TABLE,
     MODEL_HEADER,
     POLICY_CATEGORY_HEADER,
     POLICY_SUMMARY_HEADER,
     QUALITY_HEADER,
-    SELF_HOSTED_HEADER,
     baseline_lines,
+    detail_tables,
     format_count,
     format_usd,
-    latency_rows,
     model_rows,
     period_text,
     policy_category_rows,
@@ -32,7 +31,6 @@ from routecost.report.text import (
     policy_summary_rows,
     quality_rows,
     reading_notes,
-    self_hosted_rows,
 )
 from routecost.simulate.projection import CostStack, PolicyProjection
 
@@ -148,9 +146,8 @@ def render(report: AuditReport) -> str:
         for projection in report.policies:
             parts.append(f"<h2>{escape(projection.name)} by category</h2>")
             parts.append(table(POLICY_CATEGORY_HEADER, policy_category_rows(report, projection)))
-            parts += [table(header, rows) for header, rows in ((LATENCY_HEADER, latency_rows(projection)),
-                                                               (SELF_HOSTED_HEADER, self_hosted_rows(projection)))
-                      if rows]
+            parts += [table(detail.header, detail.rows) for detail in detail_tables(projection)
+                      if detail.title != LEVERS_TABLE]  # the levers are charted above
     parts.append("<h2>By model</h2>")
     parts.append(table(MODEL_HEADER, model_rows(report)))
     parts.append('<h2 id="unpriced">Unpriced models</h2>')

@@ -5,18 +5,15 @@ from __future__ import annotations
 from routecost.audit import AuditReport
 from routecost.escape import markdown_text
 from routecost.report.text import (
-    LATENCY_HEADER,
     MODEL_HEADER,
     POLICY_CATEGORY_HEADER,
     POLICY_SUMMARY_HEADER,
     QUALITY_HEADER,
-    SELF_HOSTED_HEADER,
     baseline_lines,
     category_rows,
+    detail_tables,
     format_count,
-    latency_rows,
     lever_savings_text,
-    lever_table,
     model_rows,
     notes,
     period_text,
@@ -24,7 +21,6 @@ from routecost.report.text import (
     policy_notes,
     policy_summary_rows,
     quality_rows,
-    self_hosted_rows,
 )
 
 
@@ -49,13 +45,8 @@ def render(report: AuditReport) -> str:
         lines += [f"#### {markdown_text(projection.name)}", "",
                   *table(POLICY_CATEGORY_HEADER, policy_category_rows(report, projection), right_aligned_from=3), "",
                   markdown_text(lever_savings_text(projection)), ""]
-        lever_header, levers = lever_table(projection)
-        if levers:
-            lines += [*table(lever_header, levers), ""]
-        if latencies := latency_rows(projection):
-            lines += [*table(LATENCY_HEADER, latencies), ""]
-        if fleets := self_hosted_rows(projection):
-            lines += [*table(SELF_HOSTED_HEADER, fleets), ""]
+        for detail in detail_tables(projection):
+            lines += [*table(detail.header, detail.rows), ""]
         if qualities := quality_rows(projection):
             lines += ["Quality measured by replay:", "", *table(QUALITY_HEADER, qualities), ""]
     note_lines = notes(report) + policy_notes(report)

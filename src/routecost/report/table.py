@@ -9,17 +9,14 @@ from rich.text import Text
 from routecost.audit import AuditReport
 from routecost.escape import plain
 from routecost.report.text import (
-    LATENCY_HEADER,
     MODEL_HEADER,
     POLICY_CATEGORY_HEADER,
     POLICY_SUMMARY_HEADER,
     QUALITY_HEADER,
-    SELF_HOSTED_HEADER,
     baseline_lines,
     category_rows,
-    latency_rows,
+    detail_tables,
     lever_savings_text,
-    lever_table,
     model_rows,
     notes,
     period_text,
@@ -27,7 +24,6 @@ from routecost.report.text import (
     policy_notes,
     policy_summary_rows,
     quality_rows,
-    self_hosted_rows,
 )
 
 
@@ -79,13 +75,8 @@ def renderable(report: AuditReport) -> Group:
         parts.append(rich_table(f"Policy: {projection.name}", POLICY_CATEGORY_HEADER,
                                 policy_category_rows(report, projection), left=(0, 2)))
         parts.append(plain(lever_savings_text(projection)))
-        lever_header, levers = lever_table(projection)
-        if levers:
-            parts.append(rich_table(f"Levers: {projection.name}", lever_header, levers))
-        if latencies := latency_rows(projection):
-            parts.append(rich_table(f"Latency: {projection.name}", LATENCY_HEADER, latencies))
-        if fleets := self_hosted_rows(projection):
-            parts.append(rich_table(f"Self-hosted: {projection.name}", SELF_HOSTED_HEADER, fleets, left=(0, 3)))
+        parts += [rich_table(f"{detail.title}: {projection.name}", detail.header, detail.rows, left=detail.left)
+                  for detail in detail_tables(projection)]
         if qualities := quality_rows(projection):
             parts.append(rich_table(f"Quality (replay): {projection.name}", QUALITY_HEADER, qualities))
     note_lines = notes(report) + policy_notes(report)

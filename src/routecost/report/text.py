@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from routecost.audit import AuditReport
 from routecost.quality import UNMEASURED, Quality
@@ -277,6 +278,30 @@ def self_hosted_rows(projection: PolicyProjection) -> list[list[str]]:
             replicas, format_usd(plan.cost_usd), fleet, format_usd(plan.api_cost_usd),
         ])
     return rows
+
+
+LEVERS_TABLE = "Levers"
+
+
+@dataclass(frozen=True)
+class DetailTable:
+    """One of the tables under a policy's category table."""
+
+    title: str
+    header: list[str]
+    rows: list[list[str]]
+    left: tuple[int, ...] = (0,)
+    """The text columns (left-aligned in the terminal)."""
+
+
+def detail_tables(projection: PolicyProjection) -> list[DetailTable]:
+    """The levers, latency and self-hosted tables of a policy, those with rows, in the order every
+    report shows them."""
+    lever_header, levers = lever_table(projection)
+    tables = [DetailTable(LEVERS_TABLE, lever_header, levers),
+              DetailTable("Latency", LATENCY_HEADER, latency_rows(projection)),
+              DetailTable("Self-hosted", SELF_HOSTED_HEADER, self_hosted_rows(projection), left=(0, 3))]
+    return [table for table in tables if table.rows]
 
 
 QUALITY_HEADER = ["category", "judged", "wins/ties/losses", "quality delta", "95% CI", "escalation (measured)"]

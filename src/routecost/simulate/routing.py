@@ -49,7 +49,6 @@ from routecost.simulate.semantic_cache import SIMILARITY_TOLERANCE, EmbeddingSto
 from routecost.simulate.text_ratios import exact_openai_ratios
 from routecost.simulate.trimming import (
     CUT_COLUMNS,
-    TRIM_NOTE,
     apply_trim,
     prompt_parts,
     replayed_tag,
@@ -57,7 +56,7 @@ from routecost.simulate.trimming import (
     trim_rule_expr,
 )
 from routecost.sources.texts import TextRef, read_texts, text_columns
-from routecost.tokens import O200K, tokenizer_family
+from routecost.tokens import tokenizer_family
 
 POLICY_INPUTS = (
     "model", "model_id", "provider", "status", "mode", "stream", "user", "tags", "category", "ts", "price_context",
@@ -173,7 +172,7 @@ def routing_rows(inputs: PolicyInputs, policy: Policy) -> pl.DataFrame:
     tag = pl.lit("")
     if policy.trim:
         tags = {index: replayed_tag(rule) for index, rule in enumerate(policy.trim)}
-        rule = trim_rule_expr(policy.trim, [rule.when.expr(context) for rule in policy.trim])
+        rule = trim_rule_expr(policy.trim, context)
         tag = pl.when(pl.col("system_tokens").is_not_null()).then(
             rule.replace_strict(tags, default="", return_dtype=pl.String())).fill_null("")
     return chosen.select("category", **_choices(policy, context, {}), _tag=tag).select(
@@ -240,10 +239,7 @@ def _project(
     if policy.prompt_cache is not None:
         legs = apply_prompt_cache(legs, policy.prompt_cache)
     if policy.trim:
-        legs = apply_trim(legs, tokenizer_ratios)
-        if not savings_only and (legs["leg_model"].drop_nulls().unique().map_elements(
-                tokenizer_family, return_dtype=pl.String()) != O200K).any():
-            notes.append(TRIM_NOTE)
+        legs = apply_trim(legs, tokenizer_ratios, notes)
     legs = legs.with_columns(
         price_context=pl.when(pl.col("batch_scope")).then(pl.lit(BATCH)).otherwise(pl.col("price_context"))
     )
@@ -298,8 +294,7 @@ def _trimmed(policy: Policy) -> pl.Expr:
 
 def _with_trim_cuts(base: pl.DataFrame, policy: Policy, context: EvalContext, notes: list[str]) -> pl.DataFrame:
     """The trim rule each billed request follows, and what it cuts (``simulate/trimming.py``)."""
-    rule = trim_rule_expr(policy.trim, [rule.when.expr(context) for rule in policy.trim])
-    base = base.with_columns(trim_rule=pl.when(pl.col("in_scope")).then(rule))
+    base = base.with_columns(trim_rule=pl.when(pl.col("in_scope")).then(trim_rule_expr(policy.trim, context)))
     unmeasured = base.select((pl.col("trim_rule").is_not_null() & pl.col("system_tokens").is_null()).sum()).item()
     if unmeasured:
         notes.append(f"{unmeasured:,} requests a trim rule matches have no logged text to cut: left as logged")

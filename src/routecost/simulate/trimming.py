@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
+from routecost.policy.conditions import EvalContext
 from routecost.policy.model import TrimRule
 from routecost.simulate.counterfactual import family_weight
 from routecost.sources import RequestText
@@ -64,11 +65,11 @@ def kept_messages(messages: Sequence[tuple[str, str]], turns: int | None) -> tup
     return tuple(reversed(kept))
 
 
-def trim_rule_expr(rules: Sequence[TrimRule], matches: Sequence[pl.Expr]) -> pl.Expr:
+def trim_rule_expr(rules: Sequence[TrimRule], context: EvalContext) -> pl.Expr:
     """The index of the first rule whose condition holds (null: not trimmed)."""
     chosen = pl.lit(None, dtype=pl.Int32())
     for index in reversed(range(len(rules))):
-        chosen = pl.when(matches[index]).then(pl.lit(index, dtype=pl.Int32())).otherwise(chosen)
+        chosen = pl.when(rules[index].when.expr(context)).then(pl.lit(index, dtype=pl.Int32())).otherwise(chosen)
     return chosen
 
 
@@ -110,11 +111,14 @@ def _history_cut(frame: pl.DataFrame, rules: Sequence[TrimRule]) -> pl.Series:
             .sort("_index")["_cut"].fill_null(0))
 
 
-def apply_trim(legs: pl.DataFrame, overrides: Mapping[str, float] | None) -> pl.DataFrame:
-    """The legs' tokens with their trim cut off (see the module's docstring), on each leg's model."""
+def apply_trim(legs: pl.DataFrame, overrides: Mapping[str, float] | None, notes: list[str]) -> pl.DataFrame:
+    """The legs' tokens with their trim cut off (see the module's docstring), on each leg's model;
+    ``TRIM_NOTE`` added to ``notes`` when a cut is scaled to another tokenizer."""
     models = legs["leg_model"].drop_nulls().unique().to_list()
     weights = {model: family_weight(tokenizer_family(model), overrides) / family_weight(O200K, overrides)
                for model in models}
+    if any(weight != 1.0 for weight in weights.values()):
+        notes.append(TRIM_NOTE)
     weight = pl.col("leg_model").replace_strict(weights, default=1.0, return_dtype=pl.Float64())
     system_cut = (pl.col("trim_system_cut").fill_null(0) * weight).round().cast(pl.Int64)
     history_cut = (pl.col("trim_history_cut").fill_null(0) * weight).round().cast(pl.Int64)
