@@ -104,10 +104,14 @@ def test_what_spans_segments_is_counted_once(monkeypatch, tmp_path):
 
 
 def test_the_streamed_per_request_file_and_charts_hold_what_the_whole_audit_holds(monkeypatch, tmp_path):
-    """``--per-request`` written a segment at a time, and the HTML report's cost-by-model stacks
-    added up over the segments."""
-    options = AuditOptions(paths=[str(SAMPLE_LOGS)], reader=ReaderConfig(workers=1),
-                           policy_paths=[str(path) for path in POLICIES])
+    """``--per-request`` written a segment at a time (with a cache policy, once the caches are
+    replayed), and the HTML report's cost-by-model stacks added up over the segments."""
+    cached = tmp_path / "routed-cached.yaml"
+    cached.write_text(CACHE_POLICIES["routed-cached.yaml"], encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    options = AuditOptions(paths=[str(SAMPLE_LOGS), str(long_prompts(tmp_path / "long.jsonl"))],
+                           reader=ReaderConfig(workers=1), policy_paths=[*(str(path) for path in POLICIES), str(cached)])
     whole = run_audit(options)
     assert whole.priced is not None
     expected = per_request_rows(whole.priced.requests, whole.report.policies).with_columns(
@@ -115,14 +119,15 @@ def test_the_streamed_per_request_file_and_charts_hold_what_the_whole_audit_hold
     monkeypatch.setattr("routecost.audit.SEGMENT_ROWS", 7)
     monkeypatch.setattr("routecost.sources.reader.CHUNK_ROWS", 3)
     for suffix in (".parquet", ".jsonl"):
-        rows = PerRequestFile(tmp_path / f"rows{suffix}")
+        rows = PerRequestFile(out / f"rows{suffix}")
         streamed = run_audit(options, keep_requests=False, on_rows=rows.add)
         rows.close()
-        written = (pl.read_parquet(tmp_path / "rows.parquet") if suffix == ".parquet"
-                   else pl.read_ndjson(tmp_path / "rows.jsonl", schema=expected.schema))
+        written = (pl.read_parquet(out / "rows.parquet") if suffix == ".parquet"
+                   else pl.read_ndjson(out / "rows.jsonl", schema=expected.schema))
         order = ["source", "line", "request_id"]
         assert_frame_equal(written.sort(order), expected.sort(order), check_exact=False, rel_tol=1e-9)
-    assert sorted(tmp_path.iterdir()) == [tmp_path / "rows.jsonl", tmp_path / "rows.parquet"]  # no part left behind
+    assert sorted(out.iterdir()) == [out / "rows.jsonl", out / "rows.parquet"]  # no part left behind
+    assert written["routed-cached.exact_cache_hit"].sum() > 50
     assert streamed.priced is None
     assert_same([dataclasses.asdict(stack) for stack in whole.report.logged_stacks],
                 [dataclasses.asdict(stack) for stack in streamed.report.logged_stacks])
@@ -131,3 +136,109 @@ def test_the_streamed_per_request_file_and_charts_hold_what_the_whole_audit_hold
             assert getattr(before, stacks), stacks
             assert_same([dataclasses.asdict(stack) for stack in getattr(before, stacks)],
                         [dataclasses.asdict(stack) for stack in getattr(after, stacks)])
+
+
+CACHE_POLICIES = {
+    "exact-and-prompt.yaml": "name: exact-and-prompt\ncategories:\n  - from: tag.category\ncache:\n"
+                             "  exact:\n    ttl: 24h\n  prompt:\n    ttl: 5m\n    breakpoints: [system, history]\n",
+    "routed-cached.yaml": "name: routed-cached\nroutes:\n  - when: {model: [gpt-4o]}\n    to: openai/gpt-4.1-mini\n"
+                          "  - to: keep\ncache:\n  exact:\n    ttl: 1h\n    include: [sampled]\n"
+                          "  prompt:\n    ttl: 1h\n    breakpoints: [system]\n",
+    "trimmed-cached.yaml": "name: trimmed-cached\ntrim:\n  - system: 0.5\ncache:\n  prompt:\n    ttl: 5m\n"
+                           "    breakpoints: [system, history]\n",
+}
+"""Exact and prompt caches alone, behind routing (so the exact cache alone is projected on its own
+keys), and behind prompt trimming."""
+
+
+def long_prompts(path: Path) -> Path:
+    """Requests with a long shared system prompt (the sample logs' are below every provider's
+    cacheable minimum) on gpt-4o and Claude Sonnet, four questions, logged out of time order over
+    two hours, so prefixes are warm, cold and warm again, and identical requests repeat."""
+    from tests.test_cache_batch import GPT4O, LONG_SYSTEM, QUESTIONS, SONNET, chat, message
+
+    records = []
+    for index in range(90):
+        t = index * 997 % 7200
+        question = QUESTIONS[index % len(QUESTIONS)]
+        records.append(chat(GPT4O, 3000, 200, t=t, user=question, system=LONG_SYSTEM) if index % 3 else
+                       message(SONNET, 3000, 200, t=t, user=question))
+    write_lines(path, records)
+    return path
+
+
+def held_segments(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the segments a streamed audit holds for its caches, as it holds them."""
+    from routecost.segment_audit import HeldSegments
+
+    sizes: list[int] = []
+    hold = HeldSegments.hold
+
+    def counted(self: HeldSegments, requests: pl.DataFrame) -> None:
+        sizes.append(requests.height)
+        hold(self, requests)
+
+    monkeypatch.setattr(HeldSegments, "hold", counted)
+    return sizes
+
+
+@pytest.mark.parametrize("segment_rows", [1, 7, 10_000])
+def test_cache_policies_streamed_report_what_they_report_whole(monkeypatch, tmp_path, segment_rows):
+    """The caches are replayed over the whole log while it is read a segment at a time: hits and
+    warm prefixes across segments count as they do in one frame."""
+    paths = []
+    for name, text in CACHE_POLICIES.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        paths.append(str(tmp_path / name))
+    logs = [str(SAMPLE_LOGS), str(long_prompts(tmp_path / "long.jsonl"))]
+    options = AuditOptions(paths=logs, reader=ReaderConfig(workers=1), policy_paths=paths)
+    sizes = held_segments(monkeypatch)
+    whole, streamed = audits(monkeypatch, options, segment_rows)
+    assert len(sizes) > 1 if segment_rows < 10_000 else sizes  # (a file's stream events wait for its end)
+    for policy in whole["policies"]:
+        categories = policy["categories"]
+        assert sum(row["exact_cache_hits"] for row in categories) or policy["name"] == "trimmed-cached"
+        assert any(row["cache_read_share_after_pct"] > row["cache_read_share_before_pct"] for row in categories)
+    assert_same(whole, streamed)
+
+
+def test_a_cache_hit_across_files_read_out_of_time_order_is_counted(monkeypatch, tmp_path):
+    """Worked by hand: the same gpt-4o request (1,000 in, 200 out: $0.0045) at 0 s and 4,200 s in
+    one file and at 1,800 s in a file read before it, with a 1-hour exact cache. In time order: the
+    first is a miss whose answer is kept until 3,600 s, the one at 1,800 s a hit, the one at 4,200 s
+    a miss. Streamed a file at a time: one hit, $0.0090 projected against $0.0135."""
+    from tests.test_cache_batch import GPT4O, chat, exact_policy
+
+    (tmp_path / "logs").mkdir()
+    write_lines(tmp_path / "logs" / "a.jsonl", [chat(GPT4O, 1000, 200, t=1800)])
+    write_lines(tmp_path / "logs" / "b.jsonl", [chat(GPT4O, 1000, 200, t=0), chat(GPT4O, 1000, 200, t=4200)])
+    (tmp_path / "exact.yaml").write_text(exact_policy("1h"), encoding="utf-8")
+    options = AuditOptions(paths=[str(tmp_path / "logs")], reader=ReaderConfig(workers=1),
+                           policy_paths=[str(tmp_path / "exact.yaml")])
+    monkeypatch.setattr("routecost.audit.SEGMENT_ROWS", 1)
+    sizes = held_segments(monkeypatch)
+    report = run_audit(options, keep_requests=False).report
+    assert sizes == [1, 2]  # a segment a file: the hit's key was written in the later segment
+    [category] = report.policies[0].categories
+    on_gpt4o = (1000 * 2.50 + 200 * 10.00) / 1e6
+    assert category.exact_cache_hits == 1
+    assert category.baseline_cost_usd == pytest.approx(3 * on_gpt4o, rel=1e-9)
+    assert category.cost_usd == pytest.approx(2 * on_gpt4o, rel=1e-9)
+
+
+def write_lines(path: Path, records: list[dict[str, Any]]) -> None:
+    path.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_an_empty_log_under_cache_policies_projects_nothing(tmp_path, keep):
+    """A log with no requests (it crashed the prompt cache's projection once)."""
+    (tmp_path / "empty.jsonl").write_text("", encoding="utf-8")
+    paths = []
+    for name, text in CACHE_POLICIES.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        paths.append(str(tmp_path / name))
+    options = AuditOptions(paths=[str(tmp_path / "empty.jsonl")], reader=ReaderConfig(workers=1), policy_paths=paths)
+    report = run_audit(options, keep_requests=keep).report
+    assert report.requests == 0
+    assert [sum(row.requests for row in policy.categories) for policy in report.policies] == [0, 0, 0]

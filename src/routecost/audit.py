@@ -196,9 +196,10 @@ def run_audit(options: AuditOptions, on_progress: ProgressCallback | None = None
     Without ``keep_requests`` the audit streams: the logs are read, priced and projected a segment
     at a time (``sources/segments.py``, ``segment_audit.py``), the summaries are taken from the
     segments' columns kept on disk (``spool.py``) and the projections of the segments are added up
-    (``simulate/projection.py``), so memory does not grow with the log. A policy with a cache, and
-    measurements from a replay store, need every request at once: those audits keep them, as one
-    segment."""
+    (``simulate/projection.py``), so memory does not grow with the log. Exact and prompt caches are
+    replayed over the whole log before the segments are projected (``simulate/cache_pass.py``). A
+    semantic cache, an exact cache of bounded size and measurements from a replay store need every
+    request at once: those audits keep them, as one segment."""
     stage = on_stage or (lambda name: None)
     book = book or price_book(options)
     policies = load_policies(options, book) if policies is None else policies
@@ -208,13 +209,16 @@ def run_audit(options: AuditOptions, on_progress: ProgressCallback | None = None
         reader_config = dataclasses.replace(reader_config, fingerprint_prompts=True)
     whole = keep_requests or replayed is not None or any(policy.needs_whole_log for policy in policies)
     reader = LogReader(reader_config, on_progress, segment_rows=None if whole else SEGMENT_ROWS)
+    hold_for_caches = not whole and any(policy.needs_fingerprints for policy in policies)
     segments = SegmentAudits(book, policies, category_key=options.category_key, as_of=options.as_of,
-                             replayed=replayed, keep=keep_requests, on_stage=stage if whole else None, on_rows=on_rows)
-    with Spool(SUMMARY_COLUMNS, on_disk=not whole) as spool:
+                             replayed=replayed, keep=keep_requests, on_stage=stage if whole else None, on_rows=on_rows,
+                             hold_for_caches=hold_for_caches)
+    with Spool(SUMMARY_COLUMNS, on_disk=not whole) as spool, segments:
         for segment in reader.segments(options.paths):
             spool.add(segments.add(segment).requests)
         if segments.count == 0:  # an empty log is one empty segment
             spool.add(segments.add(empty_requests()).requests)
+        segments.finish(stage)
         stage("summarizing")
         report = summarize(reader.result, spool.scan(), segments.assumptions, book, options)
     report.logged_stacks = segments.logged_stacks()

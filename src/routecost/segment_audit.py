@@ -5,16 +5,23 @@ needs of the segments is kept as sums that add up (the pricing assumptions, each
 totals, each category's cost by model for the charts); the requests themselves are kept only by an
 audit that asks for them, which has a single segment. The per-request rows (``--per-request``) go
 to their writer one segment at a time.
+
+A policy with an exact or prompt cache cannot project a segment on its own (a cache is warmed by
+earlier requests, in any segment): a streamed audit with such policies holds its priced segments on
+disk, records what the caches need of them, and projects every segment once the caches are replayed
+over the whole log (``finish``, ``simulate/cache_pass.py``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import tempfile
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 import polars as pl
 
@@ -23,15 +30,19 @@ from routecost.errors import UsageError
 from routecost.policy.model import Policy
 from routecost.prices.catalog import PriceBook
 from routecost.prices.pricing import PricedRequests, price_requests
+from routecost.simulate.cache_pass import CacheAnswers, CachePass
 from routecost.simulate.latency import LatencyCounts, by_category, model_latencies
 from routecost.simulate.projection import CostStack, PolicyProjection, added_projections
 from routecost.simulate.routing import (
     MeasuredRatios,
     PolicyInputs,
+    policy_base,
     prepare_inputs,
     project_policy,
+    projected_variants,
     routing_rows,
 )
+from routecost.spool import Spool
 from routecost.tokens import estimate_missing_usage
 
 if TYPE_CHECKING:
@@ -42,6 +53,8 @@ QUALITY_CI_WIDTH = 0.2
 
 StageCallback = Callable[[str], None]
 RowsCallback = Callable[[pl.DataFrame], None]
+PolicyCaches = dict[tuple[str, ...], CacheAnswers]
+"""A policy's cache answers, by the levers of each variant projected (``projected_variants``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,7 +68,9 @@ class Replayed:
 class SegmentAudits:
     def __init__(self, book: PriceBook, policies: Sequence[Policy], *, category_key: str, as_of: datetime,
                  replayed: Replayed | None, keep: bool, on_stage: StageCallback | None = None,
-                 on_rows: RowsCallback | None = None) -> None:
+                 on_rows: RowsCallback | None = None, hold_for_caches: bool = False) -> None:
+        """``hold_for_caches``: the policies' exact and prompt caches are replayed over the whole log
+        before any segment is projected (``finish``)."""
         self._book, self._policies, self._replayed, self._keep = book, policies, replayed, keep
         self._category_key, self._as_of = category_key, as_of
         self._stage = on_stage or (lambda name: None)
@@ -70,6 +85,7 @@ class SegmentAudits:
         self._model_latencies: list[pl.DataFrame] = []
         self.kept: pl.DataFrame | None = None
         """The priced requests, when kept."""
+        self._held = HeldSegments(policies) if hold_for_caches else None
 
     def add(self, segment: pl.DataFrame) -> PricedRequests:
         self._stage("pricing")
@@ -80,7 +96,29 @@ class SegmentAudits:
         requests = priced.requests
         self._logged_costs.append(cost_sums(requests["category"], requests["model_id"], requests["cost_usd"]))
         self._model_latencies.append(model_latencies(requests))
-        projections = self._project(requests)
+        if self._held is not None:
+            self._held.hold(requests)
+        else:
+            self._add_projections(requests, self._project(requests, self._requests_before))
+        self.count += 1
+        self._requests_before += requests.height
+        if self._keep:
+            self.kept = requests
+        return priced
+
+    def finish(self, on_stage: StageCallback | None = None) -> None:
+        """Project the held segments, once their caches are replayed over the whole log."""
+        if self._held is None:
+            return
+        stage = on_stage or (lambda name: None)
+        stage("replaying caches")
+        caches = self._held.answers()
+        for number, (requests, first_position) in enumerate(self._held.segments(), start=1):
+            stage(f"projecting segment {number} of {self.count}")
+            self._add_projections(requests, self._project(requests, first_position, caches))
+        self._held.close()
+
+    def _add_projections(self, requests: pl.DataFrame, projections: list[PolicyProjection]) -> None:
         if self._on_rows is not None:
             self._on_rows(per_request_rows(requests, projections))
         for index, projection in enumerate(projections):
@@ -89,20 +127,24 @@ class SegmentAudits:
             self._latencies[index].append(LatencyCounts.of(requests, projection.rows, window))
         for parts, projection in zip(self._projections, projections, strict=True):
             parts.append(projection if self._keep else dataclasses.replace(projection, rows=pl.DataFrame()))
-        self.count += 1
-        self._requests_before += requests.height
-        if self._keep:
-            self.kept = requests
-        return priced
 
-    def _project(self, requests: pl.DataFrame) -> list[PolicyProjection]:
+    def _project(self, requests: pl.DataFrame, first_position: int,
+                 caches: Sequence[PolicyCaches] | None = None) -> list[PolicyProjection]:
         if not self._policies:
             return []
         count = len(self._policies)
         self._stage(f"projecting {count} {'policy' if count == 1 else 'policies'}")
-        inputs = prepare_inputs(requests, self._policies, first_position=self._requests_before)
-        return [project_one(inputs, policy, requests, self._book, self._as_of, self._replayed)
-                for policy in self._policies]
+        inputs = prepare_inputs(requests, self._policies, first_position=first_position)
+        return [project_one(inputs, policy, requests, self._book, self._as_of, self._replayed,
+                            caches[index] if caches is not None else None)
+                for index, policy in enumerate(self._policies)]
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._held is not None:
+            self._held.close()
 
     def logged_stacks(self) -> list[CostStack]:
         return cost_stacks(self._logged_costs)
@@ -124,8 +166,49 @@ class SegmentAudits:
         return projections
 
 
+class HeldSegments:
+    """A streamed audit's priced segments, held on disk, and what the policies' exact and prompt
+    caches need of them, recorded for each variant projected (``simulate/cache_pass.py``)."""
+
+    def __init__(self, policies: Sequence[Policy]) -> None:
+        self._directory = Path(tempfile.mkdtemp(prefix="routecost-caches-"))  # owner-only
+        self._segments = Spool(None, on_disk=True)
+        self._cached = [policy for policy in policies if policy.needs_fingerprints]
+        self._policies = len(policies)
+        self._passes = {
+            (index, tuple(variant.levers)): CachePass(variant, self._directory / f"{index}-{'+'.join(variant.levers)}")
+            for index, policy in enumerate(policies) for variant in projected_variants(policy)
+            if variant.needs_fingerprints
+        }
+        self._first_positions: list[int] = []
+        self._requests = 0
+
+    def hold(self, requests: pl.DataFrame) -> None:
+        inputs = prepare_inputs(requests, self._cached, first_position=self._requests)
+        for cache_pass in self._passes.values():
+            cache_pass.record(policy_base(inputs, cache_pass.policy))
+        self._segments.add(requests)
+        self._first_positions.append(self._requests)
+        self._requests += requests.height
+
+    def answers(self) -> list[PolicyCaches]:
+        """Each policy's cache answers over every request held."""
+        caches: list[PolicyCaches] = [{} for _ in range(self._policies)]
+        for (index, levers), cache_pass in self._passes.items():
+            caches[index][levers] = cache_pass.answers(self._requests)
+        return caches
+
+    def segments(self) -> Iterator[tuple[pl.DataFrame, int]]:
+        """The segments held, in order, each with the position of its first request in the log."""
+        yield from zip(self._segments.frames(), self._first_positions, strict=True)
+
+    def close(self) -> None:
+        self._segments.close()
+        shutil.rmtree(self._directory, ignore_errors=True)
+
+
 def project_one(inputs: PolicyInputs, policy: Policy, priced: pl.DataFrame, book: PriceBook, as_of: datetime,
-                replayed: Replayed | None) -> PolicyProjection:
+                replayed: Replayed | None, caches: PolicyCaches | None = None) -> PolicyProjection:
     """The policy's projection; with replay data, using the output-length ratios and escalation rates
     measured for the requests it moves, with the quality delta beside the costs."""
     from routecost.replay.checks import unmeasured_reason
@@ -135,7 +218,7 @@ def project_one(inputs: PolicyInputs, policy: Policy, priced: pl.DataFrame, book
                 if replayed else None)
     ratios = MeasuredRatios(output=measured.output_ratios, escalation=measured.escalation_rates) if measured else None
     projection = project_policy(inputs, policy, book, as_of, tokenizer_ratios=book.user_prices.tokenizer_ratios,
-                                measured=ratios)
+                                measured=ratios, caches=caches)
     if measured is None or replayed is None:
         return projection
     if not measured.categories:

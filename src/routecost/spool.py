@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -20,14 +21,15 @@ import polars as pl
 
 
 class Spool:
-    def __init__(self, columns: tuple[str, ...], *, on_disk: bool) -> None:
-        self._columns = list(columns)
+    def __init__(self, columns: tuple[str, ...] | None, *, on_disk: bool) -> None:
+        """Keep ``columns`` of each frame added (None: all of them)."""
+        self._columns = list(columns) if columns is not None else None
         self._directory = Path(tempfile.mkdtemp(prefix="routecost-spool-")) if on_disk else None  # owner-only
         self._files: list[str] = []
         self._frames: list[pl.DataFrame] = []
 
     def add(self, priced: pl.DataFrame) -> None:
-        columns = priced.select(self._columns)
+        columns = priced.select(self._columns) if self._columns is not None else priced
         if self._directory is None:
             self._frames.append(columns)
             return
@@ -40,6 +42,14 @@ class Spool:
         if self._files:
             return pl.scan_ipc(self._files)
         return pl.concat(self._frames, how="vertical", rechunk=False).lazy()
+
+    def frames(self) -> Iterator[pl.DataFrame]:
+        """Every frame added, in order, one at a time."""
+        if self._directory is None:
+            yield from self._frames
+            return
+        for path in self._files:
+            yield pl.read_ipc(path)
 
     def close(self) -> None:
         self._frames = []

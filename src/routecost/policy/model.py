@@ -193,9 +193,12 @@ class Policy:
 
     @property
     def needs_whole_log(self) -> bool:
-        """Whether one request's projection depends on others (a cache is warmed by earlier requests):
-        such a policy is projected on every request at once, not a segment at a time."""
-        return self.needs_fingerprints or self.semantic_cache is not None
+        """Whether the policy is projected on every request at once, not a segment at a time: a
+        semantic cache compares prompts across keys, and an exact cache of bounded size evicts by
+        every key's use. (Exact and prompt caches otherwise replay a key at a time over a streamed
+        log: ``simulate/cache_pass.py``.)"""
+        exact_bounded = self.exact_cache is not None and self.exact_cache.max_entries is not None
+        return self.semantic_cache is not None or exact_bounded
 
     @property
     def needs_text(self) -> bool:

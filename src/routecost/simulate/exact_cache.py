@@ -46,6 +46,23 @@ def exact_cache_hits(keys: pl.Series, times_s: pl.Series, ttl_s: float, max_entr
     return pl.Series("exact_cache_hit", hits)
 
 
+def exact_cache_rows(base: pl.DataFrame) -> pl.DataFrame:
+    """What replaying the exact cache needs of the requests in its scope (``exact_cache_scope``) that
+    have a time: ``position`` in the log, ``key`` (routed model, prompt and temperature, hashed) and
+    time ``t`` in seconds."""
+    return base.lazy().filter(pl.col("exact_cache_scope") & pl.col("ts").is_not_null()).select(
+        position=pl.col("_log_position").cast(pl.UInt64),
+        key=pl.struct("routed_model", "prompt_key", "temperature").hash(seed=0),
+        t=pl.col("ts").dt.epoch("us") / 1_000_000,
+    ).collect()
+
+
+def exact_hit_positions(rows: pl.DataFrame, ttl_s: float, max_entries: int | None = None) -> pl.Series:
+    """The positions of the ``exact_cache_rows`` the cache answers. Without ``max_entries`` keys are
+    independent, so any split of the rows by key gives the same answers."""
+    return rows["position"].filter(exact_cache_hits(rows["key"], rows["t"], ttl_s, max_entries))
+
+
 def _misses_by_ttl(key_codes: np.ndarray, times: np.ndarray, ttl_s: float) -> np.ndarray:
     """Misses of a TTL cache over requests sorted by (key, time), without eviction."""
     count = len(times)

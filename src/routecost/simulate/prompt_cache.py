@@ -22,6 +22,7 @@ figures as of 2026-11 (``cache_rules``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import polars as pl
@@ -52,6 +53,8 @@ MIN_TOKENS_BY_MODEL = (
 """Models whose minimum cacheable prefix differs from their provider's."""
 
 BOUNDARIES = ("system", "history", "prompt")
+PREFIX_ROW_SCHEMA = {"position": pl.UInt64(), "key": pl.UInt64(), "t": pl.Float64(), "lifetime": pl.Float64()}
+"""What replaying a boundary's prefixes needs of a request (``prefix_rows``)."""
 _BOUNDARY_GROWS = {
     "system": pl.col("system_bytes") > 0,
     "history": pl.col("history_bytes") > pl.col("system_bytes"),
@@ -78,33 +81,25 @@ def cache_rules(model_id: str, write_ttl: str) -> CacheRules | None:
     return CacheRules(rules.lifetime_s, minimum, rules.step_tokens, rules.explicit)
 
 
-def warm_prefixes(base: pl.DataFrame, cache: PromptCache, in_scope: pl.Expr) -> pl.DataFrame:
+def warm_prefixes(base: pl.DataFrame, cache: PromptCache, in_scope: pl.Expr,
+                  warm: Mapping[str, pl.Series] | None = None) -> pl.DataFrame:
     """Per request: the bytes of the longest warm prefix it may read on its routed model, and of
     the prefix it would write (Anthropic breakpoints), as ``prompt_cache_read_bytes`` and
     ``prompt_cache_write_bytes`` (null outside the lever's scope).
 
-    Each boundary is one sort of the requests in scope by (model, prefix key, time): a prefix is
-    warm when the row above is the same prefix on the same model, recently enough."""
-    models = base["routed_model"].drop_nulls().unique().to_list()
-    rules = {model: rule for model in models if (rule := cache_rules(model, cache.write_ttl)) is not None}
-    nothing = pl.lit(None, dtype=pl.Int64())
+    ``warm`` holds, per boundary, the log positions whose prefix there is warm, when the cache was
+    replayed elsewhere (a streamed audit's cache pass, ``cache_pass.py``); without it the requests
+    ``in_scope`` here are replayed (``warm_positions``)."""
+    rules = _rules_of(base, cache)
     if not rules:
-        return base.select(prompt_cache_read_bytes=nothing, prompt_cache_write_bytes=nothing)
-    model = pl.col("routed_model")
-    scoped = base.lazy().with_row_index("_position").filter(
-        in_scope & model.is_in(list(rules)) & pl.col("prompt_key").is_not_null()
-    ).select(
-        "_position", "routed_model", *(f"{boundary}_{part}" for boundary in BOUNDARIES for part in ("key", "bytes")),
-        _t=pl.col("ts").dt.epoch("us") / 1_000_000,
-        _lifetime=_per_model(model, rules, "lifetime_s", pl.Float64()),
-        _explicit=_per_model(model, rules, "explicit", pl.Boolean()),
-    ).collect()
-    if not scoped["_t"].is_sorted():
-        scoped = scoped.sort("_t")
+        return _scatter_back(base.height, pl.DataFrame(schema={"_position": pl.UInt32(), **dict.fromkeys(
+            ("prompt_cache_read_bytes", "prompt_cache_write_bytes"), pl.Int64())}))
+    scoped = _scoped(base, rules, in_scope).with_columns(
+        _explicit=_per_model(pl.col("routed_model"), rules, "explicit", pl.Boolean())).collect()
+    if warm is None:
+        warm = {boundary: warm_positions(rows) for boundary, rows in _prefix_rows(scoped).items()}
     scoped = scoped.with_columns(
-        _warm_since(scoped, pl.struct("routed_model", f"{boundary}_key"), grows).alias(f"_{boundary}_warm")
-        for boundary, grows in _BOUNDARY_GROWS.items()
-    )
+        pl.col("_log_position").is_in(warm[boundary].implode()).alias(f"_{boundary}_warm") for boundary in BOUNDARIES)
     readable = {boundary: pl.lit(True) if boundary in cache.breakpoints else ~pl.col("_explicit")
                 for boundary in BOUNDARIES}
     written = [pl.when(pl.col("_explicit")).then(pl.col(f"{boundary}_bytes")).otherwise(0)
@@ -120,20 +115,55 @@ def warm_prefixes(base: pl.DataFrame, cache: PromptCache, in_scope: pl.Expr) -> 
     return _scatter_back(base.height, found)
 
 
-def _warm_since(requests: pl.DataFrame, group: pl.Expr, among: pl.Expr) -> pl.Series:
-    """Per request (in time order): whether the previous request of its group ``among`` those
-    selected came at most ``_lifetime`` seconds before it (False for the others). A stable sort of
-    just the group's hash, time and lifetime keeps each group's requests in time order; the answers
-    are scattered back into the requests' order."""
-    grouped = requests.select(
-        _group=group.hash(seed=0), _t=pl.col("_t"), _lifetime=pl.col("_lifetime"), _among=among
-    ).with_row_index("_index").filter("_among").sort("_group", maintain_order=True)
-    warm = grouped.select(
-        "_index",
-        _warm=((pl.col("_group") == pl.col("_group").shift()) & (pl.col("_t") - pl.col("_t").shift()
-                                                                 <= pl.col("_lifetime"))).fill_null(False),
+def prefix_rows(base: pl.DataFrame, cache: PromptCache, in_scope: pl.Expr) -> dict[str, pl.DataFrame]:
+    """Per boundary, what replaying its prefixes needs of the requests ``in_scope`` (on a model with
+    prompt caching, prompt fingerprinted) whose prefix there is longer than at the boundary before:
+    ``position`` in the log, ``key`` (the prefix on the routed model, hashed), time ``t`` in seconds
+    and the model's cache ``lifetime``."""
+    rules = _rules_of(base, cache)
+    if not rules:
+        return {boundary: pl.DataFrame(schema=PREFIX_ROW_SCHEMA) for boundary in BOUNDARIES}
+    return _prefix_rows(_scoped(base, rules, in_scope).collect())
+
+
+def warm_positions(rows: pl.DataFrame) -> pl.Series:
+    """The positions of the ``prefix_rows`` whose prefix is warm: the row before it in (key, time,
+    position) order has the same key and came at most ``lifetime`` seconds earlier (every use
+    refreshes a prefix). Keys are independent, so any split of the rows by key gives the same answers."""
+    ordered = rows.sort("key", "t", "position")
+    key, moment = pl.col("key"), pl.col("t")
+    return ordered.filter((key == key.shift()) & (moment - moment.shift() <= pl.col("lifetime")))["position"]
+
+
+def _rules_of(base: pl.DataFrame, cache: PromptCache) -> dict[str, CacheRules]:
+    """The caching rules of the routed models that cache prompts."""
+    models = base["routed_model"].drop_nulls().unique().to_list()
+    return {model: rule for model in models if (rule := cache_rules(model, cache.write_ttl)) is not None}
+
+
+def _scoped(base: pl.DataFrame, rules: dict[str, CacheRules], in_scope: pl.Expr) -> pl.LazyFrame:
+    """The requests whose prefixes are replayed, with their time and their model's cache lifetime."""
+    model = pl.col("routed_model")
+    return base.lazy().with_row_index("_position").filter(
+        in_scope & model.is_in(list(rules)) & pl.col("prompt_key").is_not_null()
+    ).select(
+        "_position", "_log_position", "routed_model",
+        *(f"{boundary}_{part}" for boundary in BOUNDARIES for part in ("key", "bytes")),
+        _t=pl.col("ts").dt.epoch("us") / 1_000_000,
+        _lifetime=_per_model(model, rules, "lifetime_s", pl.Float64()),
     )
-    return pl.repeat(False, requests.height, eager=True).scatter(warm["_index"], warm["_warm"])
+
+
+def _prefix_rows(scoped: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    return {
+        boundary: scoped.lazy().filter(grows & pl.col("_t").is_not_null()).select(
+            position=pl.col("_log_position").cast(pl.UInt64),
+            key=pl.struct("routed_model", f"{boundary}_key").hash(seed=0),
+            t=pl.col("_t"),
+            lifetime=pl.col("_lifetime"),
+        ).collect()
+        for boundary, grows in _BOUNDARY_GROWS.items()
+    }
 
 
 def _scatter_back(height: int, found: pl.DataFrame) -> pl.DataFrame:

@@ -35,13 +35,14 @@ from routecost.prices.catalog import BATCH, PriceBook
 from routecost.prices.pricing import CATALOG_PRICED, apply_rates, billed_expr, cost_parts
 from routecost.quality import Interval
 from routecost.records import CALL_COLUMNS, PROMPT_PRINT_COLUMNS
+from routecost.simulate.cache_pass import CacheAnswers
 from routecost.simulate.counterfactual import (
     OUTPUT_RATIO_RANGE,
     counterfactual_tokens,
     input_ratio,
     input_ratio_exprs,
 )
-from routecost.simulate.exact_cache import exact_cache_hits
+from routecost.simulate.exact_cache import exact_cache_rows, exact_hit_positions
 from routecost.simulate.projection import TOKENIZER_NOTE, CategoryProjection, CategoryTotals, PolicyProjection
 from routecost.simulate.prompt_cache import apply_prompt_cache, warm_prefixes
 from routecost.simulate.self_hosted import hourly_load
@@ -126,6 +127,7 @@ def project_policy(
     tokenizer_ratios: Mapping[str, float] | None = None,
     measured: MeasuredRatios | None = None,
     embeddings: EmbeddingStore | None = None,
+    caches: Mapping[tuple[str, ...], CacheAnswers] | None = None,
 ) -> PolicyProjection:
     """The policy's projected cost per request and per category, with savings by lever.
 
@@ -133,12 +135,20 @@ def project_policy(
     release the GIL. With a semantic cache the whole policy runs first, so the embeddings it
     computes are stored before the semantic cache alone looks them up. Without routing, the exact
     cache alone needs no run of its own: it has the same hits as in the whole policy (nothing
-    before it in the lever order changes a request's model or prompt), and saves what they cost."""
+    before it in the lever order changes a request's model or prompt), and saves what they cost.
+
+    ``caches`` holds the answers of the exact and prompt caches, by the levers of each variant
+    (``projected_variants``), when a streamed audit's cache pass replayed them over the whole log;
+    without them the caches are replayed on ``inputs``."""
+    def answers(variant: Policy) -> CacheAnswers | None:
+        return caches[tuple(variant.levers)] if caches is not None and variant.needs_fingerprints else None
+
     def whole() -> PolicyProjection:
-        return _project(inputs, policy, book, as_of, tokenizer_ratios, measured, embeddings)
+        return _project(inputs, policy, book, as_of, tokenizer_ratios, measured, embeddings, answers(policy))
 
     def alone(lever: str) -> float:
-        return _project(inputs, policy.only(lever), book, as_of, tokenizer_ratios, measured, embeddings,
+        variant = policy.only(lever)
+        return _project(inputs, variant, book, as_of, tokenizer_ratios, measured, embeddings, answers(variant),
                         savings_only=True).savings_usd
 
     levers = policy.levers
@@ -146,8 +156,7 @@ def project_policy(
         projection = whole()
         projection.levers = {levers[0]: projection.savings_usd, "interaction": 0.0}
         return projection
-    derived = {"exact_cache"} if not policy.routes and not policy.cascades else set()
-    separate = [lever for lever in levers if lever not in derived]
+    separate = _separate_levers(policy)
     with ThreadPoolExecutor(max_workers=len(separate) + 1) as pool:
         if policy.semantic_cache is not None:
             projection = whole()
@@ -160,6 +169,31 @@ def project_policy(
                for lever in levers}
     projection.levers = _rounded({**savings, "interaction": projection.savings_usd - sum(savings.values())})
     return projection
+
+
+def _separate_levers(policy: Policy) -> list[str]:
+    """The levers of a policy of several levers that are projected alone (see ``project_policy``)."""
+    derived = {"exact_cache"} if not policy.routes and not policy.cascades else set()
+    return [lever for lever in policy.levers if lever not in derived]
+
+
+def projected_variants(policy: Policy) -> list[Policy]:
+    """The policy, and each lever alone that ``project_policy`` projects on its own."""
+    if len(policy.levers) == 1:
+        return [policy]
+    return [policy, *(policy.only(lever) for lever in _separate_levers(policy))]
+
+
+def policy_base(inputs: PolicyInputs, policy: Policy, measured: MeasuredRatios | None = None) -> pl.DataFrame:
+    """The requests with the policy's choices: category, routed model (and cascade), whether the
+    baseline priced and billed them (``in_scope``) and the scope of each cache and batch lever."""
+    context = inputs.context
+    base = inputs.frame.with_columns(category=policy.category_expr(pl.col("category"), context))
+    escalation = measured.escalation if measured is not None else {}
+    base = base.with_columns(**_choices(policy, context, escalation)).with_columns(
+        in_scope=CATALOG_PRICED & billed_expr(),
+    )
+    return base.with_columns(**_lever_scopes(policy, context))
 
 
 def routing_rows(inputs: PolicyInputs, policy: Policy) -> pl.DataFrame:
@@ -193,25 +227,23 @@ def _project(
     tokenizer_ratios: Mapping[str, float] | None,
     measured: MeasuredRatios | None,
     embeddings: EmbeddingStore | None,
+    caches: CacheAnswers | None,
     savings_only: bool = False,
 ) -> PolicyProjection:
     """The projection; with ``savings_only``, just the totals (for attributing savings to levers)."""
     context = inputs.context
-    base = inputs.frame.with_columns(category=policy.category_expr(pl.col("category"), context))
     measured = measured or MeasuredRatios()
-    base = base.with_columns(**_choices(policy, context, measured.escalation)).with_columns(
-        in_scope=CATALOG_PRICED & billed_expr(),
-    )
-    base = base.with_columns(**_lever_scopes(policy, context))
+    base = policy_base(inputs, policy, measured)
     notes: list[str] = [] if savings_only else [*policy.notes, *unmatched(policy.labelled_conditions, base, context)]
     if policy.trim:
         base = _with_trim_cuts(base, policy, context, notes)
-    base = base.with_columns(exact_cache_hit=_exact_hits(base, policy))
+    base = base.with_columns(exact_cache_hit=_exact_hits(base, policy, caches))
     base = base.with_columns(semantic_cache_hit=_semantic_hits(base, policy, embeddings, notes))
     served = pl.col("exact_cache_hit") | pl.col("semantic_cache_hit")
     if policy.prompt_cache is not None:
         # a request answered from a response cache never reaches the provider: it warms no prefix
-        base = base.hstack(warm_prefixes(base, policy.prompt_cache, pl.col("prompt_cache_scope") & ~served))
+        warm = caches.warm_positions(base["_log_position"]) if caches is not None else None
+        base = base.hstack(warm_prefixes(base, policy.prompt_cache, pl.col("prompt_cache_scope") & ~served, warm))
     # A request that stays as logged (same model, no cache, no batch) costs what it cost; only the
     # others are repriced. A cache hit costs nothing.
     changed = pl.col("in_scope") & ~served & (
@@ -332,14 +364,14 @@ def _lever_scopes(policy: Policy, context: EvalContext) -> dict[str, pl.Expr]:
     }
 
 
-def _exact_hits(base: pl.DataFrame, policy: Policy) -> pl.Series:
-    if policy.exact_cache is None:
+def _exact_hits(base: pl.DataFrame, policy: Policy, caches: CacheAnswers | None) -> pl.Series:
+    cache = policy.exact_cache
+    if cache is None:
         return pl.repeat(False, base.height, eager=True).alias("exact_cache_hit")
-    keys = base.select(
-        pl.when(pl.col("exact_cache_scope")).then(pl.struct("routed_model", "prompt_key", "temperature").hash(seed=0))
-    ).to_series()
-    times = base.select(pl.col("ts").dt.epoch("us") / 1_000_000).to_series()
-    return exact_cache_hits(keys, times, policy.exact_cache.ttl_s, policy.exact_cache.max_entries)
+    if caches is not None:
+        return caches.exact_hits(base["_log_position"])
+    hits = exact_hit_positions(exact_cache_rows(base), cache.ttl_s, cache.max_entries)
+    return base["_log_position"].is_in(hits.implode()).alias("exact_cache_hit")
 
 
 def _semantic_hits(
