@@ -102,6 +102,11 @@ def model_latencies(requests: pl.DataFrame) -> pl.DataFrame:
             .agg(count=pl.len(), total_ms=pl.col("latency_ms").sum()))
 
 
+def added_model_latencies(parts: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    """``model_latencies`` of several segments as one."""
+    return pl.concat(parts, how="vertical").group_by("model", "bin").agg(pl.col("count", "total_ms").sum())
+
+
 def by_category(counts: LatencyCounts, models: pl.DataFrame) -> dict[str, Latency]:
     """Each category's latency before and under the policy (``models``: ``model_latencies`` added up)."""
     shapes = _shapes(models)
