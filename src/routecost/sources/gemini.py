@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import msgspec
+
 from routecost.records import STATUS_ERROR, STATUS_OK, source_row
 from routecost.sources.base import (
     NO_ENVELOPE,
@@ -35,22 +37,24 @@ _SERVICE_TIERS = {
 }
 
 
-class UsageMetadata(Struct):
-    promptTokenCount: Count = 0
-    candidatesTokenCount: Count = 0
-    cachedContentTokenCount: Count | None = None
-    thoughtsTokenCount: Count | None = None
-    toolUsePromptTokenCount: Count | None = None
-    trafficType: str | None = None
+class UsageMetadata(Struct, rename="camel"):
+    """``usageMetadata`` as the REST API spells it (``promptTokenCount``, ...)."""
 
-
-class UsageMetadataSnake(Struct):
     prompt_token_count: Count = 0
     candidates_token_count: Count = 0
     cached_content_token_count: Count | None = None
     thoughts_token_count: Count | None = None
     tool_use_prompt_token_count: Count | None = None
     traffic_type: str | None = None
+
+
+UsageMetadataSnake = msgspec.defstruct(
+    "UsageMetadataSnake",
+    [(field.name, field.type, field.default) for field in msgspec.structs.fields(UsageMetadata)],
+    bases=(Struct,),
+)
+"""The same block as the Python SDK dumps it (``usage_metadata``, snake case): the same attributes, so
+one reader serves both spellings."""
 
 
 class GroundingMetadata(Struct):
@@ -77,25 +81,17 @@ class GenerateContentResponse(Struct):
 
 def _usage_counts(response: GenerateContentResponse) -> tuple[int, int | None, int, int | None, str | None] | None:
     """(input, cache_read, output, thoughts, traffic_type) from either spelling of the usage block."""
-    camel = response.usageMetadata
-    if camel is not None:
-        return (
-            camel.promptTokenCount + (camel.toolUsePromptTokenCount or 0),
-            camel.cachedContentTokenCount,
-            camel.candidatesTokenCount + (camel.thoughtsTokenCount or 0),
-            camel.thoughtsTokenCount,
-            camel.trafficType,
-        )
-    snake = response.usage_metadata
-    if snake is not None:
-        return (
-            snake.prompt_token_count + (snake.tool_use_prompt_token_count or 0),
-            snake.cached_content_token_count,
-            snake.candidates_token_count + (snake.thoughts_token_count or 0),
-            snake.thoughts_token_count,
-            snake.traffic_type,
-        )
-    return None
+    usage = response.usageMetadata if response.usageMetadata is not None else response.usage_metadata
+    if usage is None:
+        return None
+    thoughts = usage.thoughts_token_count
+    return (
+        usage.prompt_token_count + (usage.tool_use_prompt_token_count or 0),
+        usage.cached_content_token_count,
+        usage.candidates_token_count + (thoughts or 0),
+        thoughts,
+        usage.traffic_type,
+    )
 
 
 def _grounded_prompts(response: GenerateContentResponse) -> int | None:
