@@ -28,16 +28,12 @@ from routecost.sources.base import (
     mode_of,
     sub,
 )
+from routecost.sources.usage import CacheWriteSplit
 
 PROVIDER = "anthropic"
 _SERVED_BY_ID_PREFIX = (("msg_bdrk_", "aws"), ("msg_vrtx_", "google"))
 """Claude served by a cloud says so in its message id: Bedrock's and Vertex AI's prices apply."""
 BATCH_SERVICE_TIER = "batch"
-
-
-class CacheCreation(Struct):
-    ephemeral_5m_input_tokens: Count | None = None
-    ephemeral_1h_input_tokens: Count | None = None
 
 
 class ServerToolUse(Struct):
@@ -56,7 +52,7 @@ class IterationUsage(Struct):
     output_tokens: Count = 0
     cache_creation_input_tokens: Count | None = None
     cache_read_input_tokens: Count | None = None
-    cache_creation: CacheCreation | None = None
+    cache_creation: CacheWriteSplit | None = None
 
 
 class MessageUsage(Struct):
@@ -64,7 +60,7 @@ class MessageUsage(Struct):
     output_tokens: Count
     cache_creation_input_tokens: Count | None = None
     cache_read_input_tokens: Count | None = None
-    cache_creation: CacheCreation | None = None
+    cache_creation: CacheWriteSplit | None = None
     server_tool_use: ServerToolUse | None = None
     output_tokens_details: OutputTokensDetails | None = None
     service_tier: str | None = None
@@ -80,7 +76,7 @@ def _summed_iterations(usage: MessageUsage) -> MessageUsage:
         output_tokens=sum(step.output_tokens for step in steps),
         cache_creation_input_tokens=sum(step.cache_creation_input_tokens or 0 for step in steps),
         cache_read_input_tokens=sum(step.cache_read_input_tokens or 0 for step in steps),
-        cache_creation=CacheCreation(ephemeral_1h_input_tokens=sum(one_hour)) if one_hour else None,
+        cache_creation=CacheWriteSplit(ephemeral_1h_input_tokens=sum(one_hour)) if one_hour else None,
         server_tool_use=usage.server_tool_use,
         output_tokens_details=usage.output_tokens_details,
         service_tier=usage.service_tier,

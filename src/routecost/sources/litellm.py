@@ -32,24 +32,16 @@ from routecost.sources.base import (
     sub,
 )
 from routecost.sources.openai import chat_answer
+from routecost.sources.usage import CacheWriteSplit, ReasoningDetails
 
 _BATCH_JOB_CALL_TYPES = {"acreate_batch", "create_batch", "aretrieve_batch", "retrieve_batch", "afile_content"}
 _ANTHROPIC_FAMILY = ("anthropic", "bedrock", "vertex_ai")
 
 
-class CacheCreationDetails(Struct):
-    ephemeral_5m_input_tokens: Count | None = None
-    ephemeral_1h_input_tokens: Count | None = None
-
-
 class PromptDetails(Struct):
     cached_tokens: Count | None = None
     cache_creation_tokens: Count | None = None
-    cache_creation_token_details: CacheCreationDetails | None = None
-
-
-class CompletionDetails(Struct):
-    reasoning_tokens: Count | None = None
+    cache_creation_token_details: CacheWriteSplit | None = None
 
 
 class UsageObject(Struct):
@@ -59,10 +51,10 @@ class UsageObject(Struct):
     (older versions put it at the top level)."""
 
     prompt_tokens_details: PromptDetails | None = None
-    completion_tokens_details: CompletionDetails | None = None
+    completion_tokens_details: ReasoningDetails | None = None
     cache_read_input_tokens: Count | None = None
     cache_creation_input_tokens: Count | None = None
-    cache_creation_token_details: CacheCreationDetails | None = None
+    cache_creation_token_details: CacheWriteSplit | None = None
 
 
 class PayloadMetadata(Struct):

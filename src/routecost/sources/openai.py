@@ -32,17 +32,9 @@ from routecost.sources.base import (
     split_system,
     sub,
 )
+from routecost.sources.usage import InputCacheDetails, ReasoningDetails
 
 PROVIDER = "openai"
-
-
-class PromptTokensDetails(Struct):
-    cached_tokens: Count | None = None
-    cache_write_tokens: Count | None = None
-
-
-class CompletionTokensDetails(Struct):
-    reasoning_tokens: Count | None = None
 
 
 class UsageCost(Struct):
@@ -55,8 +47,8 @@ class ChatUsage(Struct):
     prompt_tokens: Count
     completion_tokens: Count
     total_tokens: Count | None = None
-    prompt_tokens_details: PromptTokensDetails | None = None
-    completion_tokens_details: CompletionTokensDetails | None = None
+    prompt_tokens_details: InputCacheDetails | None = None
+    completion_tokens_details: ReasoningDetails | None = None
     prompt_cache_hit_tokens: Count | None = None
     """DeepSeek's count of cached prompt tokens (the same as ``cached_tokens``)."""
     cached_tokens: Count | None = None
@@ -100,20 +92,11 @@ class ChatCompletionChunk(ChatCompletion, tag="chat.completion.chunk"):
     """A streamed chunk; only the last one of a stream (with ``stream_options.include_usage``) has usage."""
 
 
-class InputTokensDetails(Struct):
-    cached_tokens: Count | None = None
-    cache_write_tokens: Count | None = None
-
-
-class OutputTokensDetails(Struct):
-    reasoning_tokens: Count | None = None
-
-
 class ResponsesUsage(Struct):
     input_tokens: Count
     output_tokens: Count
-    input_tokens_details: InputTokensDetails | None = None
-    output_tokens_details: OutputTokensDetails | None = None
+    input_tokens_details: InputCacheDetails | None = None
+    output_tokens_details: ReasoningDetails | None = None
 
 
 class SearchAction(Struct):
