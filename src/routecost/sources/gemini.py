@@ -12,9 +12,10 @@ from typing import Any
 
 import msgspec
 
-from routecost.records import STATUS_ERROR, STATUS_OK, source_row
+from routecost.records import STATUS_ERROR, source_row
 from routecost.sources.base import (
     NO_ENVELOPE,
+    NO_TOKENS,
     Count,
     Envelope,
     LogFormat,
@@ -22,7 +23,9 @@ from routecost.sources.base import (
     RequestText,
     Struct,
     Timestamp,
+    TokenCounts,
     content_text,
+    enveloped_row,
     has_keys,
     mode_of,
     sub,
@@ -79,18 +82,17 @@ class GenerateContentResponse(Struct):
     candidates: list[Candidate] | None = None
 
 
-def _usage_counts(response: GenerateContentResponse) -> tuple[int, int | None, int, int | None, str | None] | None:
-    """(input, cache_read, output, thoughts, traffic_type) from either spelling of the usage block."""
-    usage = response.usageMetadata if response.usageMetadata is not None else response.usage_metadata
-    if usage is None:
-        return None
+def _tokens(usage: UsageMetadata | UsageMetadataSnake) -> TokenCounts:
+    """The counts of either spelling of the usage block, the input and output made whole (tool-use
+    prompt and thoughts added)."""
     thoughts = usage.thoughts_token_count
     return (
         usage.prompt_token_count + (usage.tool_use_prompt_token_count or 0),
         usage.cached_content_token_count,
+        None,
+        None,
         usage.candidates_token_count + (thoughts or 0),
         thoughts,
-        usage.traffic_type,
     )
 
 
@@ -105,44 +107,22 @@ def _grounded_prompts(response: GenerateContentResponse) -> int | None:
 
 def response_row(response: GenerateContentResponse, envelope: Envelope = NO_ENVELOPE,
                  stream_key: str | None = None) -> tuple[Any, ...]:
-    counts = _usage_counts(response)
-    if counts is None and not (response.modelVersion or response.model_version):
+    usage = response.usageMetadata if response.usageMetadata is not None else response.usage_metadata
+    model = response.modelVersion or response.model_version
+    if usage is None and not model:
         raise RecordError("usageMetadata", "missing (neither usage nor modelVersion: not a Gemini response)")
-    input_tokens, cache_read, output_tokens, thoughts, traffic_type = counts or (None, None, None, None, None)
-    created = response.createTime if response.createTime is not None else response.create_time
-    return (  # SOURCE_COLUMNS order, positional: this runs once per record (see records.source_row)
-        response.responseId or response.response_id,  # request_id
-        created if envelope.ts is None else envelope.ts,  # ts
-        envelope.provider or PROVIDER,  # provider
-        response.modelVersion or response.model_version or envelope.request_model,  # model
-        input_tokens,  # input_tokens
-        cache_read,  # cache_read_tokens
-        None,  # cache_write_tokens
-        None,  # cache_write_1h_tokens
-        output_tokens,  # output_tokens
-        thoughts,  # reasoning_tokens
-        None,  # web_search_requests
-        None,  # logged_cost_usd
-        envelope.latency_ms,  # latency_ms
-        STATUS_ERROR if envelope.failed else STATUS_OK,  # status
-        envelope.stream,  # stream
-        envelope.mode,  # mode
-        _SERVICE_TIERS.get(traffic_type or ""),  # service_tier
-        envelope.user,  # user
-        envelope.tags,  # tags
-        envelope.metadata,  # metadata
-        None,  # gateway_cache_hit
-        envelope.custom_id,  # custom_id
-        envelope.prompt_print,  # prompt_print
-        envelope.temperature,  # temperature
-        envelope.has_tools,  # has_tools
-        None,  # file_search_calls
-        _grounded_prompts(response),  # grounded_prompts
-        stream_key,  # stream_key
-        None,  # low_context_requests
-        None,  # medium_context_requests
-        None,  # web_search_preview_calls
-        None,  # code_containers
+    return enveloped_row(
+        envelope,
+        response.responseId or response.response_id,
+        response.createTime if response.createTime is not None else response.create_time,
+        envelope.provider or PROVIDER,
+        model,
+        NO_TOKENS if usage is None else _tokens(usage),
+        service_tier=None if usage is None else _SERVICE_TIERS.get(usage.traffic_type or ""),
+        user=envelope.user,
+        metadata=envelope.metadata,
+        stream_key=stream_key,
+        grounded_prompts=_grounded_prompts(response),
     )
 
 

@@ -15,6 +15,7 @@ import msgspec
 from routecost.records import STATUS_ERROR, STATUS_INCOMPLETE, STATUS_OK, STREAM_CONTINUES, source_row
 from routecost.sources.base import (
     NO_ENVELOPE,
+    NO_TOKENS,
     STREAM_EVENT_WITHOUT_USAGE,
     Count,
     Envelope,
@@ -24,8 +25,10 @@ from routecost.sources.base import (
     RequestText,
     Struct,
     Timestamp,
+    TokenCounts,
     chat_messages,
     content_text,
+    enveloped_row,
     has_keys,
     mode_of,
     skip_format,
@@ -166,15 +169,15 @@ def chat_provider(body: ChatCompletion) -> str | None:
     return None
 
 
-def _chat_usage(usage: ChatUsage) -> tuple[int | None, int, int | None, float | None]:
-    """(cached, output with reasoning, reasoning, logged cost) of a chat usage block.
+def _chat_usage(usage: ChatUsage) -> tuple[TokenCounts, float | None]:
+    """The token counts and the logged cost of a chat usage block.
 
     xAI counts reasoning apart from ``completion_tokens`` (its total is prompt + completion +
     reasoning); OpenAI and the rest count it inside. Together puts ``cached_tokens`` at the top."""
     details = usage.prompt_tokens_details
-    cached = details.cached_tokens if details is not None else None
+    cached = None if details is None else details.cached_tokens
     completion = usage.completion_tokens_details
-    reasoning = completion.reasoning_tokens if completion is not None else None
+    reasoning = None if completion is None else completion.reasoning_tokens
     output = usage.completion_tokens
     if reasoning and usage.total_tokens == usage.prompt_tokens + output + reasoning:
         output += reasoning
@@ -183,10 +186,18 @@ def _chat_usage(usage: ChatUsage) -> tuple[int | None, int, int | None, float | 
         cost = usage.cost_in_usd_ticks / TICKS_PER_USD
     elif usage.cost is not None:
         cost = usage.cost.total_cost if isinstance(usage.cost, UsageCost) else usage.cost
-    return (cached if cached is not None else usage.cached_tokens), output, reasoning, cost
+    tokens = (
+        usage.prompt_tokens,
+        usage.cached_tokens if cached is None else cached,
+        None if details is None else details.cache_write_tokens,
+        None,
+        output,
+        reasoning,
+    )
+    return tokens, cost
 
 
-_NO_USAGE: tuple[None, None, None, None] = (None, None, None, None)
+_NO_USAGE: tuple[TokenCounts, None] = (NO_TOKENS, None)
 _SEARCH_PREVIEW = "-search-preview"
 """OpenAI's Chat Completions search models search the web on every request: one preview search call."""
 PERPLEXITY_DEFAULT_CONTEXT = "low"
@@ -202,44 +213,21 @@ def _search_context(usage: ChatUsage | None) -> str | None:
 
 def chat_row(body: ChatCompletion, envelope: Envelope = NO_ENVELOPE) -> tuple[Any, ...]:
     usage = body.usage if body.usage is not None or body.x_groq is None else body.x_groq.usage
-    cached, output, reasoning, cost = _NO_USAGE if usage is None else _chat_usage(usage)
-    prompt_details = usage.prompt_tokens_details if usage is not None else None
+    tokens, cost = _NO_USAGE if usage is None else _chat_usage(usage)
     chunk = body.__class__ is ChatCompletionChunk
     provider = envelope.provider or chat_provider(body)
     context = _search_context(usage) if provider == "perplexity" else None
-    return (  # SOURCE_COLUMNS order, positional: this runs once per record (see records.source_row)
-        body.id,  # request_id
-        body.created if envelope.ts is None else envelope.ts,  # ts
-        provider,  # provider
-        body.model or envelope.request_model,  # model
-        None if usage is None else usage.prompt_tokens,  # input_tokens
-        cached,  # cache_read_tokens
-        None if prompt_details is None else prompt_details.cache_write_tokens,  # cache_write_tokens
-        None,  # cache_write_1h_tokens
-        output,  # output_tokens
-        reasoning,  # reasoning_tokens
-        None,  # web_search_requests
-        cost,  # logged_cost_usd
-        envelope.latency_ms,  # latency_ms
-        STATUS_ERROR if envelope.failed else STATUS_OK,  # status
-        True if chunk else envelope.stream,  # stream
-        envelope.mode,  # mode
-        body.service_tier,  # service_tier
-        envelope.user,  # user
-        envelope.tags,  # tags
-        envelope.metadata,  # metadata
-        None,  # gateway_cache_hit
-        envelope.custom_id,  # custom_id
-        envelope.prompt_print,  # prompt_print
-        envelope.temperature,  # temperature
-        envelope.has_tools,  # has_tools
-        None,  # file_search_calls
-        None,  # grounded_prompts
-        body.id if chunk and envelope is NO_ENVELOPE else None,  # stream_key
-        1 if context == "low" else None,  # low_context_requests
-        1 if context == "medium" else None,  # medium_context_requests
-        1 if usage is not None and _SEARCH_PREVIEW in (body.model or "") else None,  # web_search_preview_calls
-        None,  # code_containers
+    return enveloped_row(
+        envelope, body.id, body.created, provider, body.model, tokens,
+        service_tier=body.service_tier,
+        user=envelope.user,
+        metadata=envelope.metadata,
+        streamed=chunk,
+        stream_key=body.id if chunk and envelope is NO_ENVELOPE else None,
+        logged_cost_usd=cost,
+        low_context_requests=1 if context == "low" else None,
+        medium_context_requests=1 if context == "medium" else None,
+        web_search_preview_calls=1 if usage is not None and _SEARCH_PREVIEW in (body.model or "") else None,
     )
 
 
@@ -269,46 +257,40 @@ def responses_provider(body: ResponseObject) -> str | None:
     return PROVIDER if (body.id or "").startswith("resp_") else None
 
 
+def _responses_tokens(usage: ResponsesUsage) -> TokenCounts:
+    cache = usage.input_tokens_details
+    details = usage.output_tokens_details
+    return (
+        usage.input_tokens,
+        None if cache is None else cache.cached_tokens,
+        None if cache is None else cache.cache_write_tokens,
+        None,
+        usage.output_tokens,
+        None if details is None else details.reasoning_tokens,
+    )
+
+
+def _responses_status(status: str | None) -> str:
+    if status in _FAILED_RESPONSE_STATUSES:
+        return STATUS_ERROR
+    return STATUS_INCOMPLETE if status == STATUS_INCOMPLETE else STATUS_OK
+
+
 def responses_row(body: ResponseObject, envelope: Envelope = NO_ENVELOPE,
                   stream_key: str | None = None) -> tuple[Any, ...]:
-    usage = body.usage
-    input_details = usage.input_tokens_details if usage is not None else None
-    output_details = usage.output_tokens_details if usage is not None else None
-    failed = envelope.failed or body.status in _FAILED_RESPONSE_STATUSES
     web_searches, preview_searches, file_searches, containers = _tool_calls(body)
-    return (  # SOURCE_COLUMNS order, positional: this runs once per record (see records.source_row)
-        body.id,  # request_id
-        body.created_at if envelope.ts is None else envelope.ts,  # ts
-        envelope.provider or responses_provider(body),  # provider
-        body.model or envelope.request_model,  # model
-        None if usage is None else usage.input_tokens,  # input_tokens
-        None if input_details is None else input_details.cached_tokens,  # cache_read_tokens
-        None if input_details is None else input_details.cache_write_tokens,  # cache_write_tokens
-        None,  # cache_write_1h_tokens
-        None if usage is None else usage.output_tokens,  # output_tokens
-        None if output_details is None else output_details.reasoning_tokens,  # reasoning_tokens
-        web_searches,  # web_search_requests
-        None,  # logged_cost_usd
-        envelope.latency_ms,  # latency_ms
-        STATUS_ERROR if failed else (STATUS_INCOMPLETE if body.status == STATUS_INCOMPLETE else STATUS_OK),  # status
-        envelope.stream,  # stream
-        envelope.mode,  # mode
-        body.service_tier,  # service_tier
-        envelope.user or body.user or body.safety_identifier,  # user
-        envelope.tags,  # tags
-        envelope.metadata or _raw_or_none(body.metadata),  # metadata
-        None,  # gateway_cache_hit
-        envelope.custom_id,  # custom_id
-        envelope.prompt_print,  # prompt_print
-        envelope.temperature,  # temperature
-        envelope.has_tools,  # has_tools
-        file_searches,  # file_search_calls
-        None,  # grounded_prompts
-        stream_key,  # stream_key
-        None,  # low_context_requests
-        None,  # medium_context_requests
-        preview_searches,  # web_search_preview_calls
-        containers,  # code_containers
+    tokens = NO_TOKENS if body.usage is None else _responses_tokens(body.usage)
+    return enveloped_row(
+        envelope, body.id, body.created_at, envelope.provider or responses_provider(body), body.model, tokens,
+        service_tier=body.service_tier,
+        user=envelope.user or body.user or body.safety_identifier,
+        metadata=envelope.metadata or _raw_or_none(body.metadata),
+        status=_responses_status(body.status),
+        stream_key=stream_key,
+        web_search_requests=web_searches,
+        file_search_calls=file_searches,
+        web_search_preview_calls=preview_searches,
+        code_containers=containers,
     )
 
 
