@@ -26,11 +26,10 @@ from routecost.sources.base import (
     content_text,
     enveloped_row,
     has_keys,
-    inclusive_input,
     mode_of,
     sub,
 )
-from routecost.sources.usage import CacheWriteSplit
+from routecost.sources.usage import CacheWriteSplit, inclusive_input
 
 PROVIDER = "anthropic"
 _SERVED_BY_ID_PREFIX = (("msg_bdrk_", "aws"), ("msg_vrtx_", "google"))

@@ -329,11 +329,6 @@ def parse_time(text: Any) -> datetime | None:
         return None
 
 
-def inclusive_input(uncached: int | None, cache_read: int | None, cache_write: int | None) -> int | None:
-    """The whole input of a provider that counts cache reads and writes apart (Anthropic, Bedrock)."""
-    return None if uncached is None else uncached + (cache_read or 0) + (cache_write or 0)
-
-
 def encode_json(value: Any) -> bytes | None:
     return None if value is None else msgspec.json.encode(value)
 
