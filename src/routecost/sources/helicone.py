@@ -18,7 +18,6 @@ from routecost.sources.base import (
     LogFormat,
     Money,
     RecordError,
-    RequestText,
     Struct,
     Timestamp,
     has_keys,
@@ -79,5 +78,4 @@ EXPORT = LogFormat(
     struct=HeliconeRecord,
     matches=_matches,
     to_row=_row,
-    texts=lambda record: RequestText(),
 )

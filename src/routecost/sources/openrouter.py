@@ -17,7 +17,6 @@ from routecost.sources.base import (
     Count,
     LogFormat,
     Money,
-    RequestText,
     Struct,
     Timestamp,
     has_keys,
@@ -88,7 +87,6 @@ GENERATION = LogFormat(
     struct=Generation,
     matches=_matches,
     to_row=_row,
-    texts=lambda record: RequestText(),
 )
 
 GENERATION_RESPONSE = LogFormat(
@@ -96,5 +94,4 @@ GENERATION_RESPONSE = LogFormat(
     struct=GenerationResponse,
     matches=lambda record: isinstance(record.get("data"), Mapping) and _matches(record["data"]),
     to_row=lambda response: _row(response.data),
-    texts=lambda record: RequestText(),
 )

@@ -16,7 +16,6 @@ from routecost.sources.base import (
     LogFormat,
     Money,
     RecordError,
-    RequestText,
     Struct,
     Timestamp,
     has_keys,
@@ -75,5 +74,4 @@ EXPORT = LogFormat(
     struct=PortkeyRecord,
     matches=_matches,
     to_row=_row,
-    texts=lambda record: RequestText(),
 )
