@@ -1,4 +1,5 @@
-"""OpenAI: Chat Completions (bodies and final stream chunks), the Responses API, Batch API files.
+"""OpenAI: Chat Completions (bodies and final stream chunks) and the Responses API (Batch API files:
+``openai_batch``).
 
 Token semantics: ``prompt_tokens``/``input_tokens`` already include ``cached_tokens`` (and the 2026
 ``cache_write_tokens``); ``completion_tokens``/``output_tokens`` already include reasoning.
@@ -12,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from routecost.records import STATUS_ERROR, STATUS_INCOMPLETE, STATUS_OK, STREAM_CONTINUES, source_row
+from routecost.records import STATUS_ERROR, STATUS_INCOMPLETE, STATUS_OK, STREAM_CONTINUES
 from routecost.sources.base import (
     NO_ENVELOPE,
     NO_TOKENS,
@@ -29,8 +30,6 @@ from routecost.sources.base import (
     chat_messages,
     content_text,
     enveloped_row,
-    has_keys,
-    mode_of,
     skip_format,
     split_system,
     sub,
@@ -350,81 +349,11 @@ def chat_request_text(request: Mapping[str, Any]) -> RequestText:
     return RequestText(system=system, messages=rest)
 
 
-def _batch_output_row(line: BatchOutputLine) -> tuple[Any, ...]:
-    response = line.response
-    failed = line.error is not None or response is None or response.status_code >= 400 or response.body is None
-    envelope = Envelope(mode=mode_of(True), failed=failed, custom_id=line.custom_id)
-    if response is None or response.body is None:
-        return source_row(request_id=line.id, provider=PROVIDER, status=STATUS_ERROR, mode=envelope.mode,
-                          custom_id=line.custom_id)
-    return body_row(response.body, envelope)
-
-
-class BatchError(Struct):
-    code: str | None = None
-    message: str | None = None
-
-
-class BatchResponse(Struct):
-    status_code: int
-    body: AnyBody | None = None
-    request_id: str | None = None
-
-
-class BatchOutputLine(Struct):
-    custom_id: str
-    response: BatchResponse | None
-    error: BatchError | None
-    id: str | None = None
-
-
-class BatchInputBody(Struct):
-    model: str | None = None
-
-
-class BatchInputLine(Struct):
-    custom_id: str
-    method: str
-    url: str
-    body: BatchInputBody
-
-
-def _is_batch_output(record: Mapping[str, Any]) -> bool:
-    if not has_keys(record, "custom_id", "response", "error"):
-        return False
-    response = record.get("response")
-    return str(record.get("id", "")).startswith("batch_req_") or response is None or (
-        isinstance(response, Mapping) and has_keys(response, "status_code", "body")
-    )
-
-
-def _batch_output_texts(record: Mapping[str, Any]) -> RequestText:
-    body = sub(sub(record, "response"), "body")
-    return RequestText(answer=responses_answer(body) if body.get("object") == "response" else chat_answer(body))
-
-
 def _bare_texts(record: Mapping[str, Any]) -> RequestText:
     if record.get("object") == "response":
         return RequestText(answer=responses_answer(record))
     return RequestText(answer=chat_answer(record))
 
-
-BATCH_OUTPUT = LogFormat(
-    name="openai-batch-output",
-    struct=BatchOutputLine,
-    matches=_is_batch_output,
-    to_row=_batch_output_row,
-    texts=_batch_output_texts,
-)
-
-BATCH_INPUT = LogFormat(
-    name="openai-batch-input",
-    struct=BatchInputLine,
-    matches=lambda record: has_keys(record, "custom_id", "method", "url", "body"),
-    to_row=lambda line: line.custom_id,
-    texts=lambda record: chat_request_text(sub(record, "body")),
-    kind="batch_request",
-)
 
 class _NotAResponse(Struct, tag_field="object", tag="__not_a_response__"):
     """Never matches: in a union, a tagged struct requires its tag (decoded alone it would not)."""
