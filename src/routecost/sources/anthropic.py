@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from routecost.records import STATUS_ERROR, STATUS_OK, STREAM_CONTINUES, source_row
+from routecost.records import STATUS_ERROR, STREAM_CONTINUES, source_row
 from routecost.sources.base import (
     NO_ENVELOPE,
     STREAM_EVENT_WITHOUT_USAGE,
@@ -21,23 +21,20 @@ from routecost.sources.base import (
     NotARequest,
     RequestText,
     Struct,
+    TokenCounts,
     chat_messages,
     content_text,
+    enveloped_row,
     has_keys,
-    inclusive_input,
     mode_of,
     sub,
 )
+from routecost.sources.usage import CacheWriteSplit, inclusive_input
 
 PROVIDER = "anthropic"
 _SERVED_BY_ID_PREFIX = (("msg_bdrk_", "aws"), ("msg_vrtx_", "google"))
 """Claude served by a cloud says so in its message id: Bedrock's and Vertex AI's prices apply."""
 BATCH_SERVICE_TIER = "batch"
-
-
-class CacheCreation(Struct):
-    ephemeral_5m_input_tokens: Count | None = None
-    ephemeral_1h_input_tokens: Count | None = None
 
 
 class ServerToolUse(Struct):
@@ -56,7 +53,7 @@ class IterationUsage(Struct):
     output_tokens: Count = 0
     cache_creation_input_tokens: Count | None = None
     cache_read_input_tokens: Count | None = None
-    cache_creation: CacheCreation | None = None
+    cache_creation: CacheWriteSplit | None = None
 
 
 class MessageUsage(Struct):
@@ -64,7 +61,7 @@ class MessageUsage(Struct):
     output_tokens: Count
     cache_creation_input_tokens: Count | None = None
     cache_read_input_tokens: Count | None = None
-    cache_creation: CacheCreation | None = None
+    cache_creation: CacheWriteSplit | None = None
     server_tool_use: ServerToolUse | None = None
     output_tokens_details: OutputTokensDetails | None = None
     service_tier: str | None = None
@@ -80,7 +77,7 @@ def _summed_iterations(usage: MessageUsage) -> MessageUsage:
         output_tokens=sum(step.output_tokens for step in steps),
         cache_creation_input_tokens=sum(step.cache_creation_input_tokens or 0 for step in steps),
         cache_read_input_tokens=sum(step.cache_read_input_tokens or 0 for step in steps),
-        cache_creation=CacheCreation(ephemeral_1h_input_tokens=sum(one_hour)) if one_hour else None,
+        cache_creation=CacheWriteSplit(ephemeral_1h_input_tokens=sum(one_hour)) if one_hour else None,
         server_tool_use=usage.server_tool_use,
         output_tokens_details=usage.output_tokens_details,
         service_tier=usage.service_tier,
@@ -102,50 +99,43 @@ def served_by(message_id: str | None) -> str:
     return PROVIDER
 
 
-def message_row(message: Message, envelope: Envelope = NO_ENVELOPE, stream_key: str | None = None) -> tuple[Any, ...]:
-    usage = _summed_iterations(message.usage) if message.usage.iterations else message.usage
+def _message_tokens(usage: MessageUsage) -> TokenCounts:
+    """The counts of a message's usage, the input made whole (cache reads and writes added back);
+    cache writes are summed from their 5m/1h split when only the split is logged."""
     cache_read = usage.cache_read_input_tokens
     cache_write = usage.cache_creation_input_tokens
     split = usage.cache_creation
     cache_write_1h = split.ephemeral_1h_input_tokens if split else None
     if cache_write is None and split is not None:
         cache_write = (split.ephemeral_5m_input_tokens or 0) + (cache_write_1h or 0)
-    is_batch = envelope.mode == "batch" or usage.service_tier == BATCH_SERVICE_TIER
     thinking = usage.output_tokens_details
+    return (
+        usage.input_tokens + (cache_read or 0) + (cache_write or 0),
+        cache_read,
+        cache_write,
+        cache_write_1h,
+        usage.output_tokens,
+        None if thinking is None else thinking.thinking_tokens,
+    )
+
+
+def message_row(message: Message, envelope: Envelope = NO_ENVELOPE, stream_key: str | None = None) -> tuple[Any, ...]:
+    usage = _summed_iterations(message.usage) if message.usage.iterations else message.usage
+    batch_tier = usage.service_tier == BATCH_SERVICE_TIER
     tools = usage.server_tool_use
-    return (  # SOURCE_COLUMNS order, positional: this runs once per record (see records.source_row)
-        message.id,  # request_id
-        envelope.ts,  # ts
-        envelope.provider or served_by(message.id),  # provider
-        message.model or envelope.request_model,  # model
-        usage.input_tokens + (cache_read or 0) + (cache_write or 0),  # input_tokens
-        cache_read,  # cache_read_tokens
-        cache_write,  # cache_write_tokens
-        cache_write_1h,  # cache_write_1h_tokens
-        usage.output_tokens,  # output_tokens
-        None if thinking is None else thinking.thinking_tokens,  # reasoning_tokens
-        None if tools is None else tools.web_search_requests,  # web_search_requests
-        None,  # logged_cost_usd
-        envelope.latency_ms,  # latency_ms
-        STATUS_ERROR if envelope.failed else STATUS_OK,  # status
-        envelope.stream,  # stream
-        mode_of(is_batch),  # mode
-        None if usage.service_tier == BATCH_SERVICE_TIER else usage.service_tier,  # service_tier
-        envelope.user,  # user
-        envelope.tags,  # tags
-        envelope.metadata,  # metadata
-        None,  # gateway_cache_hit
-        envelope.custom_id,  # custom_id
-        envelope.prompt_print,  # prompt_print
-        envelope.temperature,  # temperature
-        envelope.has_tools,  # has_tools
-        None,  # file_search_calls
-        None,  # grounded_prompts
-        stream_key,  # stream_key
-        None,  # low_context_requests
-        None,  # medium_context_requests
-        None,  # web_search_preview_calls
-        None,  # code_containers
+    return enveloped_row(
+        envelope,
+        message.id,
+        None,  # ts: a message logs no time of its own
+        envelope.provider or served_by(message.id),
+        message.model,
+        _message_tokens(usage),
+        service_tier=None if batch_tier else usage.service_tier,
+        user=envelope.user,
+        metadata=envelope.metadata,
+        mode=mode_of(envelope.mode == "batch" or batch_tier),
+        stream_key=stream_key,
+        web_search_requests=None if tools is None else tools.web_search_requests,
     )
 
 

@@ -38,6 +38,13 @@ Timestamp = datetime | int | float
 """RFC 3339 text (naive means UTC; msgspec parses it in C while decoding), or an epoch number in
 seconds, milliseconds, microseconds or nanoseconds (``records.EPOCH_UNITS``)."""
 
+TokenCounts = tuple[int | None, int | None, int | None, int | None, int | None, int | None]
+"""A request's token counts in ``records.TOKEN_COLUMNS`` order: the whole input (cache reads and writes
+inside it), cache reads, cache writes, the 1-hour part of those writes, the whole output (reasoning
+inside it) and reasoning."""
+
+NO_TOKENS: TokenCounts = (None, None, None, None, None, None)
+
 RowKind = Literal["request", "batch_request", "requests"]
 """A request row; a batch request line that is joined to its result by ``custom_id``; or ``Rows``,
 the requests of one record that holds several (an OTLP export, a Langfuse batch, a HAR file)."""
@@ -236,6 +243,69 @@ class Envelope(msgspec.Struct, frozen=True, gc=False):
 NO_ENVELOPE = Envelope()
 
 
+def enveloped_row(
+    envelope: Envelope,
+    request_id: str | None,
+    ts: Timestamp | None,
+    provider: str | None,
+    model: str | None,
+    tokens: TokenCounts,
+    service_tier: str | None,
+    user: str | None,
+    metadata: msgspec.Raw | bytes | None,
+    status: str = STATUS_OK,
+    streamed: bool = False,
+    mode: str | None = None,
+    stream_key: str | None = None,
+    logged_cost_usd: float | None = None,
+    web_search_requests: int | None = None,
+    file_search_calls: int | None = None,
+    grounded_prompts: int | None = None,
+    low_context_requests: int | None = None,
+    medium_context_requests: int | None = None,
+    web_search_preview_calls: int | None = None,
+    code_containers: int | None = None,
+) -> tuple[Any, ...]:
+    """The row of a provider body (OpenAI, Anthropic, Gemini) logged inside ``envelope`` (a wrapper, a
+    batch line; ``NO_ENVELOPE`` when bare): the envelope's time wins over the body's, the body's model
+    over the one requested; either failing fails the request; a streamed body is streamed whatever the
+    envelope says; latency, tags, ids and request settings come from the envelope. ``provider``,
+    ``user`` and ``metadata`` are given as the caller merged them (each body merges them its own way).
+
+    Built positionally, in ``SOURCE_COLUMNS`` order: this runs once per record (see
+    ``records.source_row``). For the same reason no parameter is keyword-only: a keyword-only default
+    is looked up in a dict on every call, a positional one is not."""
+    return (
+        request_id,
+        ts if envelope.ts is None else envelope.ts,
+        provider,
+        model or envelope.request_model,
+        *tokens,  # input_tokens .. reasoning_tokens
+        web_search_requests,
+        logged_cost_usd,
+        envelope.latency_ms,
+        STATUS_ERROR if envelope.failed else status,
+        True if streamed else envelope.stream,
+        envelope.mode if mode is None else mode,
+        service_tier,
+        user,
+        envelope.tags,
+        metadata,
+        None,  # gateway_cache_hit
+        envelope.custom_id,
+        envelope.prompt_print,
+        envelope.temperature,
+        envelope.has_tools,
+        file_search_calls,
+        grounded_prompts,
+        stream_key,
+        low_context_requests,
+        medium_context_requests,
+        web_search_preview_calls,
+        code_containers,
+    )
+
+
 def epoch_seconds(value: Timestamp | None) -> float | None:
     """Epoch seconds (UTC) of a logged timestamp; naive datetimes are UTC."""
     if value is None:
@@ -257,11 +327,6 @@ def parse_time(text: Any) -> datetime | None:
         return datetime.fromisoformat(text)
     except ValueError:
         return None
-
-
-def inclusive_input(uncached: int | None, cache_read: int | None, cache_write: int | None) -> int | None:
-    """The whole input of a provider that counts cache reads and writes apart (Anthropic, Bedrock)."""
-    return None if uncached is None else uncached + (cache_read or 0) + (cache_write or 0)
 
 
 def encode_json(value: Any) -> bytes | None:

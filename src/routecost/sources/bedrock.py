@@ -30,12 +30,12 @@ from routecost.sources.base import (
     Struct,
     Timestamp,
     content_text,
-    inclusive_input,
     parse_time,
     skip_format,
     sub,
     token_count,
 )
+from routecost.sources.usage import TokenFields, row_with_tokens
 
 PROVIDER = "aws"
 _APPLICATION_PROFILE = ":application-inference-profile/"
@@ -70,18 +70,22 @@ def model_of(model_id: str) -> str:
     return model_id
 
 
+_INVOCATION_LOG_TOKENS = TokenFields(
+    input="input.inputTokenCount",
+    cache_read="input.cacheReadInputTokenCount",
+    cache_write="input.cacheWriteInputTokenCount",
+    output="output.outputTokenCount",
+    input_excludes_cache=True,
+)
+
+
 def _invocation_row(log: InvocationLog) -> tuple[Any, ...]:
-    counts = log.input or InvocationInput()
-    return source_row(
+    return row_with_tokens(
+        _INVOCATION_LOG_TOKENS.read(log),
         request_id=log.requestId,
         ts=log.timestamp,
         provider=PROVIDER,
         model=model_of(log.modelId),
-        input_tokens=inclusive_input(counts.inputTokenCount, counts.cacheReadInputTokenCount,
-                                      counts.cacheWriteInputTokenCount),
-        cache_read_tokens=counts.cacheReadInputTokenCount,
-        cache_write_tokens=counts.cacheWriteInputTokenCount,
-        output_tokens=log.output.outputTokenCount if log.output else None,
         status=STATUS_ERROR if log.errorCode else STATUS_OK,
         stream=log.operation in ("ConverseStream", "InvokeModelWithResponseStream") or None,
     )
@@ -109,23 +113,26 @@ class ConverseResponse(Struct):
     metrics: ConverseMetrics | None = None
 
 
-def _cache_write_1h(usage: ConverseUsage) -> int | None:
-    if not usage.cacheDetails:
+def _cache_write_1h(response: ConverseResponse) -> int | None:
+    details = response.usage.cacheDetails
+    if not details:
         return None
-    return sum(detail.inputTokens or 0 for detail in usage.cacheDetails if detail.ttl == "1h")
+    return sum(detail.inputTokens or 0 for detail in details if detail.ttl == "1h")
+
+
+_CONVERSE_TOKENS = TokenFields(
+    input="usage.inputTokens",
+    cache_read="usage.cacheReadInputTokens",
+    cache_write="usage.cacheWriteInputTokens",
+    cache_write_1h=_cache_write_1h,
+    output="usage.outputTokens",
+    input_excludes_cache=True,
+)
 
 
 def _converse_row(response: ConverseResponse) -> tuple[Any, ...]:
-    usage = response.usage
-    return source_row(
-        provider=PROVIDER,
-        input_tokens=inclusive_input(usage.inputTokens, usage.cacheReadInputTokens, usage.cacheWriteInputTokens),
-        cache_read_tokens=usage.cacheReadInputTokens,
-        cache_write_tokens=usage.cacheWriteInputTokens,
-        cache_write_1h_tokens=_cache_write_1h(usage),
-        output_tokens=usage.outputTokens,
-        latency_ms=response.metrics.latencyMs if response.metrics else None,
-    )
+    return row_with_tokens(_CONVERSE_TOKENS.read(response), provider=PROVIDER,
+                           latency_ms=response.metrics.latencyMs if response.metrics else None)
 
 
 def _is_converse(record: Mapping[str, Any]) -> bool:
@@ -161,6 +168,19 @@ class TitanResult(Struct):
     tokenCount: Count = 0
 
 
+_STREAM_METRICS_TOKENS = TokenFields(
+    input="inputTokenCount",
+    cache_read="cacheReadInputTokenCount",
+    cache_write="cacheWriteInputTokenCount",
+    output="outputTokenCount",
+    input_excludes_cache=True,
+)
+_TITAN_TOKENS = TokenFields(
+    input="inputTextTokenCount", output=lambda body: sum(result.tokenCount for result in body.results or ())
+)
+_LLAMA_TOKENS = TokenFields(input="prompt_token_count", output="generation_token_count")
+
+
 def _invoke_row(body: InvokeBody) -> tuple[Any, ...]:
     """A body of this shape, or a record that is not one (every field is optional, so on the fast path
     any object decodes: it must show one of the families' keys)."""
@@ -170,14 +190,10 @@ def _invoke_row(body: InvokeBody) -> tuple[Any, ...]:
     if metrics is None and body.stop_reason is None and body.results is None:
         raise NotARequest(STREAM_EVENT_WITHOUT_USAGE)
     if metrics is not None:
-        return source_row(provider=PROVIDER, input_tokens=inclusive_input(
-            metrics.inputTokenCount, metrics.cacheReadInputTokenCount, metrics.cacheWriteInputTokenCount),
-            cache_read_tokens=metrics.cacheReadInputTokenCount, cache_write_tokens=metrics.cacheWriteInputTokenCount,
-            output_tokens=metrics.outputTokenCount, latency_ms=metrics.invocationLatency)
-    if body.inputTextTokenCount is not None:
-        return source_row(provider=PROVIDER, input_tokens=body.inputTextTokenCount,
-                          output_tokens=sum(result.tokenCount for result in body.results or ()))
-    return source_row(provider=PROVIDER, input_tokens=body.prompt_token_count, output_tokens=body.generation_token_count)
+        return row_with_tokens(_STREAM_METRICS_TOKENS.read(metrics), provider=PROVIDER,
+                               latency_ms=metrics.invocationLatency)
+    tokens = _TITAN_TOKENS if body.inputTextTokenCount is not None else _LLAMA_TOKENS
+    return row_with_tokens(tokens.read(body), provider=PROVIDER)
 
 
 def _is_invoke_body(record: Mapping[str, Any]) -> bool:

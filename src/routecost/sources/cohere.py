@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from routecost.records import source_row
 from routecost.sources.base import Count, LogFormat, RequestText, Struct, content_text, sub
+from routecost.sources.usage import TokenFields, row_with_tokens
 
 PROVIDER = "cohere"
 
@@ -31,10 +31,11 @@ class ChatResponse(Struct):
     model: str | None = None
 
 
+_TOKENS = TokenFields(input="usage.billed_units.input_tokens", output="usage.billed_units.output_tokens")
+
+
 def _row(response: ChatResponse) -> tuple[Any, ...]:
-    billed = response.usage.billed_units
-    return source_row(request_id=response.id, provider=PROVIDER, model=response.model,
-                      input_tokens=billed.input_tokens, output_tokens=billed.output_tokens)
+    return row_with_tokens(_TOKENS.read(response), request_id=response.id, provider=PROVIDER, model=response.model)
 
 
 def _is_chat_response(record: Mapping[str, Any]) -> bool:

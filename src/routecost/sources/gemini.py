@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from routecost.records import STATUS_ERROR, STATUS_OK, source_row
+import msgspec
+
+from routecost.records import STATUS_ERROR, source_row
 from routecost.sources.base import (
     NO_ENVELOPE,
+    NO_TOKENS,
     Count,
     Envelope,
     LogFormat,
@@ -20,7 +23,9 @@ from routecost.sources.base import (
     RequestText,
     Struct,
     Timestamp,
+    TokenCounts,
     content_text,
+    enveloped_row,
     has_keys,
     mode_of,
     sub,
@@ -35,22 +40,24 @@ _SERVICE_TIERS = {
 }
 
 
-class UsageMetadata(Struct):
-    promptTokenCount: Count = 0
-    candidatesTokenCount: Count = 0
-    cachedContentTokenCount: Count | None = None
-    thoughtsTokenCount: Count | None = None
-    toolUsePromptTokenCount: Count | None = None
-    trafficType: str | None = None
+class UsageMetadata(Struct, rename="camel"):
+    """``usageMetadata`` as the REST API spells it (``promptTokenCount``, ...)."""
 
-
-class UsageMetadataSnake(Struct):
     prompt_token_count: Count = 0
     candidates_token_count: Count = 0
     cached_content_token_count: Count | None = None
     thoughts_token_count: Count | None = None
     tool_use_prompt_token_count: Count | None = None
     traffic_type: str | None = None
+
+
+UsageMetadataSnake = msgspec.defstruct(
+    "UsageMetadataSnake",
+    [(field.name, field.type, field.default) for field in msgspec.structs.fields(UsageMetadata)],
+    bases=(Struct,),
+)
+"""The same block as the Python SDK dumps it (``usage_metadata``, snake case): the same attributes, so
+one reader serves both spellings."""
 
 
 class GroundingMetadata(Struct):
@@ -75,27 +82,18 @@ class GenerateContentResponse(Struct):
     candidates: list[Candidate] | None = None
 
 
-def _usage_counts(response: GenerateContentResponse) -> tuple[int, int | None, int, int | None, str | None] | None:
-    """(input, cache_read, output, thoughts, traffic_type) from either spelling of the usage block."""
-    camel = response.usageMetadata
-    if camel is not None:
-        return (
-            camel.promptTokenCount + (camel.toolUsePromptTokenCount or 0),
-            camel.cachedContentTokenCount,
-            camel.candidatesTokenCount + (camel.thoughtsTokenCount or 0),
-            camel.thoughtsTokenCount,
-            camel.trafficType,
-        )
-    snake = response.usage_metadata
-    if snake is not None:
-        return (
-            snake.prompt_token_count + (snake.tool_use_prompt_token_count or 0),
-            snake.cached_content_token_count,
-            snake.candidates_token_count + (snake.thoughts_token_count or 0),
-            snake.thoughts_token_count,
-            snake.traffic_type,
-        )
-    return None
+def _tokens(usage: UsageMetadata | UsageMetadataSnake) -> TokenCounts:
+    """The counts of either spelling of the usage block, the input and output made whole (tool-use
+    prompt and thoughts added)."""
+    thoughts = usage.thoughts_token_count
+    return (
+        usage.prompt_token_count + (usage.tool_use_prompt_token_count or 0),
+        usage.cached_content_token_count,
+        None,
+        None,
+        usage.candidates_token_count + (thoughts or 0),
+        thoughts,
+    )
 
 
 def _grounded_prompts(response: GenerateContentResponse) -> int | None:
@@ -109,44 +107,22 @@ def _grounded_prompts(response: GenerateContentResponse) -> int | None:
 
 def response_row(response: GenerateContentResponse, envelope: Envelope = NO_ENVELOPE,
                  stream_key: str | None = None) -> tuple[Any, ...]:
-    counts = _usage_counts(response)
-    if counts is None and not (response.modelVersion or response.model_version):
+    usage = response.usageMetadata if response.usageMetadata is not None else response.usage_metadata
+    model = response.modelVersion or response.model_version
+    if usage is None and not model:
         raise RecordError("usageMetadata", "missing (neither usage nor modelVersion: not a Gemini response)")
-    input_tokens, cache_read, output_tokens, thoughts, traffic_type = counts or (None, None, None, None, None)
-    created = response.createTime if response.createTime is not None else response.create_time
-    return (  # SOURCE_COLUMNS order, positional: this runs once per record (see records.source_row)
-        response.responseId or response.response_id,  # request_id
-        created if envelope.ts is None else envelope.ts,  # ts
-        envelope.provider or PROVIDER,  # provider
-        response.modelVersion or response.model_version or envelope.request_model,  # model
-        input_tokens,  # input_tokens
-        cache_read,  # cache_read_tokens
-        None,  # cache_write_tokens
-        None,  # cache_write_1h_tokens
-        output_tokens,  # output_tokens
-        thoughts,  # reasoning_tokens
-        None,  # web_search_requests
-        None,  # logged_cost_usd
-        envelope.latency_ms,  # latency_ms
-        STATUS_ERROR if envelope.failed else STATUS_OK,  # status
-        envelope.stream,  # stream
-        envelope.mode,  # mode
-        _SERVICE_TIERS.get(traffic_type or ""),  # service_tier
-        envelope.user,  # user
-        envelope.tags,  # tags
-        envelope.metadata,  # metadata
-        None,  # gateway_cache_hit
-        envelope.custom_id,  # custom_id
-        envelope.prompt_print,  # prompt_print
-        envelope.temperature,  # temperature
-        envelope.has_tools,  # has_tools
-        None,  # file_search_calls
-        _grounded_prompts(response),  # grounded_prompts
-        stream_key,  # stream_key
-        None,  # low_context_requests
-        None,  # medium_context_requests
-        None,  # web_search_preview_calls
-        None,  # code_containers
+    return enveloped_row(
+        envelope,
+        response.responseId or response.response_id,
+        response.createTime if response.createTime is not None else response.create_time,
+        envelope.provider or PROVIDER,
+        model,
+        NO_TOKENS if usage is None else _tokens(usage),
+        service_tier=None if usage is None else _SERVICE_TIERS.get(usage.traffic_type or ""),
+        user=envelope.user,
+        metadata=envelope.metadata,
+        stream_key=stream_key,
+        grounded_prompts=_grounded_prompts(response),
     )
 
 

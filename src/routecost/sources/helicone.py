@@ -13,18 +13,17 @@ from typing import Any
 
 import msgspec
 
-from routecost.records import source_row
 from routecost.sources.base import (
     Count,
     LogFormat,
     Money,
     RecordError,
-    RequestText,
     Struct,
     Timestamp,
     has_keys,
     status_from_http,
 )
+from routecost.sources.usage import TokenFields, row_with_tokens
 
 
 class HeliconeRecord(Struct):
@@ -46,19 +45,20 @@ class HeliconeRecord(Struct):
     request_properties: msgspec.Raw = msgspec.Raw(b"")
 
 
+_TOKENS = TokenFields(input="prompt_tokens", cache_read="prompt_cache_read_tokens",
+                      cache_write="prompt_cache_write_tokens", output="completion_tokens")
+
+
 def _row(record: HeliconeRecord) -> tuple[Any, ...]:
     model = record.response_model or record.model or record.request_model
     if not model:
         raise RecordError("model", "missing")
-    return source_row(
+    return row_with_tokens(
+        _TOKENS.read(record),
         request_id=record.request_id,
         ts=record.request_created_at,
         provider=record.provider.lower() if record.provider else None,
         model=model,
-        input_tokens=record.prompt_tokens,
-        cache_read_tokens=record.prompt_cache_read_tokens,
-        cache_write_tokens=record.prompt_cache_write_tokens,
-        output_tokens=record.completion_tokens,
         logged_cost_usd=record.costUSD if record.costUSD is not None else record.cost,
         latency_ms=record.delay_ms,
         status=status_from_http(record.response_status),
@@ -78,5 +78,4 @@ EXPORT = LogFormat(
     struct=HeliconeRecord,
     matches=_matches,
     to_row=_row,
-    texts=lambda record: RequestText(),
 )

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from routecost.records import STATUS_ERROR, STATUS_OK, source_row
+from routecost.records import STATUS_ERROR, STATUS_OK
 from routecost.sources.base import (
     Count,
     LogFormat,
@@ -25,6 +25,7 @@ from routecost.sources.base import (
     RequestText,
     Struct,
     Timestamp,
+    TokenCounts,
     chat_messages,
     epoch_seconds,
     has_keys,
@@ -32,24 +33,16 @@ from routecost.sources.base import (
     sub,
 )
 from routecost.sources.openai import chat_answer
+from routecost.sources.usage import CacheWriteSplit, ReasoningDetails, TokenFields, row_with_tokens
 
 _BATCH_JOB_CALL_TYPES = {"acreate_batch", "create_batch", "aretrieve_batch", "retrieve_batch", "afile_content"}
 _ANTHROPIC_FAMILY = ("anthropic", "bedrock", "vertex_ai")
 
 
-class CacheCreationDetails(Struct):
-    ephemeral_5m_input_tokens: Count | None = None
-    ephemeral_1h_input_tokens: Count | None = None
-
-
 class PromptDetails(Struct):
     cached_tokens: Count | None = None
     cache_creation_tokens: Count | None = None
-    cache_creation_token_details: CacheCreationDetails | None = None
-
-
-class CompletionDetails(Struct):
-    reasoning_tokens: Count | None = None
+    cache_creation_token_details: CacheWriteSplit | None = None
 
 
 class UsageObject(Struct):
@@ -59,10 +52,10 @@ class UsageObject(Struct):
     (older versions put it at the top level)."""
 
     prompt_tokens_details: PromptDetails | None = None
-    completion_tokens_details: CompletionDetails | None = None
+    completion_tokens_details: ReasoningDetails | None = None
     cache_read_input_tokens: Count | None = None
     cache_creation_input_tokens: Count | None = None
-    cache_creation_token_details: CacheCreationDetails | None = None
+    cache_creation_token_details: CacheWriteSplit | None = None
 
 
 class PayloadMetadata(Struct):
@@ -123,29 +116,37 @@ class SpendLogRow(Struct):
     """An object, or its JSON text as LiteLLM's webhooks, Pub/Sub and database exports carry it."""
 
 
-def _usage_split(
-    provider: str | None, prompt_tokens: int | None, usage: UsageObject | None
-) -> tuple[int | None, int | None, int | None, int | None, int | None]:
-    """(input inclusive, cache_read, cache_write, cache_write_1h, reasoning) from LiteLLM's usage."""
-    if usage is None:
-        return prompt_tokens, None, None, None, None
+def _cache_write_1h(usage: UsageObject) -> int | None:
+    """The 1-hour writes of the cache-write split, where the version that logged it put the split."""
     prompt_details = usage.prompt_tokens_details
-    cache_read = usage.cache_read_input_tokens
-    if cache_read is None and prompt_details is not None:
-        cache_read = prompt_details.cached_tokens
-    cache_write = usage.cache_creation_input_tokens
-    if cache_write is None and prompt_details is not None:
-        cache_write = prompt_details.cache_creation_tokens
     split = (prompt_details.cache_creation_token_details if prompt_details else None) or (
         usage.cache_creation_token_details
     )
-    cache_write_1h = split.ephemeral_1h_input_tokens if split else None
-    reasoning = usage.completion_tokens_details.reasoning_tokens if usage.completion_tokens_details else None
+    return split.ephemeral_1h_input_tokens if split else None
+
+
+_USAGE_OBJECT_TOKENS = TokenFields(
+    cache_read=("cache_read_input_tokens", "prompt_tokens_details.cached_tokens"),
+    cache_write=("cache_creation_input_tokens", "prompt_tokens_details.cache_creation_tokens"),
+    cache_write_1h=_cache_write_1h,
+    reasoning="completion_tokens_details.reasoning_tokens",
+)
+"""What LiteLLM's normalized usage adds to a row's own prompt and completion counts."""
+
+
+def _tokens(
+    provider: str | None, prompt_tokens: int | None, completion_tokens: int | None, usage: UsageObject | None
+) -> TokenCounts:
+    """A row's counts: its prompt (inclusive) and completion counts, the rest from its normalized usage;
+    cache writes that an Anthropic-family prompt count left out are added back (see the module docstring)."""
+    if usage is None:
+        return prompt_tokens, None, None, None, completion_tokens, None
+    _, cache_read, cache_write, cache_write_1h, _, reasoning = _USAGE_OBJECT_TOKENS.read(usage)
     input_tokens = prompt_tokens
     anthropic_family = (provider or "").startswith(_ANTHROPIC_FAMILY)
     if input_tokens is not None and cache_write and anthropic_family and input_tokens < (cache_read or 0) + cache_write:
         input_tokens += cache_write
-    return input_tokens, cache_read, cache_write, cache_write_1h, reasoning
+    return input_tokens, cache_read, cache_write, cache_write_1h, completion_tokens, reasoning
 
 
 def _latency_ms(start: Timestamp, end: Timestamp | None) -> float | None:
@@ -183,20 +184,12 @@ def _payload_row(payload: StandardLoggingPayload) -> tuple[Any, ...]:
         payload.hidden_params.usage_object if payload.hidden_params else None
     )
     provider = payload.custom_llm_provider
-    input_tokens, cache_read, cache_write, cache_write_1h, reasoning = _usage_split(
-        provider, payload.prompt_tokens, usage
-    )
-    return source_row(
+    return row_with_tokens(
+        _tokens(provider, payload.prompt_tokens, payload.completion_tokens, usage),
         request_id=payload.id,
         ts=payload.startTime,
         provider=provider,
         model=_priced_model(payload),
-        input_tokens=input_tokens,
-        cache_read_tokens=cache_read,
-        cache_write_tokens=cache_write,
-        cache_write_1h_tokens=cache_write_1h,
-        output_tokens=payload.completion_tokens,
-        reasoning_tokens=reasoning,
         logged_cost_usd=payload.response_cost,
         latency_ms=_latency_ms(payload.startTime, payload.endTime),
         status=STATUS_ERROR if _is_failure(payload.status) else STATUS_OK,
@@ -235,21 +228,13 @@ def _spend_log_row(row: SpendLogRow) -> tuple[Any, ...]:
         raise NotARequest("LiteLLM batch-job bookkeeping row")
     metadata = _from_json_text(row.metadata, _METADATA_DECODER, "metadata")
     usage = (metadata.usage_object or metadata.additional_usage_values) if metadata else None
-    input_tokens, cache_read, cache_write, cache_write_1h, reasoning = _usage_split(
-        row.custom_llm_provider, row.prompt_tokens, usage
-    )
     latency = row.request_duration_ms if row.request_duration_ms is not None else _latency_ms(row.startTime, row.endTime)
-    return source_row(
+    return row_with_tokens(
+        _tokens(row.custom_llm_provider, row.prompt_tokens, row.completion_tokens, usage),
         request_id=row.request_id,
         ts=row.startTime,
         provider=row.custom_llm_provider,
         model=row.model,
-        input_tokens=input_tokens,
-        cache_read_tokens=cache_read,
-        cache_write_tokens=cache_write,
-        cache_write_1h_tokens=cache_write_1h,
-        output_tokens=row.completion_tokens,
-        reasoning_tokens=reasoning,
         logged_cost_usd=row.spend,
         latency_ms=latency,
         status=STATUS_ERROR if _is_failure(row.status) else STATUS_OK,

@@ -34,6 +34,7 @@ import msgspec
 
 from routecost.records import MODE_BATCH, MODE_REALTIME, STATUS_ERROR, STATUS_OK, TOKEN_COLUMNS, source_row
 from routecost.sources.base import LogFormat, RecordError, RequestText, Rows, Timestamp, token_count
+from routecost.sources.usage import inclusive_input
 from routecost.yamlfile import YamlDocument, load_yaml
 
 _TEXT_FIELDS = ("request_id", "provider", "model", "service_tier", "user", "custom_id")
@@ -178,8 +179,8 @@ def mapped_row(record: Any, mapping: LogMapping) -> tuple[Any, ...]:
     input_tokens = _count(record, mapping, "input_tokens")
     cache_read = _count(record, mapping, "cache_read_tokens")
     cache_write = _count(record, mapping, "cache_write_tokens")
-    if input_tokens is not None and not mapping.input_includes_cache:
-        input_tokens += (cache_read or 0) + (cache_write or 0)
+    if not mapping.input_includes_cache:
+        input_tokens = inclusive_input(input_tokens, cache_read, cache_write)
     cost = _number(record, mapping, "logged_cost")
     status = _text(record, mapping, "status")
     tags = _json_field(record, mapping, "tags")

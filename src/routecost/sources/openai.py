@@ -1,4 +1,5 @@
-"""OpenAI: Chat Completions (bodies and final stream chunks), the Responses API, Batch API files.
+"""OpenAI: Chat Completions (bodies and final stream chunks) and the Responses API (Batch API files:
+``openai_batch``).
 
 Token semantics: ``prompt_tokens``/``input_tokens`` already include ``cached_tokens`` (and the 2026
 ``cache_write_tokens``); ``completion_tokens``/``output_tokens`` already include reasoning.
@@ -12,9 +13,10 @@ from typing import Any
 
 import msgspec
 
-from routecost.records import STATUS_ERROR, STATUS_INCOMPLETE, STATUS_OK, STREAM_CONTINUES, source_row
+from routecost.records import STATUS_ERROR, STATUS_INCOMPLETE, STATUS_OK, STREAM_CONTINUES
 from routecost.sources.base import (
     NO_ENVELOPE,
+    NO_TOKENS,
     STREAM_EVENT_WITHOUT_USAGE,
     Count,
     Envelope,
@@ -24,25 +26,17 @@ from routecost.sources.base import (
     RequestText,
     Struct,
     Timestamp,
+    TokenCounts,
     chat_messages,
     content_text,
-    has_keys,
-    mode_of,
+    enveloped_row,
     skip_format,
     split_system,
     sub,
 )
+from routecost.sources.usage import InputCacheDetails, ReasoningDetails
 
 PROVIDER = "openai"
-
-
-class PromptTokensDetails(Struct):
-    cached_tokens: Count | None = None
-    cache_write_tokens: Count | None = None
-
-
-class CompletionTokensDetails(Struct):
-    reasoning_tokens: Count | None = None
 
 
 class UsageCost(Struct):
@@ -55,8 +49,8 @@ class ChatUsage(Struct):
     prompt_tokens: Count
     completion_tokens: Count
     total_tokens: Count | None = None
-    prompt_tokens_details: PromptTokensDetails | None = None
-    completion_tokens_details: CompletionTokensDetails | None = None
+    prompt_tokens_details: InputCacheDetails | None = None
+    completion_tokens_details: ReasoningDetails | None = None
     prompt_cache_hit_tokens: Count | None = None
     """DeepSeek's count of cached prompt tokens (the same as ``cached_tokens``)."""
     cached_tokens: Count | None = None
@@ -100,20 +94,11 @@ class ChatCompletionChunk(ChatCompletion, tag="chat.completion.chunk"):
     """A streamed chunk; only the last one of a stream (with ``stream_options.include_usage``) has usage."""
 
 
-class InputTokensDetails(Struct):
-    cached_tokens: Count | None = None
-    cache_write_tokens: Count | None = None
-
-
-class OutputTokensDetails(Struct):
-    reasoning_tokens: Count | None = None
-
-
 class ResponsesUsage(Struct):
     input_tokens: Count
     output_tokens: Count
-    input_tokens_details: InputTokensDetails | None = None
-    output_tokens_details: OutputTokensDetails | None = None
+    input_tokens_details: InputCacheDetails | None = None
+    output_tokens_details: ReasoningDetails | None = None
 
 
 class SearchAction(Struct):
@@ -183,15 +168,15 @@ def chat_provider(body: ChatCompletion) -> str | None:
     return None
 
 
-def _chat_usage(usage: ChatUsage) -> tuple[int | None, int, int | None, float | None]:
-    """(cached, output with reasoning, reasoning, logged cost) of a chat usage block.
+def _chat_usage(usage: ChatUsage) -> tuple[TokenCounts, float | None]:
+    """The token counts and the logged cost of a chat usage block.
 
     xAI counts reasoning apart from ``completion_tokens`` (its total is prompt + completion +
     reasoning); OpenAI and the rest count it inside. Together puts ``cached_tokens`` at the top."""
     details = usage.prompt_tokens_details
-    cached = details.cached_tokens if details is not None else None
+    cached = None if details is None else details.cached_tokens
     completion = usage.completion_tokens_details
-    reasoning = completion.reasoning_tokens if completion is not None else None
+    reasoning = None if completion is None else completion.reasoning_tokens
     output = usage.completion_tokens
     if reasoning and usage.total_tokens == usage.prompt_tokens + output + reasoning:
         output += reasoning
@@ -200,10 +185,18 @@ def _chat_usage(usage: ChatUsage) -> tuple[int | None, int, int | None, float | 
         cost = usage.cost_in_usd_ticks / TICKS_PER_USD
     elif usage.cost is not None:
         cost = usage.cost.total_cost if isinstance(usage.cost, UsageCost) else usage.cost
-    return (cached if cached is not None else usage.cached_tokens), output, reasoning, cost
+    tokens = (
+        usage.prompt_tokens,
+        usage.cached_tokens if cached is None else cached,
+        None if details is None else details.cache_write_tokens,
+        None,
+        output,
+        reasoning,
+    )
+    return tokens, cost
 
 
-_NO_USAGE: tuple[None, None, None, None] = (None, None, None, None)
+_NO_USAGE: tuple[TokenCounts, None] = (NO_TOKENS, None)
 _SEARCH_PREVIEW = "-search-preview"
 """OpenAI's Chat Completions search models search the web on every request: one preview search call."""
 PERPLEXITY_DEFAULT_CONTEXT = "low"
@@ -219,44 +212,21 @@ def _search_context(usage: ChatUsage | None) -> str | None:
 
 def chat_row(body: ChatCompletion, envelope: Envelope = NO_ENVELOPE) -> tuple[Any, ...]:
     usage = body.usage if body.usage is not None or body.x_groq is None else body.x_groq.usage
-    cached, output, reasoning, cost = _NO_USAGE if usage is None else _chat_usage(usage)
-    prompt_details = usage.prompt_tokens_details if usage is not None else None
+    tokens, cost = _NO_USAGE if usage is None else _chat_usage(usage)
     chunk = body.__class__ is ChatCompletionChunk
     provider = envelope.provider or chat_provider(body)
     context = _search_context(usage) if provider == "perplexity" else None
-    return (  # SOURCE_COLUMNS order, positional: this runs once per record (see records.source_row)
-        body.id,  # request_id
-        body.created if envelope.ts is None else envelope.ts,  # ts
-        provider,  # provider
-        body.model or envelope.request_model,  # model
-        None if usage is None else usage.prompt_tokens,  # input_tokens
-        cached,  # cache_read_tokens
-        None if prompt_details is None else prompt_details.cache_write_tokens,  # cache_write_tokens
-        None,  # cache_write_1h_tokens
-        output,  # output_tokens
-        reasoning,  # reasoning_tokens
-        None,  # web_search_requests
-        cost,  # logged_cost_usd
-        envelope.latency_ms,  # latency_ms
-        STATUS_ERROR if envelope.failed else STATUS_OK,  # status
-        True if chunk else envelope.stream,  # stream
-        envelope.mode,  # mode
-        body.service_tier,  # service_tier
-        envelope.user,  # user
-        envelope.tags,  # tags
-        envelope.metadata,  # metadata
-        None,  # gateway_cache_hit
-        envelope.custom_id,  # custom_id
-        envelope.prompt_print,  # prompt_print
-        envelope.temperature,  # temperature
-        envelope.has_tools,  # has_tools
-        None,  # file_search_calls
-        None,  # grounded_prompts
-        body.id if chunk and envelope is NO_ENVELOPE else None,  # stream_key
-        1 if context == "low" else None,  # low_context_requests
-        1 if context == "medium" else None,  # medium_context_requests
-        1 if usage is not None and _SEARCH_PREVIEW in (body.model or "") else None,  # web_search_preview_calls
-        None,  # code_containers
+    return enveloped_row(
+        envelope, body.id, body.created, provider, body.model, tokens,
+        service_tier=body.service_tier,
+        user=envelope.user,
+        metadata=envelope.metadata,
+        streamed=chunk,
+        stream_key=body.id if chunk and envelope is NO_ENVELOPE else None,
+        logged_cost_usd=cost,
+        low_context_requests=1 if context == "low" else None,
+        medium_context_requests=1 if context == "medium" else None,
+        web_search_preview_calls=1 if usage is not None and _SEARCH_PREVIEW in (body.model or "") else None,
     )
 
 
@@ -286,46 +256,40 @@ def responses_provider(body: ResponseObject) -> str | None:
     return PROVIDER if (body.id or "").startswith("resp_") else None
 
 
+def _responses_tokens(usage: ResponsesUsage) -> TokenCounts:
+    cache = usage.input_tokens_details
+    details = usage.output_tokens_details
+    return (
+        usage.input_tokens,
+        None if cache is None else cache.cached_tokens,
+        None if cache is None else cache.cache_write_tokens,
+        None,
+        usage.output_tokens,
+        None if details is None else details.reasoning_tokens,
+    )
+
+
+def _responses_status(status: str | None) -> str:
+    if status in _FAILED_RESPONSE_STATUSES:
+        return STATUS_ERROR
+    return STATUS_INCOMPLETE if status == STATUS_INCOMPLETE else STATUS_OK
+
+
 def responses_row(body: ResponseObject, envelope: Envelope = NO_ENVELOPE,
                   stream_key: str | None = None) -> tuple[Any, ...]:
-    usage = body.usage
-    input_details = usage.input_tokens_details if usage is not None else None
-    output_details = usage.output_tokens_details if usage is not None else None
-    failed = envelope.failed or body.status in _FAILED_RESPONSE_STATUSES
     web_searches, preview_searches, file_searches, containers = _tool_calls(body)
-    return (  # SOURCE_COLUMNS order, positional: this runs once per record (see records.source_row)
-        body.id,  # request_id
-        body.created_at if envelope.ts is None else envelope.ts,  # ts
-        envelope.provider or responses_provider(body),  # provider
-        body.model or envelope.request_model,  # model
-        None if usage is None else usage.input_tokens,  # input_tokens
-        None if input_details is None else input_details.cached_tokens,  # cache_read_tokens
-        None if input_details is None else input_details.cache_write_tokens,  # cache_write_tokens
-        None,  # cache_write_1h_tokens
-        None if usage is None else usage.output_tokens,  # output_tokens
-        None if output_details is None else output_details.reasoning_tokens,  # reasoning_tokens
-        web_searches,  # web_search_requests
-        None,  # logged_cost_usd
-        envelope.latency_ms,  # latency_ms
-        STATUS_ERROR if failed else (STATUS_INCOMPLETE if body.status == STATUS_INCOMPLETE else STATUS_OK),  # status
-        envelope.stream,  # stream
-        envelope.mode,  # mode
-        body.service_tier,  # service_tier
-        envelope.user or body.user or body.safety_identifier,  # user
-        envelope.tags,  # tags
-        envelope.metadata or _raw_or_none(body.metadata),  # metadata
-        None,  # gateway_cache_hit
-        envelope.custom_id,  # custom_id
-        envelope.prompt_print,  # prompt_print
-        envelope.temperature,  # temperature
-        envelope.has_tools,  # has_tools
-        file_searches,  # file_search_calls
-        None,  # grounded_prompts
-        stream_key,  # stream_key
-        None,  # low_context_requests
-        None,  # medium_context_requests
-        preview_searches,  # web_search_preview_calls
-        containers,  # code_containers
+    tokens = NO_TOKENS if body.usage is None else _responses_tokens(body.usage)
+    return enveloped_row(
+        envelope, body.id, body.created_at, envelope.provider or responses_provider(body), body.model, tokens,
+        service_tier=body.service_tier,
+        user=envelope.user or body.user or body.safety_identifier,
+        metadata=envelope.metadata or _raw_or_none(body.metadata),
+        status=_responses_status(body.status),
+        stream_key=stream_key,
+        web_search_requests=web_searches,
+        file_search_calls=file_searches,
+        web_search_preview_calls=preview_searches,
+        code_containers=containers,
     )
 
 
@@ -385,81 +349,11 @@ def chat_request_text(request: Mapping[str, Any]) -> RequestText:
     return RequestText(system=system, messages=rest)
 
 
-def _batch_output_row(line: BatchOutputLine) -> tuple[Any, ...]:
-    response = line.response
-    failed = line.error is not None or response is None or response.status_code >= 400 or response.body is None
-    envelope = Envelope(mode=mode_of(True), failed=failed, custom_id=line.custom_id)
-    if response is None or response.body is None:
-        return source_row(request_id=line.id, provider=PROVIDER, status=STATUS_ERROR, mode=envelope.mode,
-                          custom_id=line.custom_id)
-    return body_row(response.body, envelope)
-
-
-class BatchError(Struct):
-    code: str | None = None
-    message: str | None = None
-
-
-class BatchResponse(Struct):
-    status_code: int
-    body: AnyBody | None = None
-    request_id: str | None = None
-
-
-class BatchOutputLine(Struct):
-    custom_id: str
-    response: BatchResponse | None
-    error: BatchError | None
-    id: str | None = None
-
-
-class BatchInputBody(Struct):
-    model: str | None = None
-
-
-class BatchInputLine(Struct):
-    custom_id: str
-    method: str
-    url: str
-    body: BatchInputBody
-
-
-def _is_batch_output(record: Mapping[str, Any]) -> bool:
-    if not has_keys(record, "custom_id", "response", "error"):
-        return False
-    response = record.get("response")
-    return str(record.get("id", "")).startswith("batch_req_") or response is None or (
-        isinstance(response, Mapping) and has_keys(response, "status_code", "body")
-    )
-
-
-def _batch_output_texts(record: Mapping[str, Any]) -> RequestText:
-    body = sub(sub(record, "response"), "body")
-    return RequestText(answer=responses_answer(body) if body.get("object") == "response" else chat_answer(body))
-
-
 def _bare_texts(record: Mapping[str, Any]) -> RequestText:
     if record.get("object") == "response":
         return RequestText(answer=responses_answer(record))
     return RequestText(answer=chat_answer(record))
 
-
-BATCH_OUTPUT = LogFormat(
-    name="openai-batch-output",
-    struct=BatchOutputLine,
-    matches=_is_batch_output,
-    to_row=_batch_output_row,
-    texts=_batch_output_texts,
-)
-
-BATCH_INPUT = LogFormat(
-    name="openai-batch-input",
-    struct=BatchInputLine,
-    matches=lambda record: has_keys(record, "custom_id", "method", "url", "body"),
-    to_row=lambda line: line.custom_id,
-    texts=lambda record: chat_request_text(sub(record, "body")),
-    kind="batch_request",
-)
 
 class _NotAResponse(Struct, tag_field="object", tag="__not_a_response__"):
     """Never matches: in a union, a tagged struct requires its tag (decoded alone it would not)."""

@@ -12,16 +12,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from routecost.records import STATUS_INCOMPLETE, STATUS_OK, source_row
+from routecost.records import STATUS_INCOMPLETE, STATUS_OK
 from routecost.sources.base import (
     Count,
     LogFormat,
     Money,
-    RequestText,
     Struct,
     Timestamp,
     has_keys,
 )
+from routecost.sources.usage import TokenFields, row_with_tokens
 
 PROVIDER = "openrouter"
 
@@ -46,23 +46,24 @@ class Generation(Struct):
     external_user: str | None = None
 
 
-def _first(*values: int | None) -> int | None:
-    return next((value for value in values if value is not None), None)
+_TOKENS = TokenFields(
+    input=("native_tokens_prompt", "tokens_prompt"),
+    cache_read="native_tokens_cached",
+    output=("native_tokens_completion", "tokens_completion"),
+    reasoning="native_tokens_reasoning",
+)
 
 
 def _row(generation: Generation) -> tuple[Any, ...]:
     cost = generation.total_cost
     if generation.is_byok and generation.upstream_inference_cost is not None:
         cost = (cost or 0) + generation.upstream_inference_cost
-    return source_row(
+    return row_with_tokens(
+        _TOKENS.read(generation),
         request_id=generation.id,
         ts=generation.created_at,
         provider=PROVIDER,
         model=generation.model,
-        input_tokens=_first(generation.native_tokens_prompt, generation.tokens_prompt),
-        cache_read_tokens=generation.native_tokens_cached,
-        output_tokens=_first(generation.native_tokens_completion, generation.tokens_completion),
-        reasoning_tokens=generation.native_tokens_reasoning,
         logged_cost_usd=cost,
         latency_ms=generation.latency,
         status=STATUS_INCOMPLETE if generation.cancelled else STATUS_OK,
@@ -86,7 +87,6 @@ GENERATION = LogFormat(
     struct=Generation,
     matches=_matches,
     to_row=_row,
-    texts=lambda record: RequestText(),
 )
 
 GENERATION_RESPONSE = LogFormat(
@@ -94,5 +94,4 @@ GENERATION_RESPONSE = LogFormat(
     struct=GenerationResponse,
     matches=lambda record: isinstance(record.get("data"), Mapping) and _matches(record["data"]),
     to_row=lambda response: _row(response.data),
-    texts=lambda record: RequestText(),
 )

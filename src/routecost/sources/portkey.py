@@ -11,20 +11,20 @@ from typing import Any
 
 import msgspec
 
-from routecost.records import source_row
 from routecost.sources.base import (
     Count,
     LogFormat,
     Money,
     RecordError,
-    RequestText,
     Struct,
     Timestamp,
     has_keys,
     status_from_http,
 )
+from routecost.sources.usage import TokenFields, row_with_tokens
 
 CENTS_PER_DOLLAR = 100
+_TOKENS = TokenFields(input="req_units", output="res_units")
 
 
 class PortkeyRecord(Struct):
@@ -51,13 +51,12 @@ def _row(record: PortkeyRecord) -> tuple[Any, ...]:
         raise RecordError("cost_currency", f"only USD costs are supported, got {record.cost_currency!r}")
     failed = record.is_success is not None and not record.is_success
     cache_status = (record.cache_status or "").upper()
-    return source_row(
+    return row_with_tokens(
+        _TOKENS.read(record),
         request_id=record.id or record.trace_id,
         ts=record.created_at,
         provider=record.ai_org,
         model=record.ai_model,
-        input_tokens=record.req_units,
-        output_tokens=record.res_units,
         logged_cost_usd=None if record.cost is None else record.cost / CENTS_PER_DOLLAR,
         latency_ms=record.response_time,
         status=status_from_http(record.response_status_code, failed),
@@ -75,5 +74,4 @@ EXPORT = LogFormat(
     struct=PortkeyRecord,
     matches=_matches,
     to_row=_row,
-    texts=lambda record: RequestText(),
 )
