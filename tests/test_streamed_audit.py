@@ -174,9 +174,9 @@ def held_segments(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     sizes: list[int] = []
     hold = HeldSegments.hold
 
-    def counted(self: HeldSegments, requests: pl.DataFrame) -> None:
+    def counted(self: HeldSegments, requests: pl.DataFrame, first_position: int) -> None:
         sizes.append(requests.height)
-        hold(self, requests)
+        hold(self, requests, first_position)
 
     monkeypatch.setattr(HeldSegments, "hold", counted)
     return sizes

@@ -98,7 +98,7 @@ class SegmentAudits:
         self._logged_costs.add(cost_sums(requests["category"], requests["model_id"], requests["cost_usd"]))
         self._model_latencies.add(model_latencies(requests))
         if self._held is not None:
-            self._held.hold(requests)
+            self._held.hold(requests, self._requests_before)
         else:
             self._add_projections(requests, self._project(requests, self._requests_before))
         self.count += 1
@@ -113,7 +113,7 @@ class SegmentAudits:
             return
         stage = on_stage or (lambda name: None)
         stage("replaying caches")
-        caches = self._held.answers()
+        caches = self._held.answers(self._requests_before)
         for number, (requests, first_position) in enumerate(self._held.segments(), start=1):
             stage(f"projecting segment {number} of {self.count}")
             self._add_projections(requests, self._project(requests, first_position, caches))
@@ -188,34 +188,37 @@ class SegmentSum(Generic[Part]):
 
 class HeldSegments:
     """A streamed audit's priced segments, held on disk, and what the policies' exact and prompt
-    caches need of them, recorded for each variant projected (``simulate/cache_pass.py``)."""
+    caches need of them (``simulate/cache_pass.py``), recorded once for each routing a projected
+    variant of a policy has: the policy's own and, for its caches alone, none."""
 
     def __init__(self, policies: Sequence[Policy]) -> None:
         self._directory = Path(tempfile.mkdtemp(prefix="routecost-caches-"))  # owner-only
         self._segments = Spool(None, on_disk=True)
         self._cached = [policy for policy in policies if policy.needs_fingerprints]
+        self._variants = [(index, variant) for index, policy in enumerate(policies)
+                          for variant in projected_variants(policy) if variant.needs_fingerprints]
         self._policies = len(policies)
-        self._passes = {
-            (index, tuple(variant.levers)): CachePass(variant, self._directory / f"{index}-{'+'.join(variant.levers)}")
-            for index, policy in enumerate(policies) for variant in projected_variants(policy)
-            if variant.needs_fingerprints
-        }
+        self._passes: dict[tuple[int, bool], CachePass] = {}
+        for index, variant in self._variants:
+            routed = _routes(variant)
+            if (index, routed) not in self._passes:
+                policy = policies[index] if routed else dataclasses.replace(policies[index], routes=(), cascades=())
+                self._passes[index, routed] = CachePass(policy, self._directory / f"{index}-{'routed' if routed else 'kept'}")
         self._first_positions: list[int] = []
-        self._requests = 0
 
-    def hold(self, requests: pl.DataFrame) -> None:
-        inputs = prepare_inputs(requests, self._cached, first_position=self._requests)
+    def hold(self, requests: pl.DataFrame, first_position: int) -> None:
+        """Hold a segment whose first request is the ``first_position``-th of the log."""
+        inputs = prepare_inputs(requests, self._cached, first_position=first_position)
         for cache_pass in self._passes.values():
             cache_pass.record(policy_base(inputs, cache_pass.policy))
         self._segments.add(requests)
-        self._first_positions.append(self._requests)
-        self._requests += requests.height
+        self._first_positions.append(first_position)
 
-    def answers(self) -> list[PolicyCaches]:
-        """Each policy's cache answers over every request held."""
+    def answers(self, requests: int) -> list[PolicyCaches]:
+        """Each policy's cache answers, by variant, over the ``requests`` requests held."""
         caches: list[PolicyCaches] = [{} for _ in range(self._policies)]
-        for (index, levers), cache_pass in self._passes.items():
-            caches[index][levers] = cache_pass.answers(self._requests)
+        for index, variant in self._variants:
+            caches[index][tuple(variant.levers)] = self._passes[index, _routes(variant)].answers(variant, requests)
         return caches
 
     def segments(self) -> Iterator[tuple[pl.DataFrame, int]]:
@@ -225,6 +228,10 @@ class HeldSegments:
     def close(self) -> None:
         self._segments.close()
         shutil.rmtree(self._directory, ignore_errors=True)
+
+
+def _routes(policy: Policy) -> bool:
+    return bool(policy.routes or policy.cascades)
 
 
 def project_one(inputs: PolicyInputs, policy: Policy, priced: pl.DataFrame, book: PriceBook, as_of: datetime,

@@ -42,8 +42,9 @@ class CacheAnswers:
     """Per prompt boundary, whether each request's prefix there is warm."""
 
     def exact_hits(self, positions: pl.Series) -> pl.Series:
-        hits = self.exact_hit[positions.to_numpy()] if self.exact_hit is not None else False
-        return pl.Series("exact_cache_hit", np.broadcast_to(hits, len(positions)))
+        if self.exact_hit is None:
+            raise ValueError("the variant has no exact cache")
+        return pl.Series("exact_cache_hit", self.exact_hit[positions.to_numpy()])
 
     def warm_positions(self, positions: pl.Series) -> dict[str, pl.Series]:
         """Per boundary, the positions among ``positions`` whose prefix there is warm."""
@@ -52,15 +53,18 @@ class CacheAnswers:
 
 
 class CachePass:
-    """One policy variant's exact and prompt caches, recorded a segment at a time, then replayed."""
+    """A policy's exact and prompt caches under one routing, recorded a segment at a time, then
+    replayed for each variant of the policy that routes so (``answers``): the variants differ only
+    in which caches they pull, not in the rows a cache needs, which are recorded once."""
 
     def __init__(self, policy: Policy, directory: Path) -> None:
         self.policy = policy
+        """The routing and caches recorded (every variant's caches are the policy's own)."""
         self._directory = directory
         directory.mkdir(parents=True, exist_ok=True)
 
     def record(self, base: pl.DataFrame) -> None:
-        """Add a segment's requests, with the variant's choices and scopes (``policy_base``)."""
+        """Add a segment's requests, with the policy's choices and scopes (``policy_base``)."""
         if (exact := self.policy.exact_cache) is not None:
             self._append(EXACT, exact_cache_rows(base).with_columns(lifetime=pl.lit(exact.ttl_s)))
         if (prompt := self.policy.prompt_cache) is not None:
@@ -68,15 +72,16 @@ class CachePass:
             for boundary, rows in prefix_rows(base, prompt, pl.col("prompt_cache_scope")).items():
                 self._append(boundary, rows)
 
-    def answers(self, requests: int) -> CacheAnswers:
-        """Replay every file: the answers for the ``requests`` requests of the log."""
+    def answers(self, variant: Policy, requests: int) -> CacheAnswers:
+        """Replay the files of the caches ``variant`` pulls: its answers for the ``requests`` requests
+        of the log (a prompt cache behind an exact one sees only the requests that one misses)."""
         exact_hit = None
-        if (exact := self.policy.exact_cache) is not None:
+        if (exact := variant.exact_cache) is not None:
             exact_hit = np.zeros(requests, dtype=bool)
             for rows in self._partitions(EXACT):
                 exact_hit[exact_hit_positions(rows, exact.ttl_s).to_numpy()] = True
         warm = {}
-        if self.policy.prompt_cache is not None:
+        if variant.prompt_cache is not None:
             for boundary in BOUNDARIES:
                 warm[boundary] = flags = np.zeros(requests, dtype=bool)
                 for rows in self._partitions(boundary):
