@@ -182,12 +182,16 @@ def test_forced_format_reports_records_that_do_not_fit_it(tmp_path):
         read(path, forced_format="nope")
 
 
-def test_parallel_read_matches_the_sequential_read(tmp_path, monkeypatch):
+@pytest.mark.parametrize("range_bytes", [None, 40_000], ids=["a range per reader", "many ranges, folded in order"])
+def test_parallel_read_matches_the_sequential_read(tmp_path, monkeypatch, range_bytes):
     bad = {"not": "a log"}
     records = [chat(index) if index % 97 else bad for index in range(1, 3001)]
     path = write_jsonl(tmp_path / "big.jsonl", records)
     sequential = read_logs([str(path)], ReaderConfig(workers=1))
     monkeypatch.setattr(paths, "PARALLEL_MIN_BYTES", 1)
+    if range_bytes is not None:
+        monkeypatch.setattr(parallel, "RANGE_BYTES", range_bytes)
+        assert parallel.range_count(path.stat().st_size, 3) > 10
     in_parallel = read_logs([str(path)], ReaderConfig(workers=3))
     assert in_parallel.requests.equals(sequential.requests)
     assert in_parallel.malformed == sequential.malformed == 30
@@ -195,11 +199,14 @@ def test_parallel_read_matches_the_sequential_read(tmp_path, monkeypatch):
     assert not list(tmp_path.glob("routecost-*"))
 
 
-def test_parallel_strict_failure_names_the_right_line(tmp_path, monkeypatch):
+@pytest.mark.parametrize("range_bytes", [None, 30_000], ids=["a range per reader", "many ranges"])
+def test_parallel_strict_failure_names_the_right_line(tmp_path, monkeypatch, range_bytes):
     records = [chat(index) for index in range(1, 2001)]
     records[1499] = {"not": "a log"}
     path = write_jsonl(tmp_path / "big.jsonl", records)
     monkeypatch.setattr(paths, "PARALLEL_MIN_BYTES", 1)
+    if range_bytes is not None:
+        monkeypatch.setattr(parallel, "RANGE_BYTES", range_bytes)
     with pytest.raises(InputError) as raised:
         read_logs([str(path)], ReaderConfig(workers=2, strict=True))
     assert raised.value.line == 1500

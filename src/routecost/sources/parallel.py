@@ -11,10 +11,12 @@ from __future__ import annotations
 import itertools
 import os
 import queue
+import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,23 +71,43 @@ def line_aligned_ranges(source: str, parts: int) -> list[tuple[int, int]]:
 
 
 
-def read_ranges(
+RANGE_BYTES = 128 * 1024 * 1024
+"""About the size of a byte range: a large file is cut into more ranges than there are readers, taken
+in file order, so that the parent folds each finished range (pricing it) while the next are read,
+instead of all of them once the last is done."""
+
+
+def range_count(size: int, workers: int) -> int:
+    """Ranges to cut a file of ``size`` bytes into for ``workers`` readers: one each at least, and
+    about ``RANGE_BYTES`` each for a large file."""
+    return max(workers, -(-size // RANGE_BYTES))
+
+
+@contextmanager
+def ranges_in_order(
     source: str, config: Any, on_progress: ProgressCallback, processes: ReaderProcesses, read_range: RangeReader
-) -> tuple[list[RangeResult], str]:
-    """Read the file's ranges in parallel with ``read_range`` (given the reader's ``config``), relaying
-    the workers' progress; results in file order, and the spool directory holding their frames (the
-    caller loads them and removes it)."""
-    ranges = line_aligned_ranges(source, processes.workers)
+) -> Iterator[Iterator[RangeResult]]:
+    """Read the file's ranges in parallel with ``read_range`` (given the reader's ``config``): the
+    results in file order, each as soon as it and those before it are read, relaying the workers'
+    progress meanwhile. The ranges' frames wait in a spool directory, removed on leaving."""
+    ranges = line_aligned_ranges(source, range_count(os.path.getsize(source), processes.workers))
     spool = tempfile.mkdtemp(prefix="routecost-")
     futures: list[Future[RangeResult]] = [
         processes.executor.submit(read_range, source, start, end, config, spool) for start, end in ranges
     ]
-    while not all(future.done() for future in futures):
-        try:
-            on_progress(processes.progress.get(timeout=0.1))
-        except queue.Empty:
-            continue
-    results = [future.result() for future in futures]
-    while not processes.progress.empty():
-        on_progress(processes.progress.get())
-    return results, spool
+
+    def in_order() -> Iterator[RangeResult]:
+        for future in futures:
+            while not future.done():
+                with suppress(queue.Empty):
+                    on_progress(processes.progress.get(timeout=0.1))
+            yield future.result()
+        while not processes.progress.empty():
+            on_progress(processes.progress.get())
+
+    try:
+        yield in_order()
+    finally:
+        for future in futures:
+            future.cancel()
+        shutil.rmtree(spool, ignore_errors=True)

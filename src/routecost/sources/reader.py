@@ -19,7 +19,6 @@ import io
 import json
 import os
 import queue
-import shutil
 import sys
 import threading
 from collections import Counter
@@ -41,7 +40,7 @@ from routecost.records import build_source_frame, empty_requests, repeated
 from routecost.sources import FORMATS, PROMPTED_FORMATS
 from routecost.sources.base import LogFormat, NotARequest, RecordError, Rows, split_validation_error
 from routecost.sources.mapping import load_mapping, mapped_format
-from routecost.sources.parallel import RangeResult, read_ranges, skip_line
+from routecost.sources.parallel import RangeResult, ranges_in_order, skip_line
 from routecost.sources.read_cache import FilePart, Identity, ReadCache
 from routecost.sources.segments import OUTSIDE_WINDOW, Segmenter, repeated_ids_note
 from routecost.workers import ReaderProcesses, reader_processes
@@ -408,11 +407,8 @@ class LogReader:
 
     def _read_in_parallel(self, source: str, processes: ReaderProcesses) -> None:
         """Read a large file's byte ranges in the reader processes."""
-        ranges, spool = read_ranges(source, self._config, self._on_progress, processes, _read_range_in_worker)
-        try:
+        with ranges_in_order(source, self._config, self._on_progress, processes, _read_range_in_worker) as ranges:
             self._merge_ranges(source, ranges)
-        finally:
-            shutil.rmtree(spool, ignore_errors=True)
 
     def read_range(self, source: str, start: int, end: int, spool: str) -> RangeResult:
         """Read one byte range of a file (in a worker process); line numbers relative to ``start``.
@@ -444,8 +440,8 @@ class LogReader:
             batch_offsets=self._batch_requests.offsets,
         )
 
-    def _merge_ranges(self, source: str, ranges: list[RangeResult]) -> None:
-        """Fold the workers' results back in file order, shifting their line numbers."""
+    def _merge_ranges(self, source: str, ranges: Iterable[RangeResult]) -> None:
+        """Fold the workers' results back in file order, as they come, shifting their line numbers."""
         lines_before = 0
         for part in ranges:
             if part.fatal is not None:
@@ -720,7 +716,7 @@ def open_binary(source: str) -> BinaryInput:
     if is_remote(source):  # an object in s3://, gs://, az://: streamed, seekable (``objectstore.py``)
         return _maybe_gunzip(open_object(source))
     try:
-        handle = open(source, "rb")  # noqa: SIM115 - closed by the caller
+        handle = open(source, "rb", buffering=1 << 20)  # noqa: SIM115 - closed by the caller
     except OSError as error:
         raise UsageError(f"{source}: cannot read: {error.strerror or error}") from None
     return _maybe_gunzip(handle)
