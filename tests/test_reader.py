@@ -184,10 +184,11 @@ def test_forced_format_reports_records_that_do_not_fit_it(tmp_path):
 
 @pytest.mark.parametrize("range_bytes", [None, 40_000], ids=["a range per reader", "many ranges, folded in order"])
 def test_parallel_read_matches_the_sequential_read(tmp_path, monkeypatch, range_bytes):
-    bad = {"not": "a log"}
-    records = [chat(index) if index % 97 else bad for index in range(1, 3001)]
+    bad = {"not": "a log"}  # and two formats, so the ranges' parts leave different columns empty
+    records = [bad if index % 97 == 0 else chat(index) if index <= 2000 else message(index) for index in range(1, 3001)]
     path = write_jsonl(tmp_path / "big.jsonl", records)
     sequential = read_logs([str(path)], ReaderConfig(workers=1))
+    assert sequential.requests["ts"].null_count() == 1000 - 10
     monkeypatch.setattr(paths, "PARALLEL_MIN_BYTES", 1)
     if range_bytes is not None:
         monkeypatch.setattr(parallel, "RANGE_BYTES", range_bytes)
