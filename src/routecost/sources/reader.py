@@ -52,7 +52,8 @@ EMPTY_RECORD = "record holding no requests (an empty export or batch)"
 MAX_EXAMPLES = 5
 READ_BLOCK_BYTES = 1 << 18
 """Lines are handed on in blocks this size: small enough that a line is decoded while it is still in
-the CPU's cache (4 MiB blocks cost 15% more), large enough that the per-block work is nothing."""
+the CPU's cache (with 4 MiB blocks, reading, decoding and building the rows took 5.1 us a line against
+4.3), large enough that the per-block work is nothing."""
 PROGRESS_BYTES = 1 << 22
 """Progress is reported every this many bytes (a reader process reports over a pipe)."""
 
@@ -289,7 +290,7 @@ class LogReader:
     def _processes(self) -> Iterator[Callable[[], ReaderProcesses]]:
         """The reader processes, started for the first file read in parallel and kept for the next
         ones (each start costs a second or more: a month of daily files paid it daily), closed once
-        every file is read, before the files' parts are put together."""
+        every file is read."""
         started: list[ReaderProcesses] = []
 
         def processes() -> ReaderProcesses:
