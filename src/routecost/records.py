@@ -195,7 +195,8 @@ def source_row(
     positionally instead, one commented line per column.
 
     ``ts`` is a datetime (naive meaning UTC) or epoch seconds (milliseconds above 1e11); ``metadata``
-    is the JSON text of an object (bytes or ``msgspec.Raw``).
+    is the JSON text of an object (bytes or ``msgspec.Raw``, kept as a copy: a Raw decoded from a line
+    holds the whole line, and a batch's rows would keep all its lines in memory).
 
     ``stream_key`` marks one event of a streamed response (see ``STREAM_CONTINUES``): the reader
     joins the events of one stream into one request."""
@@ -219,7 +220,7 @@ def source_row(
         service_tier,
         user,
         tags,
-        metadata,
+        None if metadata is None else bytes(metadata),  # a msgspec.Raw would keep its whole record alive
         gateway_cache_hit,
         custom_id,
         prompt_print,
@@ -256,16 +257,15 @@ def empty_requests() -> pl.DataFrame:
 
 
 def build_source_frame(
-    rows: Sequence[tuple[Any, ...]], provenance: dict[str, Sequence[Any] | pl.Series]
+    source_columns: Sequence[Sequence[Any]], provenance: dict[str, Sequence[Any] | pl.Series]
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Canonical requests from source rows, and the source and line of those whose timestamp is not
-    a plausible time (their ``ts`` is left null: see ``PLAUSIBLE_FROM``).
+    """Canonical requests from the source rows' columns (in ``SOURCE_COLUMNS`` order), and the source
+    and line of those whose timestamp is not a plausible time (their ``ts`` is left null: see
+    ``PLAUSIBLE_FROM``).
 
     Timestamps, tags and metadata arrive as logged; they are converted for the whole batch at once.
     """
-    columns = dict(zip(SOURCE_COLUMNS, zip(*rows, strict=True), strict=True)) if rows else {
-        name: () for name in SOURCE_COLUMNS
-    }
+    columns = dict(zip(SOURCE_COLUMNS, source_columns, strict=True))
     data: dict[str, pl.Series] = {name: _column(name, columns[name], dtype) for name, dtype in SOURCE_SCHEMA.items()}
     data.update((name, values.alias(name) if isinstance(values, pl.Series)
                  else pl.Series(name, values, dtype=PROVENANCE_SCHEMA[name])) for name, values in provenance.items())

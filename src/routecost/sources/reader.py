@@ -36,7 +36,7 @@ from routecost.database import is_database_url
 from routecost.errors import InputError, Malformed, UsageError
 from routecost.objectstore import is_remote, open_object, read_ahead
 from routecost.paths import STDIN, STDIN_NAME, find_inputs, is_csv, is_document, is_parquet, splittable
-from routecost.records import CANONICAL_SCHEMA, build_source_frame, empty_requests, repeated
+from routecost.records import CANONICAL_SCHEMA, SOURCE_COLUMNS, build_source_frame, empty_requests, repeated
 from routecost.sources import FORMATS, PROMPTED_FORMATS
 from routecost.sources.base import LogFormat, NotARequest, RecordError, Rows, split_validation_error
 from routecost.sources.mapping import load_mapping, mapped_format
@@ -89,26 +89,47 @@ class _Batch:
     source: str
     has_offsets: bool = True
     rows: list[tuple[Any, ...]] = field(default_factory=list)
+    """Rows not yet moved into ``columns`` (``settle``)."""
+    columns: list[list[Any]] = field(default_factory=lambda: [[] for _ in SOURCE_COLUMNS])
+    settled: int = 0
+    """Rows in ``columns``."""
     lines: list[int] = field(default_factory=list)
     offsets: list[int] = field(default_factory=list)
     format_runs: list[tuple[int, str]] = field(default_factory=list)
     """(index of the first row, format name) each time the format changes: formats rarely change."""
 
+    @property
+    def size(self) -> int:
+        return self.settled + len(self.rows)
+
+    def settle(self) -> None:
+        """Move the waiting rows into the columns. The reader does it after each block of lines, while
+        the block's rows are still in the CPU's cache: transposing a whole batch at once reads every
+        row once per column across megabytes, and keeps every row's tuple alive until then."""
+        if self.rows:
+            for column, values in zip(self.columns, zip(*self.rows, strict=True), strict=True):
+                column.extend(values)
+            self.settled += len(self.rows)
+            self.rows.clear()
+
     def frame(self) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The waiting rows as canonical requests, and the source and line of those whose timestamp
         is not a plausible time (``records.build_source_frame``)."""
-        ends = [start for start, _ in self.format_runs[1:]] + [len(self.rows)]
+        self.settle()
+        size = self.settled
+        ends = [start for start, _ in self.format_runs[1:]] + [size]
         runs = [repeated(name, end - start, pl.String())
                 for (start, name), end in zip(self.format_runs, ends, strict=True)]
         provenance: dict[str, Sequence[Any] | pl.Series] = {
-            "source": repeated(self.source, len(self.rows), pl.String()),
+            "source": repeated(self.source, size, pl.String()),
             "line": self.lines,
-            "offset": self.offsets if self.has_offsets else [None] * len(self.rows),
+            "offset": self.offsets if self.has_offsets else [None] * size,
             "format": pl.concat(runs) if runs else pl.Series([], dtype=pl.String()),
         }
-        built = build_source_frame(self.rows, provenance)
+        built = build_source_frame(self.columns, provenance)
         last_format = self.format_runs[-1][1] if self.format_runs else None
-        self.rows, self.lines, self.offsets = [], [], []
+        self.columns, self.settled = [[] for _ in SOURCE_COLUMNS], 0
+        self.lines, self.offsets = [], []
         self.format_runs = [(0, last_format)] if last_format else []
         return built
 
@@ -350,9 +371,9 @@ class LogReader:
                     batch.lines.append(number)
                     batch.offsets.append(0)
                 count_rows(len(block))
-                if len(batch.rows) >= CHUNK_ROWS:
+                if batch.size >= CHUNK_ROWS:
                     self._add_frame(batch)
-        if batch.rows:
+        if batch.size:
             self._add_frame(batch)
         if number == 0:
             window = " in --since/--until" if self._config.since or self._config.until else ""
@@ -429,7 +450,7 @@ class LogReader:
                 )
         except InputError as error:
             return RangeResult(fatal=Malformed(error.source, error.line, error.field, error.problem))
-        if batch.rows:
+        if batch.size:
             self._add_frame(batch)
         spill.close()
         return RangeResult(
@@ -479,7 +500,7 @@ class LogReader:
             else:
                 records = _json_records(source, self._on_progress, self._bad_line(batch.source))
                 lines, blank = self._read_records(batch, records, lenient=False)
-        if batch.rows:
+        if batch.size:
             self._add_frame(batch)
         if lines == blank and self._result.malformed == malformed_before:
             self._result.notes.append(f"{batch.source}: empty: no log records")
@@ -506,7 +527,7 @@ class LogReader:
             batch = _Batch(source=source, has_offsets=False)
             with _gc_paused():
                 self._read_records(batch, record_lines(source), lenient=False)
-            if batch.rows:
+            if batch.size:
                 self._add_frame(batch)
         self._on_progress(input_size(source))  # (an object's size as listed: ``objectstore.py``)
 
@@ -565,7 +586,7 @@ class LogReader:
                     self._batch_requests.add(row, batch.source, offset if batch.has_offsets else None)
                 else:
                     if row_format is not run_format:
-                        batch.format_runs.append((len(rows), row_format.name))
+                        batch.format_runs.append((batch.settled + len(rows), row_format.name))
                         run_format = row_format
                     if row_format.kind == "requests":
                         self._add_held(batch, row, line_number, offset)
@@ -574,9 +595,10 @@ class LogReader:
                         lines.append(line_number)
                         offsets.append(offset)
                 offset += len(data)
-            if len(rows) >= CHUNK_ROWS:
+            batch.settle()
+            if batch.settled >= CHUNK_ROWS:
                 self._add_frame(batch)
-                rows, lines, offsets = batch.rows, batch.lines, batch.offsets
+                lines, offsets = batch.lines, batch.offsets
         return line_number, blank_lines
 
     def _add_held(self, batch: _Batch, held: Rows, line_number: int, offset: int) -> None:

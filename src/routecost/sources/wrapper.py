@@ -116,7 +116,7 @@ def envelope_of(
         else _failed(fields),
         user=fields.user or fields.user_id,
         tags=fields.tags,
-        metadata=fields.metadata,
+        metadata=bytes(fields.metadata),  # a copy: the Raw would keep the whole line alive until its batch is built
         prompt_print=prompt_print,
         temperature=temperature,
         has_tools=has_tools,
