@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from routecost.errors import Malformed
+from routecost.sources.spill import SpilledPart
 from routecost.workers import ReaderProcesses
 
 ProgressCallback = Callable[[int], None]
@@ -32,10 +33,10 @@ function of the reader, so this module needs nothing of it."""
 class RangeResult:
     """What a worker read from its byte range (line numbers relative to the range's first line).
 
-    The rows travel as Arrow IPC files, a part at a time, not through the result pipe: pickling a
-    frame would hold a second copy of it in both processes."""
+    The rows travel as Arrow IPC files, a part at a time (``spill.py``), not through the result pipe:
+    pickling a frame would hold a second copy of it in both processes."""
 
-    frame_paths: list[str] = field(default_factory=list)
+    parts: list[SpilledPart] = field(default_factory=list)
     line_count: int = 0
     malformed: int = 0
     examples: list[Malformed] = field(default_factory=list)

@@ -36,17 +36,17 @@ from routecost.database import is_database_url
 from routecost.errors import InputError, Malformed, UsageError
 from routecost.objectstore import is_remote, open_object, read_ahead
 from routecost.paths import STDIN, STDIN_NAME, find_inputs, is_csv, is_document, is_parquet, splittable
-from routecost.records import CANONICAL_SCHEMA, SOURCE_COLUMNS, build_source_frame, empty_requests, repeated
+from routecost.records import SOURCE_COLUMNS, build_source_frame, empty_requests, repeated
 from routecost.sources import FORMATS, PROMPTED_FORMATS
 from routecost.sources.base import LogFormat, NotARequest, RecordError, Rows, split_validation_error
 from routecost.sources.mapping import load_mapping, mapped_format
 from routecost.sources.parallel import RangeResult, ranges_in_order, skip_line
 from routecost.sources.read_cache import FilePart, Identity, ReadCache
 from routecost.sources.segments import OUTSIDE_WINDOW, Segmenter, repeated_ids_note
+from routecost.sources.spill import Spill, load_part
 from routecost.workers import ReaderProcesses, reader_processes
 
 CHUNK_ROWS = 20_000
-SPILL_ROWS = 100_000
 TOO_DEEP = "nested too deeply to read (a JSON value inside hundreds of others)"
 EMPTY_RECORD = "record holding no requests (an empty export or batch)"
 MAX_EXAMPLES = 5
@@ -439,7 +439,7 @@ class LogReader:
     def read_range(self, source: str, start: int, end: int, spool: str) -> RangeResult:
         """Read one byte range of a file (in a worker process); line numbers relative to ``start``.
         The rows are written to Arrow IPC files in ``spool``, a part at a time."""
-        spill = _Spill(os.path.join(spool, str(start)))
+        spill = Spill(os.path.join(spool, str(start)))
         self._sink, self.cache = spill.add, None
         batch = _Batch(source=source)
         try:
@@ -454,7 +454,7 @@ class LogReader:
             self._add_frame(batch)
         spill.close()
         return RangeResult(
-            frame_paths=spill.paths,
+            parts=spill.parts,
             line_count=line_count,
             malformed=self._result.malformed,
             examples=self._result.malformed_examples,
@@ -481,8 +481,8 @@ class LogReader:
                 first_implausible_line=None if part.first_implausible_line is None
                 else part.first_implausible_line + lines_before,
                 batch_requests=list(zip(part.batch_custom_ids, part.batch_offsets, strict=True))))
-            for path in part.frame_paths:
-                self._take(_load_frame(path).with_columns(pl.col("line") + lines_before))
+            for spilled in part.parts:
+                self._take(load_part(spilled).with_columns(pl.col("line") + lines_before))
             lines_before += part.line_count
         if lines_before == 0:
             self._result.notes.append(f"{source}: empty: no log records")
@@ -658,43 +658,6 @@ def _read_range_in_worker(source: str, start: int, end: int, config: ReaderConfi
     from routecost.workers import report_progress
 
     return LogReader(config, on_progress=report_progress).read_range(source, start, end, spool)
-
-
-def _load_frame(path: str) -> pl.DataFrame:
-    """A part of a worker's rows, read back from its spool file (which is then removed), with the
-    columns it left out because they held nothing (``_Spill``) null again."""
-    frame = pl.read_ipc(path)
-    os.unlink(path)
-    return frame.select(pl.col(name) if name in frame.columns else pl.lit(None, dtype).alias(name)
-                        for name, dtype in CANONICAL_SCHEMA.items())
-
-
-@dataclass
-class _Spill:
-    """A reader process's rows, written to Arrow IPC files of about ``SPILL_ROWS`` rows each (a range
-    of a large file is millions of rows: neither process holds it whole)."""
-
-    prefix: str
-    paths: list[str] = field(default_factory=list)
-    frames: list[pl.DataFrame] = field(default_factory=list)
-    rows: int = 0
-
-    def add(self, frame: pl.DataFrame) -> None:
-        self.frames.append(frame)
-        self.rows += frame.height
-        if self.rows >= SPILL_ROWS:
-            self.close()
-
-    def close(self) -> None:
-        """Write the waiting rows, without the columns that hold nothing: most formats fill fewer than
-        half of the canonical columns, and null columns would be a third of the bytes to write and read."""
-        if self.frames:
-            path = f"{self.prefix}-{len(self.paths)}.arrow"
-            frame = pl.concat(self.frames, how="vertical", rechunk=False)
-            frame.drop(name for name, nulls in zip(frame.columns, frame.null_count().row(0), strict=True)
-                       if nulls == frame.height).write_ipc(path)
-            self.paths.append(path)
-            self.frames, self.rows = [], 0
 
 
 class _Abandoned(Exception):
