@@ -309,7 +309,12 @@ def _metadata_text(values: Sequence[Any]) -> pl.Series:
 def _timestamps(values: Sequence[Any]) -> tuple[pl.Series, pl.Series]:
     """UTC datetimes of logged timestamps (datetimes, or epoch numbers in the unit that makes them
     plausible), and where a value was logged but is not a plausible time (its datetime is null)."""
-    numbers = pl.Series([_epoch_number(value) for value in values], dtype=pl.Float64())
+    try:  # the common case, a datetime with its zone, without a call per value
+        epochs = [value.timestamp() if value.__class__ is datetime and value.tzinfo is not None else _epoch_number(value)
+                  for value in values]
+    except (OverflowError, ValueError):  # year 1 or 9999 with an offset that leaves the range
+        epochs = [_epoch_number(value) for value in values]
+    numbers = pl.Series(epochs, dtype=pl.Float64())
     seconds = pl.select(plausible_seconds(pl.lit(numbers))).to_series()
     timestamps = (seconds * 1_000_000).round().cast(pl.Int64).cast(pl.Datetime("us", "UTC")).alias("ts")
     return timestamps, numbers.is_not_null() & seconds.is_null()

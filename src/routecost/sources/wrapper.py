@@ -188,6 +188,7 @@ def _wrapped(name: str, body: Body, prompted: bool = False) -> LogFormat:
     struct = msgspec.defstruct(f"Wrapped{name.title().replace('-', '')}{'Prompted' if prompted else ''}", fields,
                                bases=(WrapperFields,), gc=False, kw_only=True)
     envelope = prompted_envelope if prompted else envelope_of
+    row = body.row
 
     def texts(record: Mapping[str, Any]) -> RequestText:
         asked = body.request_text(sub(record, "request"))
@@ -197,7 +198,7 @@ def _wrapped(name: str, body: Body, prompted: bool = False) -> LogFormat:
         name=f"wrapped-{name}",
         struct=struct,
         matches=lambda record: _is_wrapper(record) and body.matches(sub(record, "response")),
-        to_row=lambda record: body.row(record.response, envelope(record)),
+        to_row=lambda record: row(record.response, envelope(record)),
         texts=texts,
     )
 
