@@ -43,8 +43,10 @@ class ReaderProcesses:
         for _ in range(workers):  # the pool spawns a process per task waiting for one: start them all now
             self.executor.submit(int)
 
-    def close(self) -> None:
-        self.executor.shutdown(wait=True, cancel_futures=True)
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the processes; ``wait=False`` when none is reading any more: they exit while the caller
+        goes on (a quarter of a second: each tears down its polars), and are joined at exit."""
+        self.executor.shutdown(wait=wait, cancel_futures=True)
         self.progress.close()
 
 

@@ -321,9 +321,12 @@ class LogReader:
 
         try:
             yield processes
-        finally:
+        except BaseException:  # a reader may still be reading: wait for it, so none writes after this
             for pool in started:
                 pool.close()
+            raise
+        for pool in started:
+            pool.close(wait=False)
 
     def _read_file(self, source: str, processes: Callable[[], ReaderProcesses]) -> None:
         """One file: from the read cache when it holds it as it is now, else read (and kept there)."""
