@@ -296,9 +296,10 @@ def repeated(value: Any, count: int, dtype: pl.DataType) -> pl.Series:
     return pl.Series([value], dtype=dtype).new_from_index(0, count)
 
 
-def _metadata_text(values: Sequence[Any]) -> pl.Series:
-    """Metadata JSON as text, cast in bulk; bytes that are not UTF-8 (a rare, broken log) are replaced."""
-    raw = [bytes(value) if value else None for value in values]
+def _metadata_text(values: Sequence[bytes | None]) -> pl.Series:
+    """Metadata JSON as text, cast in bulk; bytes that are not UTF-8 (a rare, broken log) are replaced.
+    The rows hold it as bytes already (copied out of the line: ``source_row``, ``envelope_of``)."""
+    raw = [value or None for value in values]
     try:
         return pl.Series(raw, dtype=pl.Binary()).cast(pl.String)
     except pl.exceptions.ComputeError:

@@ -233,7 +233,8 @@ class Envelope(msgspec.Struct, frozen=True, gc=False):
     mode: str = MODE_REALTIME
     user: str | None = None
     tags: list[str] | None = None
-    metadata: msgspec.Raw | bytes | None = None
+    metadata: bytes | None = None
+    """A copy, not a ``msgspec.Raw``: a Raw holds the whole line it was decoded from."""
     custom_id: str | None = None
     prompt_print: PromptPrint | None = None
     temperature: float | None = None
@@ -252,7 +253,7 @@ def enveloped_row(
     tokens: TokenCounts,
     service_tier: str | None,
     user: str | None,
-    metadata: msgspec.Raw | bytes | None,
+    metadata: bytes | None,
     status: str = STATUS_OK,
     streamed: bool = False,
     mode: str | None = None,

@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from routecost.records import CANONICAL_SCHEMA
+from routecost.records import CANONICAL_SCHEMA, repeated
 
 SPILL_ROWS = 100_000
 
@@ -39,10 +39,13 @@ class Spill:
         self.frames.append(frame)
         self.rows += frame.height
         if self.rows >= SPILL_ROWS:
-            self.close()
+            self._write()
 
     def close(self) -> None:
-        """Write the waiting rows."""
+        """Write the rows still waiting."""
+        self._write()
+
+    def _write(self) -> None:
         if self.frames:
             path = f"{self.prefix}-{len(self.parts)}.arrow"
             frame = pl.concat(self.frames, how="vertical", rechunk=False)
@@ -53,19 +56,19 @@ class Spill:
 
 
 def single_valued(frame: pl.DataFrame) -> dict[str, Any]:
-    """The columns whose every row holds the same value, or none (null), with that value. Floats are
-    left alone (0.0 and -0.0 compare equal, NaN to nothing), and so are lists; ``line`` always stays,
-    so that a part keeps its height."""
+    """The columns whose every row holds the same value, or none (null), with that value. Of floats
+    and lists only the empty ones count (0.0 and -0.0 compare equal, NaN to nothing); ``line`` always
+    stays, so that a part keeps its height."""
     if frame.is_empty():
         return {}
-    checked = [name for name, dtype in frame.schema.items()
-               if name != "line" and not (dtype.is_float() or dtype.is_nested())]
-    nulls = frame.null_count().row(0, named=True)
-    bounds = frame.select(*(pl.col(name).min().alias(f"min {name}") for name in checked),
-                          *(pl.col(name).max().alias(f"max {name}") for name in checked)).row(0, named=True)
-    constants: dict[str, Any] = {name: None for name, count in nulls.items() if count == frame.height and name != "line"}
-    constants.update((name, bounds[f"min {name}"]) for name in checked
-                     if nulls[name] == 0 and bounds[f"min {name}"] == bounds[f"max {name}"])
+    candidates = [name for name in frame.columns if name != "line"]
+    nulls = frame.select(candidates).null_count().row(0, named=True)
+    compared = [name for name in candidates
+                if nulls[name] == 0 and not (frame.schema[name].is_float() or frame.schema[name].is_nested())]
+    bounds = frame.select(*(pl.col(name).min().alias(f"min {name}") for name in compared),
+                          *(pl.col(name).max().alias(f"max {name}") for name in compared)).row(0, named=True)
+    constants: dict[str, Any] = {name: None for name in candidates if nulls[name] == frame.height}
+    constants.update((name, bounds[f"min {name}"]) for name in compared if bounds[f"min {name}"] == bounds[f"max {name}"])
     return constants
 
 
@@ -74,5 +77,5 @@ def load_part(part: SpilledPart) -> pl.DataFrame:
     frame = pl.read_ipc(part.path)
     os.unlink(part.path)
     return frame.select(pl.col(name) if name not in part.constants else
-                        pl.repeat(part.constants[name], frame.height, dtype=dtype).alias(name)
+                        repeated(part.constants[name], frame.height, dtype).alias(name)
                         for name, dtype in CANONICAL_SCHEMA.items())
