@@ -8,9 +8,18 @@ Prices used (USD per million tokens, openai.com/api/pricing):
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
 import pytest
 
-from tests.conftest import MTOK, audit_records, costs, only_row
+from routecost.audit import AuditOptions, run_audit
+from routecost.records import SOURCE_COLUMNS
+from routecost.sources.reader import ReaderConfig
+from routecost.sources.wrapper import WRAPPED_CHAT
+from tests.conftest import AS_OF, MTOK, audit_records, costs, only_row
 
 
 def chat(model: str, prompt: int, completion: int, cached: int | None = None, reasoning: int | None = None,
@@ -121,3 +130,71 @@ def test_batch_results_join_their_requests_by_custom_id(tmp_path):
     assert frame["request_offset"].to_list()[0] is None
     assert frame["request_offset"].to_list()[1] is not None
     assert audit.report.requests == 2
+
+
+CONFORMANCE = Path(__file__).parent / "conformance" / "records"
+ENVELOPES: list[dict[str, Any]] = [
+    {"ts": "2026-10-01T00:00:00.000Z", "latency_ms": 120, "user_id": "u_1", "tags": ["env:prod"],
+     "metadata": {"feature": "x"}, "request": {"model": "gpt-4o", "stream": False}},
+    {"timestamp": 1790812800123, "duration_ms": 80.5, "user": "alice", "status": "error", "request": {"stream": True}},
+    {"created_at": "2026-10-02T10:00:00", "http_status": 503, "provider": "groq", "tags": []},
+    {"status_code": 200, "status": 201, "request": {"model": "sonar-pro"}},
+    {"status": "ok", "request": {"model": "gpt-4o-search-preview"}, "metadata": {}},
+]
+"""Wrapper fields as in-house loggers write them, each way a field may be named or fail a request."""
+
+
+def _recorded_chat_bodies() -> list[dict[str, Any]]:
+    """Every Chat Completions body (or final chunk) in the conformance corpus: real responses from
+    OpenAI, Azure, Groq, DeepSeek, Perplexity, xAI, Together, Cerebras, Mistral and OpenRouter."""
+    bodies = []
+    for path in sorted(CONFORMANCE.rglob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line) if line.strip() else None
+            if isinstance(record, dict) and record.get("object") in ("chat.completion", "chat.completion.chunk"):
+                bodies.append(record)
+    return bodies
+
+
+def test_wrapped_chat_columns_match_its_rows() -> None:
+    """The reader builds wrapped chat completions a column at a time (``LogFormat.columns``): column by
+    column, the same values as ``to_row`` gives record by record, for every recorded chat body of the
+    corpus in every kind of envelope."""
+    bodies = _recorded_chat_bodies()
+    assert len(bodies) >= 20
+    wrapped = [{**envelope, "response": body} for body in bodies for envelope in ENVELOPES]
+    records = [WRAPPED_CHAT.decoder.decode(json.dumps(record)) for record in wrapped]
+    assert WRAPPED_CHAT.columns is not None
+    columns = WRAPPED_CHAT.columns(records)
+    rows = [WRAPPED_CHAT.to_row(record) for record in records]
+    for index, name in enumerate(SOURCE_COLUMNS):
+        expected = [row[index] for row in rows]
+        assert list(columns.get(name, [None] * len(records))) == expected, name
+    providers = set(columns["provider"])
+    assert {"openai", "azure", "groq", "perplexity", "x-ai", "deepseek"} <= providers, providers
+
+
+def test_a_file_mixing_formats_and_blank_lines_reads_every_line(tmp_path: Path) -> None:
+    """The reader decodes a block of lines in one go while they keep to one format, and line by line
+    around a miss (a blank line, a record of another format, a malformed one): each request keeps its
+    own line, and nothing is read twice."""
+    wrapped = {"ts": "2026-10-01T00:00:00Z", "request": {"model": "gpt-4o"}, "metadata": {"note": "x" * 200},
+               "response": chat("gpt-4o-2024-08-06", 1_000, 100)}
+    lines = [json.dumps({**wrapped, "latency_ms": index}) for index in range(6_000)]
+    odd = {1_500: "", 3_000: json.dumps(chat("gpt-4o-mini", 10, 1)), 4_500: "{not json"}
+    lines = [odd.get(index, line) for index, line in enumerate(lines)]
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    audit = run_audit(AuditOptions(paths=[str(path)], reader=ReaderConfig(workers=1), as_of=AS_OF))
+    frame = audit.priced.requests
+    kept = [index for index in range(6_000) if index not in odd]
+    assert audit.report.requests == 5_998 and audit.report.malformed == 1
+    in_wrappers = frame.filter(pl.col("format") == "wrapped-openai-chat")
+    assert in_wrappers["line"].to_list() == [index + 1 for index in kept]
+    assert in_wrappers["latency_ms"].to_list() == [float(index) for index in kept]
+    offsets = in_wrappers["offset"].to_list()
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+    assert offsets == [starts[index] for index in kept]
+    assert frame.filter(pl.col("format") == "openai-chat")["line"].to_list() == [3_001]

@@ -285,7 +285,7 @@ def build_source_frame(
 
 def _column(name: str, values: Sequence[Any], dtype: pl.DataType) -> pl.Series:
     """One source column; most formats leave many columns empty, which need no conversion."""
-    if values.count(None) == len(values):
+    if (not values or values[0] is None) and values.count(None) == len(values):  # counted only when it may be
         return repeated(None, len(values), dtype).alias(name)
     return pl.Series(name, values, dtype=dtype, strict=False)
 

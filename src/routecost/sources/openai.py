@@ -8,18 +8,19 @@ Token semantics: ``prompt_tokens``/``input_tokens`` already include ``cached_tok
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import msgspec
 
-from routecost.records import STATUS_ERROR, STATUS_INCOMPLETE, STATUS_OK, STREAM_CONTINUES
+from routecost.records import MODE_REALTIME, STATUS_ERROR, STATUS_INCOMPLETE, STATUS_OK, STREAM_CONTINUES
 from routecost.sources.base import (
     NO_ENVELOPE,
     NO_TOKENS,
     STREAM_EVENT_WITHOUT_USAGE,
     Count,
     Envelope,
+    EnvelopeColumns,
     LogFormat,
     Money,
     NotARequest,
@@ -169,31 +170,42 @@ def chat_provider(body: ChatCompletion) -> str | None:
 
 
 def _chat_usage(usage: ChatUsage) -> tuple[TokenCounts, float | None]:
-    """The token counts and the logged cost of a chat usage block.
-
-    xAI counts reasoning apart from ``completion_tokens`` (its total is prompt + completion +
-    reasoning); OpenAI and the rest count it inside. Together puts ``cached_tokens`` at the top."""
+    """The token counts and the logged cost of a chat usage block (Together puts ``cached_tokens`` at
+    the top)."""
     details = usage.prompt_tokens_details
     cached = None if details is None else details.cached_tokens
-    completion = usage.completion_tokens_details
-    reasoning = None if completion is None else completion.reasoning_tokens
-    output = usage.completion_tokens
-    if reasoning and usage.total_tokens == usage.prompt_tokens + output + reasoning:
-        output += reasoning
-    cost = None
-    if usage.cost_in_usd_ticks is not None:
-        cost = usage.cost_in_usd_ticks / TICKS_PER_USD
-    elif usage.cost is not None:
-        cost = usage.cost.total_cost if isinstance(usage.cost, UsageCost) else usage.cost
+    reasoning = _reasoning_tokens(usage)
     tokens = (
         usage.prompt_tokens,
         usage.cached_tokens if cached is None else cached,
         None if details is None else details.cache_write_tokens,
         None,
-        output,
+        _output_tokens(usage, reasoning),
         reasoning,
     )
-    return tokens, cost
+    return tokens, _logged_cost(usage)
+
+
+def _reasoning_tokens(usage: ChatUsage) -> int | None:
+    completion = usage.completion_tokens_details
+    return None if completion is None else completion.reasoning_tokens
+
+
+def _output_tokens(usage: ChatUsage, reasoning: int | None) -> int:
+    """xAI counts reasoning apart from ``completion_tokens`` (its total is prompt + completion +
+    reasoning); OpenAI and the rest count it inside."""
+    output = usage.completion_tokens
+    if reasoning and usage.total_tokens == usage.prompt_tokens + output + reasoning:
+        return output + reasoning
+    return output
+
+
+def _logged_cost(usage: ChatUsage) -> float | None:
+    if usage.cost_in_usd_ticks is not None:
+        return usage.cost_in_usd_ticks / TICKS_PER_USD
+    if usage.cost is not None:
+        return usage.cost.total_cost if isinstance(usage.cost, UsageCost) else usage.cost
+    return None
 
 
 _NO_USAGE: tuple[TokenCounts, None] = (NO_TOKENS, None)
@@ -228,6 +240,53 @@ def chat_row(body: ChatCompletion, envelope: Envelope = NO_ENVELOPE) -> tuple[An
         medium_context_requests=1 if context == "medium" else None,
         web_search_preview_calls=1 if usage is not None and _SEARCH_PREVIEW in (body.model or "") else None,
     )
+
+
+def chat_columns(bodies: Sequence[ChatCompletion], envelope: EnvelopeColumns) -> dict[str, Sequence[Any]]:
+    """``chat_row`` of many bodies in their envelopes, a column at a time (``LogFormat.columns``): a list
+    comprehension per column instead of a tuple per body. Keep the two in step (a test compares them
+    record by record); the rarer cases (logged costs, xAI reasoning, Perplexity) call the same helpers."""
+    usages = [body.usage if body.usage is not None or body.x_groq is None else body.x_groq.usage for body in bodies]
+    details = [None if usage is None else usage.prompt_tokens_details for usage in usages]
+    reasoning = [None if usage is None or usage.completion_tokens_details is None
+                 else usage.completion_tokens_details.reasoning_tokens for usage in usages]
+    providers = [provider or chat_provider(body) for provider, body in zip(envelope.provider, bodies, strict=True)]
+    columns: dict[str, Sequence[Any]] = {
+        "request_id": [body.id for body in bodies],
+        "ts": [body.created if ts is None else ts for body, ts in zip(bodies, envelope.ts, strict=True)],
+        "provider": providers,
+        "model": [body.model or model for body, model in zip(bodies, envelope.request_model, strict=True)],
+        "input_tokens": [None if usage is None else usage.prompt_tokens for usage in usages],
+        "cache_read_tokens": [
+            None if usage is None else usage.cached_tokens if detail is None or detail.cached_tokens is None
+            else detail.cached_tokens for usage, detail in zip(usages, details, strict=True)
+        ],
+        "cache_write_tokens": [None if detail is None else detail.cache_write_tokens for detail in details],
+        "output_tokens": [None if usage is None else _output_tokens(usage, thought) if thought else usage.completion_tokens
+                          for usage, thought in zip(usages, reasoning, strict=True)],
+        "reasoning_tokens": reasoning,
+        "logged_cost_usd": [
+            None if usage is None or (usage.cost is None and usage.cost_in_usd_ticks is None) else _logged_cost(usage)
+            for usage in usages
+        ],
+        "latency_ms": envelope.latency_ms,
+        "status": [STATUS_ERROR if failed else STATUS_OK for failed in envelope.failed],
+        "stream": [True if body.__class__ is ChatCompletionChunk else stream
+                   for body, stream in zip(bodies, envelope.stream, strict=True)],
+        "mode": [MODE_REALTIME] * len(bodies),
+        "service_tier": [body.service_tier for body in bodies],
+        "user": envelope.user,
+        "tags": envelope.tags,
+        "metadata": envelope.metadata,
+        "web_search_preview_calls": [1 if usage is not None and _SEARCH_PREVIEW in (body.model or "") else None
+                                     for usage, body in zip(usages, bodies, strict=True)],
+    }
+    if "perplexity" in providers:
+        contexts = [_search_context(usage) if provider == "perplexity" else None
+                    for usage, provider in zip(usages, providers, strict=True)]
+        columns["low_context_requests"] = [1 if context == "low" else None for context in contexts]
+        columns["medium_context_requests"] = [1 if context == "medium" else None for context in contexts]
+    return columns
 
 
 WEB_SEARCH_BILLED_ACTIONS = (None, "search")

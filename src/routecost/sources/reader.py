@@ -1,7 +1,8 @@
 """Read log files into the canonical request frame, streaming, one line at a time.
 
 Every line is decoded straight into the typed struct of the format the previous line had (the
-fast path: msgspec skips the fields routecost does not need, such as the prompt text). A line that
+fast path: msgspec skips the fields routecost does not need, such as the prompt text), a block of
+lines in one list comprehension while they keep to one format, line by line around a miss. A line that
 does not fit is decoded generically, its format detected from its keys, and decoded again with that
 format's struct, so a file may mix formats. A line that fits no format, or has a bad field, is
 counted as malformed with its file, line and field; with ``strict`` the first one is an error.
@@ -26,6 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import accumulate, repeat
 from pathlib import Path
 from typing import Any, cast
 
@@ -84,47 +86,57 @@ class ReadResult:
 
 @dataclass
 class _Batch:
-    """Rows of one file waiting to become a polars frame."""
+    """Rows of one file waiting to become a polars frame: tuples, or for a format that builds its
+    columns in bulk (``LogFormat.columns``), its records as decoded."""
 
     source: str
     has_offsets: bool = True
-    rows: list[tuple[Any, ...]] = field(default_factory=list)
-    """Rows not yet moved into ``columns`` (``settle``)."""
+    rows: list[Any] = field(default_factory=list)
+    """Rows (or records) not yet moved into ``columns`` (``settle``)."""
     columns: list[list[Any]] = field(default_factory=lambda: [[] for _ in SOURCE_COLUMNS])
     settled: int = 0
     """Rows in ``columns``."""
     lines: list[int] = field(default_factory=list)
     offsets: list[int] = field(default_factory=list)
-    format_runs: list[tuple[int, str]] = field(default_factory=list)
-    """(index of the first row, format name) each time the format changes: formats rarely change."""
+    format_runs: list[tuple[int, LogFormat]] = field(default_factory=list)
+    """(index of the first row, format) each time the format changes: formats rarely change."""
 
     @property
     def size(self) -> int:
         return self.settled + len(self.rows)
 
     def settle(self) -> None:
-        """Move the waiting rows into the columns. The reader does it after each block of lines, while
-        the block's rows are still in the CPU's cache: transposing a whole batch at once reads every
-        row once per column across megabytes, and keeps every row's tuple alive until then."""
-        if self.rows:
-            for column, values in zip(self.columns, zip(*self.rows, strict=True), strict=True):
-                column.extend(values)
-            self.settled += len(self.rows)
-            self.rows.clear()
+        """Move the waiting rows into the columns, or build the columns of the waiting records. The
+        reader does it after each block of lines, while they are still in the CPU's cache: transposing
+        a whole batch at once reads every row once per column across megabytes, and keeps every row
+        (or record, and the line a record's raw JSON points into) alive until then."""
+        if not self.rows:
+            return
+        end = self.size
+        for run_start, run_end, log_format in self._runs(self.settled, end):
+            waiting = self.rows[run_start - self.settled:run_end - self.settled]
+            if log_format.columns is None:
+                for column, values in zip(self.columns, zip(*waiting, strict=True), strict=True):
+                    column.extend(values)
+                continue
+            built = log_format.columns(waiting)
+            for name, column in zip(SOURCE_COLUMNS, self.columns, strict=True):
+                values = built.get(name)
+                column.extend(repeat(None, len(waiting)) if values is None else values)
+        self.settled = end
+        self.rows.clear()
 
     def frame(self) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The waiting rows as canonical requests, and the source and line of those whose timestamp
         is not a plausible time (``records.build_source_frame``)."""
         self.settle()
         size = self.settled
-        ends = [start for start, _ in self.format_runs[1:]] + [size]
-        runs = [repeated(name, end - start, pl.String())
-                for (start, name), end in zip(self.format_runs, ends, strict=True)]
+        formats = [repeated(log_format.name, end - start, pl.String()) for start, end, log_format in self._runs(0, size)]
         provenance: dict[str, Sequence[Any] | pl.Series] = {
             "source": repeated(self.source, size, pl.String()),
             "line": self.lines,
             "offset": self.offsets if self.has_offsets else [None] * size,
-            "format": pl.concat(runs) if runs else pl.Series([], dtype=pl.String()),
+            "format": pl.concat(formats) if formats else pl.Series([], dtype=pl.String()),
         }
         built = build_source_frame(self.columns, provenance)
         last_format = self.format_runs[-1][1] if self.format_runs else None
@@ -132,6 +144,13 @@ class _Batch:
         self.lines, self.offsets = [], []
         self.format_runs = [(0, last_format)] if last_format else []
         return built
+
+    def _runs(self, start: int, end: int) -> list[tuple[int, int, LogFormat]]:
+        """(first row, end, format) of each run of rows of one format between rows ``start`` and ``end``."""
+        ends = [first for first, _ in self.format_runs[1:]] + [end]
+        return [(max(first, start), min(last, end), log_format)
+                for (first, log_format), last in zip(self.format_runs, ends, strict=True)
+                if first < end and last > start]
 
 
 @dataclass(frozen=True)
@@ -351,7 +370,7 @@ class LogReader:
 
         database = DatabaseUrl.parse(url)
         self._result.sources.append(database.display)
-        batch = _Batch(source=database.display, has_offsets=False, format_runs=[(0, SPEND_LOG.name)])
+        batch = _Batch(source=database.display, has_offsets=False, format_runs=[(0, SPEND_LOG)])
         decode, to_row, number = SPEND_LOG.decoder.decode, SPEND_LOG.to_row, 0
         with _gc_paused(), closing(spend_log_rows(database, self._config.since, self._config.until)) as blocks:
             for block in blocks:
@@ -558,46 +577,62 @@ class LogReader:
         """The hot loop: decode each line with the current format's struct, detect only on a miss.
 
         Kept tight on purpose (locals, no per-line branching beyond the try): at a million lines,
-        every attribute look-up here costs a second. Returns the numbers of lines and of blank lines."""
+        every attribute look-up here costs a second. A block of lines of the current format is decoded
+        in one comprehension, its line numbers and offsets computed in bulk; a block with a miss is
+        read again line by line (nothing of the first try kept), and so is the next one, until a block
+        goes through without a miss. Returns the numbers of lines and of blank lines."""
         current = self._forced or _UNDETECTED
         decode, to_row = _bound(current, lenient)
         run_format: LogFormat | None = None
         rows, lines, offsets = batch.rows, batch.lines, batch.offsets
         line_number = blank_lines = 0
+        whole_blocks = True
         for line_number, offset, block in blocks:
             if offset is None:
                 batch.has_offsets, offset = False, 0
-            for data in block:
-                line_number += 1
-                try:
-                    row = to_row(decode(data))
-                    row_format = current
+            if whole_blocks and current is run_format and current.kind == "request":
+                try:  # the common case: a block of lines of the format read so far, in one comprehension
+                    rows.extend([to_row(decode(data)) for data in block])
                 except _MISSES:
-                    if data.isspace():
-                        blank_lines += 1
-                        offset += len(data)
-                        continue
-                    detected, row = self._slow_path(batch.source, line_number, data, lenient)
-                    if detected is None:
-                        offset += len(data)
-                        continue
-                    row_format = detected
-                    if row_format.sticky and current is not row_format:
-                        current = row_format
-                        decode, to_row = _bound(current, lenient)
-                if row_format.kind == "batch_request":
-                    self._batch_requests.add(row, batch.source, offset if batch.has_offsets else None)
+                    whole_blocks = False  # decoded again line by line below
                 else:
-                    if row_format is not run_format:
-                        batch.format_runs.append((batch.settled + len(rows), row_format.name))
-                        run_format = row_format
-                    if row_format.kind == "requests":
-                        self._add_held(batch, row, line_number, offset)
+                    lines.extend(range(line_number + 1, line_number + 1 + len(block)))
+                    offsets.extend(accumulate(map(len, block[:-1]), initial=offset))
+                    line_number += len(block)
+            if not whole_blocks or current is not run_format or current.kind != "request":
+                whole_blocks = True  # the next block is tried whole again unless this one has a miss
+                for data in block:
+                    line_number += 1
+                    try:
+                        row = to_row(decode(data))
+                        row_format = current
+                    except _MISSES:
+                        whole_blocks = False
+                        if data.isspace():
+                            blank_lines += 1
+                            offset += len(data)
+                            continue
+                        detected, row = self._slow_path(batch.source, line_number, data, lenient)
+                        if detected is None:
+                            offset += len(data)
+                            continue
+                        row_format = detected
+                        if row_format.sticky and current is not row_format:
+                            current = row_format
+                            decode, to_row = _bound(current, lenient)
+                    if row_format.kind == "batch_request":
+                        self._batch_requests.add(row, batch.source, offset if batch.has_offsets else None)
                     else:
-                        rows.append(row)
-                        lines.append(line_number)
-                        offsets.append(offset)
-                offset += len(data)
+                        if row_format is not run_format:
+                            batch.format_runs.append((batch.settled + len(rows), row_format))
+                            run_format = row_format
+                        if row_format.kind == "requests":
+                            self._add_held(batch, row, line_number, offset)
+                        else:
+                            rows.append(row)
+                            lines.append(line_number)
+                            offsets.append(offset)
+                    offset += len(data)
             batch.settle()
             if batch.settled >= CHUNK_ROWS:
                 self._add_frame(batch)
@@ -632,8 +667,8 @@ class LogReader:
             keys = ", ".join(sorted(record)[:8])
             return self._reject(source, line_number, None, f"no known log format matches (keys: {keys})")
         try:
-            decoder = log_format.lenient_decoder if lenient else log_format.decoder
-            return log_format, log_format.to_row(decoder.decode(data))
+            decode, to_row = _bound(log_format, lenient)
+            return log_format, to_row(decode(data))
         except msgspec.ValidationError as error:
             field_path, problem = split_validation_error(str(error))
             return self._reject(source, line_number, field_path, f"{problem} ({log_format.name} record)")
@@ -688,8 +723,14 @@ _UNDETECTED = LogFormat(name="undetected", struct=msgspec.Raw, matches=lambda re
 
 
 def _bound(log_format: LogFormat, lenient: bool) -> tuple[Callable[[bytes], Any], Callable[[Any], Any]]:
+    """The format's decode, and what the reader keeps of a decoded record: its row, or the record
+    itself when the format builds its columns in bulk (``_Batch.settle``)."""
     decoder = log_format.lenient_decoder if lenient else log_format.decoder
-    return decoder.decode, log_format.to_row
+    return decoder.decode, _kept if log_format.columns is not None else log_format.to_row
+
+
+def _kept(record: Any) -> Any:
+    return record
 
 
 @contextmanager

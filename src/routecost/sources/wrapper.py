@@ -10,7 +10,7 @@ request: it is counted and costs nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import msgspec
@@ -19,6 +19,7 @@ from routecost.records import STATUS_ERROR, PromptPrint, source_row
 from routecost.sources import anthropic, gemini, openai
 from routecost.sources.base import (
     Envelope,
+    EnvelopeColumns,
     LogFormat,
     RequestText,
     Struct,
@@ -123,6 +124,24 @@ def envelope_of(
     )
 
 
+def envelope_columns(records: Sequence[WrapperFields]) -> EnvelopeColumns:
+    """``envelope_of`` of many records, a field at a time (``LogFormat.columns``); keep the two in step."""
+    requests = [record.request for record in records]
+    return EnvelopeColumns(
+        ts=[record.ts if record.ts is not None else record.timestamp if record.timestamp is not None
+            else record.created_at for record in records],
+        latency_ms=[record.duration_ms if record.latency_ms is None else record.latency_ms for record in records],
+        provider=[record.provider for record in records],
+        request_model=[None if request is None else request.model for request in requests],
+        stream=[None if request is None else request.stream for request in requests],
+        failed=[False if record.status is None and record.http_status is None and record.status_code is None
+                else _failed(record) for record in records],
+        user=[record.user or record.user_id for record in records],
+        tags=[record.tags for record in records],
+        metadata=[bytes(record.metadata) for record in records],  # copies, as in envelope_of
+    )
+
+
 def _error_row(record: Any) -> tuple[Any, ...]:
     envelope = envelope_of(record)
     return source_row(
@@ -177,6 +196,8 @@ class Body(NamedTuple):
     row: Callable[[Any, Envelope], tuple[Any, ...]]
     request_text: Callable[[Mapping[str, Any]], RequestText]
     answer: Callable[[Mapping[str, Any]], str]
+    columns: Callable[[list[Any], EnvelopeColumns], Mapping[str, Sequence[Any]]] | None = None
+    """``row`` of many bodies a column at a time, for the bodies most wrappers hold (``LogFormat.columns``)."""
 
 
 def _wrapped(name: str, body: Body, prompted: bool = False) -> LogFormat:
@@ -188,11 +209,14 @@ def _wrapped(name: str, body: Body, prompted: bool = False) -> LogFormat:
     struct = msgspec.defstruct(f"Wrapped{name.title().replace('-', '')}{'Prompted' if prompted else ''}", fields,
                                bases=(WrapperFields,), gc=False, kw_only=True)
     envelope = prompted_envelope if prompted else envelope_of
-    row = body.row
+    row, body_columns = body.row, body.columns
 
     def texts(record: Mapping[str, Any]) -> RequestText:
         asked = body.request_text(sub(record, "request"))
         return RequestText(system=asked.system, messages=asked.messages, answer=body.answer(sub(record, "response")))
+
+    def columns(records: Sequence[Any]) -> Mapping[str, Sequence[Any]]:
+        return body_columns([record.response for record in records], envelope_columns(records))
 
     return LogFormat(
         name=f"wrapped-{name}",
@@ -200,12 +224,13 @@ def _wrapped(name: str, body: Body, prompted: bool = False) -> LogFormat:
         matches=lambda record: _is_wrapper(record) and body.matches(sub(record, "response")),
         to_row=lambda record: row(record.response, envelope(record)),
         texts=texts,
+        columns=None if prompted or body_columns is None else columns,
     )
 
 
 _BODIES: dict[str, Body] = {
     "openai-chat": Body(openai.ChatBody, openai.is_chat_body, openai.chat_row, openai.chat_request_text,
-                    openai.chat_answer),
+                    openai.chat_answer, openai.chat_columns),
     "openai-responses": Body(openai.ResponseObject, openai.is_responses_body, openai.responses_row,
                          openai.chat_request_text, openai.responses_answer),
     "anthropic-message": Body(anthropic.Message, anthropic.is_message, anthropic.message_row, anthropic.request_text,
