@@ -251,8 +251,12 @@ def summarize(read: ReadResult, frame: pl.LazyFrame, pricing_assumptions: Counte
         total=pl.col("cost_usd").sum(),
         start=pl.col("ts").min(),
         end=pl.col("ts").max(),
+        unpriced=(billed & pl.col("cost_usd").is_null()).sum(),
+        both_costs=(pl.col("logged_cost_usd").is_not_null() & pl.col("cost_usd").is_not_null()).sum(),
     )).row(0, named=True)
-    unpriced = _unpriced_models(frame.select(UNPRICED_COLUMNS).filter(billed & pl.col("cost_usd").is_null()))
+    # the queries below read text columns: skipped when the counts show they would find nothing
+    unpriced = _unpriced_models(frame.select(UNPRICED_COLUMNS).filter(billed & pl.col("cost_usd").is_null())) \
+        if counts["unpriced"] else []
     assumptions = [*read.notes, *(f"{text} ({count} requests)" for text, count in
                                   sorted(pricing_assumptions.items(), key=lambda item: (-item[1], item[0])))]
     if (repeated := repeated_ids_note(frame)) is not None:
@@ -282,7 +286,7 @@ def summarize(read: ReadResult, frame: pl.LazyFrame, pricing_assumptions: Counte
         by_model=_by_model(frame, total),
         categories=_by_category(frame, total),
         references=cheapest_and_priciest(frame, book, options.as_of, book.user_prices.tokenizer_ratios),
-        reconciliation=_reconcile(frame),
+        reconciliation=_reconcile(frame) if counts["both_costs"] else None,
         assumptions=assumptions,
         catalog=book.catalog_version,
         category_key=options.category_key,

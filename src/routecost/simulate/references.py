@@ -59,10 +59,11 @@ def traffic_costs_on(
     summed side by side."""
     targets = book.priced_models(model_ids)
     billed = priced.lazy().select(GROUP_INPUTS).filter(CATALOG_PRICED & billed_expr())
-    sources = collect(billed.select(pl.col("model_id").unique())).to_series().sort().to_list()
+    by_day = collect(_groups(billed, as_of, pl.lit(1.0))) if any(_priced_by_day(target) for target in targets) else None
+    model_ids_of = billed if by_day is None else by_day.lazy()  # the groups hold every source model: no second pass
+    sources = collect(model_ids_of.select(pl.col("model_id").unique())).to_series().sort().to_list()
     if not sources:
         return dict.fromkeys(model_ids, 0.0)
-    by_day = collect(_groups(billed, as_of, pl.lit(1.0))) if any(_priced_by_day(target) for target in targets) else None
     plans = [_target_groups(billed, sources, target, as_of, tokenizer_ratios, by_day) for target in targets]
     summed = pl.collect_all([groups for groups, _ in plans], engine="streaming")
     costs: dict[str, float] = {}
