@@ -198,3 +198,18 @@ def test_a_file_mixing_formats_and_blank_lines_reads_every_line(tmp_path: Path) 
         starts.append(starts[-1] + len(line) + 1)
     assert offsets == [starts[index] for index in kept]
     assert frame.filter(pl.col("format") == "openai-chat")["line"].to_list() == [3_001]
+
+
+def test_a_record_holding_no_requests_between_wrappers_costs_nothing(tmp_path: Path) -> None:
+    """A record of a format that holds several requests may hold none (an OTLP export without spans):
+    among wrapped chat records, built a column at a time, it starts a run of no rows, which the
+    reader passes over."""
+    wrapped = {"ts": "2026-10-01T00:00:00Z", "request": {"model": "gpt-4o"},
+               "response": chat("gpt-4o-2024-08-06", 1_000, 100)}
+    lines = [json.dumps(wrapped), json.dumps({"resourceSpans": []}), json.dumps(wrapped)]
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    audit = run_audit(AuditOptions(paths=[str(path)], reader=ReaderConfig(workers=1), as_of=AS_OF))
+    assert audit.priced.requests["line"].to_list() == [1, 3]
+    assert audit.report.requests == 2 and audit.report.malformed == 0
+    assert costs(audit) == pytest.approx([(1_000 * 2.50 + 100 * 10.00) / MTOK] * 2)

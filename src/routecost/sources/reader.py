@@ -146,11 +146,12 @@ class _Batch:
         return built
 
     def _runs(self, start: int, end: int) -> list[tuple[int, int, LogFormat]]:
-        """(first row, end, format) of each run of rows of one format between rows ``start`` and ``end``."""
+        """(first row, end, format) of each run of rows of one format between rows ``start`` and ``end``
+        (a record holding no requests starts a run of none: left out)."""
         ends = [first for first, _ in self.format_runs[1:]] + [end]
         return [(max(first, start), min(last, end), log_format)
                 for (first, log_format), last in zip(self.format_runs, ends, strict=True)
-                if first < end and last > start]
+                if max(first, start) < min(last, end)]
 
 
 @dataclass(frozen=True)
