@@ -659,3 +659,18 @@ def test_without_routing_the_exact_cache_alone_saves_what_its_hits_cost(tmp_path
     assert projection.levers["prompt_cache"] == pytest.approx(prompt_alone, rel=REL)
     assert projection.savings_usd == pytest.approx(cold + third_cached * (2.50 - 1.25) / MTOK, rel=REL)
     assert projection.levers["interaction"] == pytest.approx(-repeat_cached * (2.50 - 1.25) / MTOK, rel=REL)
+
+
+def test_a_log_with_no_request_in_a_semantic_cache_scope_sweeps_and_audits_to_nothing(tmp_path: Path) -> None:
+    """An empty log (or one whose requests are all out of scope) has no request to match: the sweep
+    counts no hit at any threshold, and an audit with a semantic cache saves nothing (before, both
+    failed with an internal IndexError: the group boundaries of no requests were [0, 1])."""
+    best, match = best_earlier_match(pl.Series([], dtype=pl.String()), pl.Series([], dtype=pl.Float64()),
+                                     EmbeddingStore(path=tmp_path / "none.sqlite").embed([]), ttl_s=3600)
+    assert len(best) == len(match) == 0
+    policy = "name: semantic\ncache:\n  semantic: {threshold: 0.85, ttl: 1h}\n"
+    audit = project(tmp_path, [], [policy])
+    assert audit.report.requests == 0
+    assert projected(audit) == []
+    result = sweep(audit.priced.requests, ttl_s=3600, store=EmbeddingStore(path=tmp_path / "sweep.sqlite"))
+    assert result.requests == 0 and {point.hits for point in result.points} == {0}

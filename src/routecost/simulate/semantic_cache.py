@@ -85,6 +85,8 @@ def best_earlier_match(
     count = len(times_s)
     best = np.full(count, -1.0, dtype=np.float32)
     match = np.full(count, -1, dtype=np.int64)
+    if count == 0:  # no request in scope (an empty log): the group boundaries below would be [0, 1]
+        return best, match
     frame = pl.DataFrame({"group": groups, "t": times_s}).with_row_index("_position").sort("group", "t", "_position")
     positions = frame["_position"].cast(pl.Int64).to_numpy()
     group_codes = frame["group"].rank("dense").cast(pl.Int64).to_numpy()
