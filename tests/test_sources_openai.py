@@ -213,3 +213,20 @@ def test_a_record_holding_no_requests_between_wrappers_costs_nothing(tmp_path: P
     assert audit.priced.requests["line"].to_list() == [1, 3]
     assert audit.report.requests == 2 and audit.report.malformed == 0
     assert costs(audit) == pytest.approx([(1_000 * 2.50 + 100 * 10.00) / MTOK] * 2)
+
+
+def test_an_empty_block_of_lines_adds_no_row_and_no_offset() -> None:
+    """The reader's hot loop takes blocks of lines from any source; an empty one (none of today's
+    sources yields one) adds nothing, so the lines, offsets and rows of a batch stay aligned."""
+    from routecost.sources.reader import LogReader, _Batch
+
+    lines = [(json.dumps({"ts": "2026-10-01T00:00:00Z", "latency_ms": index, "request": {"model": "gpt-4o"},
+                          "response": chat("gpt-4o-2024-08-06", 100, 10)}) + "\n").encode() for index in range(5)]
+    size = len(lines[0])  # every line has the same length
+    blocks = [(0, 0, lines[:2]), (2, size * 2, lines[2:3]), (3, size * 3, []), (3, size * 3, lines[3:])]
+    batch = _Batch(source="blocks.jsonl")
+    LogReader(ReaderConfig(workers=1))._read_records(batch, iter(blocks), lenient=False)
+    frame, _ = batch.frame()
+    assert frame["line"].to_list() == [1, 2, 3, 4, 5]
+    assert frame["offset"].to_list() == [size * index for index in range(5)]
+    assert frame["latency_ms"].to_list() == [0.0, 1.0, 2.0, 3.0, 4.0]

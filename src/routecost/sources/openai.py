@@ -262,8 +262,8 @@ def chat_columns(bodies: Sequence[ChatCompletion], envelope: EnvelopeColumns) ->
             else detail.cached_tokens for usage, detail in zip(usages, details, strict=True)
         ],
         "cache_write_tokens": [None if detail is None else detail.cache_write_tokens for detail in details],
-        "output_tokens": [None if usage is None else _output_tokens(usage, thought) if thought else usage.completion_tokens
-                          for usage, thought in zip(usages, reasoning, strict=True)],
+        "output_tokens": [None if usage is None else _output_tokens(usage, thought) if thought
+                          else usage.completion_tokens for usage, thought in zip(usages, reasoning, strict=True)],
         "reasoning_tokens": reasoning,
         "logged_cost_usd": [
             None if usage is None or (usage.cost is None and usage.cost_in_usd_ticks is None) else _logged_cost(usage)

@@ -92,7 +92,8 @@ class _Batch:
     source: str
     has_offsets: bool = True
     rows: list[Any] = field(default_factory=list)
-    """Rows (or records) not yet moved into ``columns`` (``settle``)."""
+    """Rows not yet moved into ``columns`` (``settle``): within one run of ``format_runs``, all tuples, or
+    for a format with ``columns`` all its decoded records."""
     columns: list[list[Any]] = field(default_factory=lambda: [[] for _ in SOURCE_COLUMNS])
     settled: int = 0
     """Rows in ``columns``."""
@@ -131,7 +132,8 @@ class _Batch:
         is not a plausible time (``records.build_source_frame``)."""
         self.settle()
         size = self.settled
-        formats = [repeated(log_format.name, end - start, pl.String()) for start, end, log_format in self._runs(0, size)]
+        formats = [repeated(log_format.name, end - start, pl.String())
+                   for start, end, log_format in self._runs(0, size)]
         provenance: dict[str, Sequence[Any] | pl.Series] = {
             "source": repeated(self.source, size, pl.String()),
             "line": self.lines,
@@ -589,6 +591,8 @@ class LogReader:
         line_number = blank_lines = 0
         whole_blocks = True
         for line_number, offset, block in blocks:
+            if not block:
+                continue
             if offset is None:
                 batch.has_offsets, offset = False, 0
             if whole_blocks and current is run_format and current.kind == "request":

@@ -196,7 +196,7 @@ class Body(NamedTuple):
     row: Callable[[Any, Envelope], tuple[Any, ...]]
     request_text: Callable[[Mapping[str, Any]], RequestText]
     answer: Callable[[Mapping[str, Any]], str]
-    columns: Callable[[list[Any], EnvelopeColumns], Mapping[str, Sequence[Any]]] | None = None
+    columns: Callable[[Sequence[Any], EnvelopeColumns], Mapping[str, Sequence[Any]]] | None = None
     """``row`` of many bodies a column at a time, for the bodies most wrappers hold (``LogFormat.columns``)."""
 
 
