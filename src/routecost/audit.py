@@ -242,6 +242,7 @@ def summarize(read: ReadResult, frame: pl.LazyFrame, pricing_assumptions: Counte
               options: AuditOptions) -> AuditReport:
     """The report of the priced requests (``SUMMARY_COLUMNS``), each figure one query over them."""
     billed = pl.col("status").is_in(BILLED_STATUSES)
+    unpriced_billed = billed & pl.col("cost_usd").is_null()
     counts = collect(frame.select(
         requests=pl.len(),
         successful=(pl.col("status") == STATUS_OK).sum(),
@@ -251,12 +252,11 @@ def summarize(read: ReadResult, frame: pl.LazyFrame, pricing_assumptions: Counte
         total=pl.col("cost_usd").sum(),
         start=pl.col("ts").min(),
         end=pl.col("ts").max(),
-        unpriced=(billed & pl.col("cost_usd").is_null()).sum(),
+        unpriced=unpriced_billed.sum(),
         both_costs=(pl.col("logged_cost_usd").is_not_null() & pl.col("cost_usd").is_not_null()).sum(),
     )).row(0, named=True)
     # the queries below read text columns: skipped when the counts show they would find nothing
-    unpriced = _unpriced_models(frame.select(UNPRICED_COLUMNS).filter(billed & pl.col("cost_usd").is_null())) \
-        if counts["unpriced"] else []
+    unpriced = _unpriced_models(frame.select(UNPRICED_COLUMNS).filter(unpriced_billed)) if counts["unpriced"] else []
     assumptions = [*read.notes, *(f"{text} ({count} requests)" for text, count in
                                   sorted(pricing_assumptions.items(), key=lambda item: (-item[1], item[0])))]
     if (repeated := repeated_ids_note(frame)) is not None:

@@ -174,7 +174,8 @@ def _chat_usage(usage: ChatUsage) -> tuple[TokenCounts, float | None]:
     the top)."""
     details = usage.prompt_tokens_details
     cached = None if details is None else details.cached_tokens
-    reasoning = _reasoning_tokens(usage)
+    completion = usage.completion_tokens_details
+    reasoning = None if completion is None else completion.reasoning_tokens
     tokens = (
         usage.prompt_tokens,
         usage.cached_tokens if cached is None else cached,
@@ -184,11 +185,6 @@ def _chat_usage(usage: ChatUsage) -> tuple[TokenCounts, float | None]:
         reasoning,
     )
     return tokens, _logged_cost(usage)
-
-
-def _reasoning_tokens(usage: ChatUsage) -> int | None:
-    completion = usage.completion_tokens_details
-    return None if completion is None else completion.reasoning_tokens
 
 
 def _output_tokens(usage: ChatUsage, reasoning: int | None) -> int:

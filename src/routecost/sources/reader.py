@@ -595,16 +595,17 @@ class LogReader:
                 continue
             if offset is None:
                 batch.has_offsets, offset = False, 0
-            if whole_blocks and current is run_format and current.kind == "request":
+            read_whole = whole_blocks and current is run_format and current.kind == "request"
+            if read_whole:
                 try:  # the common case: a block of lines of the format read so far, in one comprehension
                     rows.extend([to_row(decode(data)) for data in block])
                 except _MISSES:
-                    whole_blocks = False  # decoded again line by line below
+                    read_whole = False  # decoded again line by line below
                 else:
                     lines.extend(range(line_number + 1, line_number + 1 + len(block)))
                     offsets.extend(accumulate(map(len, block[:-1]), initial=offset))
                     line_number += len(block)
-            if not whole_blocks or current is not run_format or current.kind != "request":
+            if not read_whole:
                 whole_blocks = True  # the next block is tried whole again unless this one has a miss
                 for data in block:
                     line_number += 1
